@@ -1,0 +1,22 @@
+// Entry points of the public C++ API.
+#pragma once
+
+#include "omtcore/types.hpp"
+
+namespace omtcore {
+
+// Every backend this library knows, in order of preference for backend="auto",
+// with whether it can run here and why not.
+std::vector<BackendInfo> backends();
+
+// The iteration limit used when SolveOptions::max_iter is 0:
+// 10000 + 100 * (longest side of the grid).
+std::int64_t default_max_iter(const Grid& grid);
+
+// Solve scalar OMT. Throws InvalidInputError for bad input (message names the
+// problem and values), BackendUnavailableError when the requested backend
+// cannot run, DeviceMemoryError when device memory runs out. A solve that
+// reaches max_iter returns normally with converged == false.
+Result solve(const ScalarProblem& problem, const SolveOptions& options = {});
+
+}  // namespace omtcore

@@ -1,0 +1,53 @@
+// The interface between the solve loop and a compute backend. The loop (in
+// solve_scalar.cpp) drives any backend through these few fused steps and
+// never asks which backend it is talking to; a backend owns every device-side
+// allocation for one solve, made once in its constructor.
+#pragma once
+
+#include <array>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/domain.hpp"
+#include "omtcore/types.hpp"
+
+namespace omtcore::detail {
+
+// What a backend needs to run the scalar iteration, in solver units
+// (masses scaled to about one per cell, spacing scaled to at most 1).
+struct ScalarSetup {
+  const Domain* domain = nullptr;
+  bool isotropic = true;
+  std::array<double, 3> inv_h{1, 1, 1};   // 1 / solver spacing per axis
+  std::vector<double> rhs;                // a - b in solver units, per cell
+  // Eigenvalues of K K^T along each axis: (2 - 2 cos(pi k / n_s)) / h_s^2, k < n_s.
+  // K K^T is the grid Laplacian of the full rectangle, diagonalised by the DCT-II.
+  std::array<std::vector<double>, 3> laplacian_eigenvalues;
+};
+
+class ScalarBackend {
+ public:
+  virtual ~ScalarBackend() = default;
+  // v <- prox_{mu J}(v - mu K^T phi); vbar <- 2 v_new - v_old.
+  virtual void primal_step(double mu) = 0;
+  // phi <- phi + tau P^{-1} (K vbar - rhs), P = K K^T (Poisson solve) when
+  // `preconditioned`, else the identity.
+  virtual void dual_step(double tau, bool preconditioned) = 0;
+  // sum_i |(K v)(i) - rhs(i)|, accumulated in double.
+  virtual double residual_l1() = 0;
+  // Copies the iterate to the host in double: v as (d, cells), phi as (cells).
+  virtual void read_state(std::vector<double>& v, std::vector<double>& phi) = 0;
+};
+
+struct BackendEntry {
+  std::string name;
+  std::function<BackendInfo()> probe;  // availability, devices
+  std::function<std::unique_ptr<ScalarBackend>(const ScalarSetup&, int device, Dtype)> make_scalar;
+};
+
+// All known backends in order of preference for backend="auto".
+const std::vector<BackendEntry>& backend_registry();
+
+}  // namespace omtcore::detail

@@ -1,0 +1,27 @@
+// Certificates of a scalar solve, computed on the host in double precision:
+// an exactly feasible flux (the iterate's violation routed along the domain's
+// spanning forest) whose cost is an upper bound, and a dual-feasible potential
+// whose objective is a rigorous lower bound (formulation.md, "What a solve returns").
+#pragma once
+
+#include <vector>
+
+#include "core/prepare.hpp"
+
+namespace omtcore::detail {
+
+struct Certificate {
+  double distance = 0;
+  double lower_bound = 0;
+  double gap = 0;
+  std::vector<double> flux;       // (d, cells), user units, exactly feasible
+  std::vector<double> potential;  // cells, dual feasible, centred, 0 outside the domain
+};
+
+// `flux` (d, cells) and `phi` (cells) in user units; both are consumed.
+Certificate certify(const PreparedScalar& problem, std::vector<double> flux, std::vector<double> phi);
+
+// Cost sum_i N(F(i)) of a flux under the problem's norm.
+double flux_cost(const PreparedScalar& problem, const std::vector<double>& flux);
+
+}  // namespace omtcore::detail

@@ -1,0 +1,45 @@
+#include <algorithm>
+
+#include "backends/cpu/cpu_backend.hpp"
+#include "core/backend.hpp"
+#include "omtcore/solve.hpp"
+
+namespace omtcore::detail {
+
+namespace {
+
+BackendEntry not_built(const std::string& name, const std::string& why) {
+  BackendEntry e;
+  e.name = name;
+  e.probe = [name, why] {
+    BackendInfo info;
+    info.name = name;
+    info.available = false;
+    info.reason = why;
+    return info;
+  };
+  return e;
+}
+
+}  // namespace
+
+const std::vector<BackendEntry>& backend_registry() {
+  static const std::vector<BackendEntry> registry = {
+      not_built("cuda", "CUDA backend not built yet (this version of omtcore has none)"),
+      not_built("opencl", "OpenCL backend not built yet (this version of omtcore has none)"),
+      cpu_backend_entry(),
+  };
+  return registry;
+}
+
+}  // namespace omtcore::detail
+
+namespace omtcore {
+
+std::vector<BackendInfo> backends() {
+  std::vector<BackendInfo> out;
+  for (const auto& entry : detail::backend_registry()) out.push_back(entry.probe());
+  return out;
+}
+
+}  // namespace omtcore

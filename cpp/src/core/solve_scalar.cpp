@@ -1,0 +1,168 @@
+// The solve loop: PDHG on min_v max_phi J(v) + <phi, K v - rhs>, with the dual
+// step preconditioned by the Poisson operator K K^T (Method::automatic) or not
+// (Method::pdhg), driven through the ScalarBackend steps. Certificates are
+// computed on the host in double whenever the residual is small enough.
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <optional>
+
+#include "core/backend.hpp"
+#include "core/certificate.hpp"
+#include "core/prepare.hpp"
+#include "omtcore/errors.hpp"
+#include "omtcore/solve.hpp"
+
+namespace omtcore {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+constexpr int kDefaultCheckEvery = 25;
+constexpr double kCallbackSeconds = 0.1;
+
+const detail::BackendEntry& pick_backend(const std::string& name) {
+  const auto& registry = detail::backend_registry();
+  if (name == "auto") {
+    for (const auto& entry : registry)
+      if (entry.probe().available) return entry;
+    throw BackendUnavailableError("no backend is available");
+  }
+  for (const auto& entry : registry) {
+    if (entry.name != name) continue;
+    BackendInfo info = entry.probe();
+    if (!info.available)
+      throw BackendUnavailableError("backend '" + name + "' is unavailable: " + info.reason);
+    return entry;
+  }
+  std::string known;
+  for (const auto& entry : registry) known += (known.empty() ? "'" : ", '") + entry.name + "'";
+  throw InvalidInputError("unknown backend '" + name + "'; known backends: 'auto', " + known);
+}
+
+std::string device_name(const detail::BackendEntry& entry, int device) {
+  BackendInfo info = entry.probe();
+  std::size_t index = device < 0 ? 0 : static_cast<std::size_t>(device);
+  return index < info.devices.size() ? info.devices[index] : "";
+}
+
+}  // namespace
+
+std::int64_t default_max_iter(const Grid& grid) {
+  std::int64_t longest = 1;
+  for (auto n : grid.shape) longest = std::max(longest, n);
+  return 10000 + 100 * longest;
+}
+
+Result solve(const ScalarProblem& problem, const SolveOptions& options) {
+  const auto start = Clock::now();
+  detail::check_options(options);
+  const detail::PreparedScalar prep = detail::prepare_scalar(problem);
+  const detail::BackendEntry& entry = pick_backend(options.backend);
+  const detail::Domain& dom = prep.domain;
+  const std::int64_t n = dom.cells;
+
+  Result result;
+  result.backend = entry.name;
+  result.dtype = to_string(options.dtype);
+  result.method = to_string(options.method);
+  const std::int64_t max_iter = options.max_iter > 0 ? options.max_iter : default_max_iter(problem.grid);
+  const int check_every = options.check_every > 0 ? options.check_every : kDefaultCheckEvery;
+
+  // Solver units: masses scaled to about one per domain cell (the step sizes
+  // below assume it), spacing scaled so that the largest is 1 (the problem is
+  // homogeneous in h). The iterate v_s = h_s F_s in these units.
+  const double mass_scale = prep.total_mass > 0 ? double(dom.domain_cells) / prep.total_mass : 1.0;
+  double h_ref = 0;
+  for (int s = 0; s < dom.d; ++s) h_ref = std::max(h_ref, dom.h[s]);
+  detail::ScalarSetup setup;
+  setup.domain = &dom;
+  setup.isotropic = prep.norm == Norm::isotropic;
+  const double pi = 3.14159265358979323846;
+  double norm_bound = 0;  // ||K||^2 <= sum_s 4 / h_s^2
+  for (int s = 0; s < dom.d; ++s) {
+    const double hs = dom.h[s] / h_ref;
+    setup.inv_h[s] = 1.0 / hs;
+    norm_bound += 4.0 / (hs * hs);
+    auto& eig = setup.laplacian_eigenvalues[s];
+    eig.resize(dom.n[s]);
+    for (std::int64_t k = 0; k < dom.n[s]; ++k)
+      eig[k] = (2.0 - 2.0 * std::cos(pi * double(k) / double(dom.n[s]))) / (hs * hs);
+  }
+  setup.rhs.resize(n);
+  bool trivial = true;
+  for (std::int64_t i = 0; i < n; ++i) {
+    setup.rhs[i] = mass_scale * (prep.a[i] - prep.b[i]);
+    trivial = trivial && prep.a[i] == prep.b[i];
+  }
+
+  // Step sizes: the preconditioned operator P^{-1/2} K has norm 1, so
+  // mu * tau < 1 holds with mu = 1, tau = 0.99; plain PDHG needs
+  // mu * tau * ||K||^2 < 1 and takes equal steps.
+  const bool preconditioned = options.method == Method::automatic;
+  const double mu = preconditioned ? 1.0 : std::sqrt(0.99 / norm_bound);
+  const double tau = preconditioned ? 0.99 : std::sqrt(0.99 / norm_bound);
+
+  std::unique_ptr<detail::ScalarBackend> backend = entry.make_scalar(setup, options.device, options.dtype);
+  result.device = device_name(entry, options.device);
+
+  std::vector<double> v, phi;
+  auto certify_now = [&]() {
+    backend->read_state(v, phi);
+    std::vector<double> flux(v.size()), potential(n);
+    for (int s = 0; s < dom.d; ++s) {
+      const double to_user = 1.0 / (mass_scale * dom.h[s] / h_ref);  // F = v / (c h_s)
+      for (std::int64_t i = 0; i < n; ++i) flux[s * n + i] = v[s * n + i] * to_user;
+    }
+    for (std::int64_t i = 0; i < n; ++i) potential[i] = phi[i] * h_ref;
+    return detail::certify(prep, std::move(flux), std::move(potential));
+  };
+  const double residual_scale = prep.total_mass > 0 ? 1.0 / (mass_scale * prep.total_mass) : 0.0;
+
+  std::optional<detail::Certificate> cert;
+  std::int64_t it = 0;
+  double residual = 0, last_gap = 1;
+  auto last_callback = Clock::now();
+  if (trivial) {
+    cert = certify_now();
+  } else {
+    for (it = 1; it <= max_iter; ++it) {
+      backend->primal_step(mu);
+      backend->dual_step(tau, preconditioned);
+      const bool check = it % check_every == 0 || it == max_iter;
+      const bool timed = options.callback &&
+                         std::chrono::duration<double>(Clock::now() - last_callback).count() >= kCallbackSeconds;
+      if (!check && !timed) continue;
+      residual = backend->residual_l1() * residual_scale;
+      if (check && (residual <= options.tol || it == max_iter)) {
+        cert = certify_now();
+        last_gap = cert->gap;
+        if (cert->gap <= options.tol && residual <= options.tol) break;
+      }
+      if (options.callback) {
+        last_callback = Clock::now();
+        if (!options.callback(Progress{it, last_gap, residual}, options.callback_data)) {
+          result.stopped_by_callback = true;
+          break;
+        }
+      }
+      cert.reset();
+    }
+    it = std::min(it, max_iter);
+    if (!cert) cert = certify_now();
+    residual = backend->residual_l1() * residual_scale;
+  }
+
+  result.distance = cert->distance;
+  result.lower_bound = cert->lower_bound;
+  result.gap = cert->gap;
+  result.residual = residual;
+  result.flux = std::move(cert->flux);
+  result.potential = std::move(cert->potential);
+  result.iterations = it;
+  result.converged = result.gap <= options.tol && residual <= options.tol;
+  result.seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  return result;
+}
+
+}  // namespace omtcore

@@ -1,0 +1,77 @@
+/* Per-cell math shared by every backend: the stencils and proximal maps of one
+ * PDHG iteration, written once. This file compiles unchanged as C++ (the CPU
+ * backend includes it once per precision, inside a namespace), as CUDA and as
+ * OpenCL C 1.2: no templates, no references, no complex type.
+ *
+ * The including code defines, before including:
+ *   real_t      float or double
+ *   omt_index_t a signed 64-bit integer type
+ *   OMT_FN      function qualifier (e.g. "static inline", "__device__ inline")
+ *   OMT_GLOBAL  address-space qualifier for device arrays ("__global" in OpenCL)
+ *
+ * Conventions (formulation.md): arrays are C order; a flux array holds d
+ * components of N cells each, component s at offset s*N; bits[i] says which
+ * faces of cell i carry flux (both cells in the domain): OMT_FWD(s) for the face
+ * to i + e_s, OMT_BWD(s) for the face from i - e_s. The solver works on
+ * v_s = h_s * F_s (flux times face length), so that both norms become
+ * unweighted: isotropic |v|_2, anisotropic |v|_1.
+ * No include guard on purpose: the CPU backend includes it once per precision. */
+
+#define OMT_FWD(s) (1u << (s))
+#define OMT_BWD(s) (16u << (s))
+
+/* Soft thresholding: the proximal map of t * |x|. */
+OMT_FN real_t omt_soft(real_t x, real_t t) {
+  return x > t ? x - t : (x < -t ? x + t : (real_t)0);
+}
+
+/* Group shrinkage: the proximal map of t * |w|_2 on a vector of d <= 3 entries. */
+OMT_FN void omt_shrink(real_t* w, int d, real_t t) {
+  real_t sq = 0;
+  for (int s = 0; s < d; ++s) sq += w[s] * w[s];
+  real_t norm = sqrt(sq);
+  real_t f = norm > t ? (real_t)1 - t / norm : (real_t)0;
+  for (int s = 0; s < d; ++s) w[s] *= f;
+}
+
+/* Primal step at cell i: v <- prox_{mu N}(v - mu K^T phi), where
+ * -K^T phi = (grad phi)_s / h_s on active faces; stores the new v and the
+ * extrapolation vbar = 2 v_new - v_old. */
+OMT_FN void omt_scalar_primal_cell(omt_index_t i, omt_index_t n_cells, int d, int isotropic,
+                                   const omt_index_t* stride, const real_t* inv_h, real_t mu,
+                                   OMT_GLOBAL const unsigned char* bits,
+                                   OMT_GLOBAL const real_t* phi,
+                                   OMT_GLOBAL real_t* v, OMT_GLOBAL real_t* vbar) {
+  real_t w[3];
+  real_t old[3];
+  unsigned int b = bits[i];
+  for (int s = 0; s < d; ++s) {
+    old[s] = v[s * n_cells + i];
+    w[s] = (b & OMT_FWD(s)) ? old[s] + mu * (phi[i + stride[s]] - phi[i]) * inv_h[s] : (real_t)0;
+  }
+  if (isotropic) {
+    omt_shrink(w, d, mu);
+  } else {
+    for (int s = 0; s < d; ++s) w[s] = omt_soft(w[s], mu);
+  }
+  for (int s = 0; s < d; ++s) {
+    v[s * n_cells + i] = w[s];
+    vbar[s * n_cells + i] = (real_t)2 * w[s] - old[s];
+  }
+}
+
+/* (K v)(i) = div_h v at cell i: net outflow sum_s [v_s(i) - v_s(i - e_s)] / h_s.
+ * Inactive faces hold zero, so only the backward neighbour needs a test. */
+OMT_FN real_t omt_scalar_div_cell(omt_index_t i, omt_index_t n_cells, int d,
+                                  const omt_index_t* stride, const real_t* inv_h,
+                                  OMT_GLOBAL const unsigned char* bits,
+                                  OMT_GLOBAL const real_t* v) {
+  real_t acc = 0;
+  unsigned int b = bits[i];
+  for (int s = 0; s < d; ++s) {
+    real_t out = v[s * n_cells + i];
+    real_t in = (b & OMT_BWD(s)) ? v[s * n_cells + i - stride[s]] : (real_t)0;
+    acc += (out - in) * inv_h[s];
+  }
+  return acc;
+}

@@ -1,0 +1,21 @@
+"""omtcore: W1 optimal mass transport on grids, with certified bounds.
+
+    >>> import numpy as np, omtcore
+    >>> a = np.zeros((16, 16)); a[2, 3] = 1
+    >>> b = np.zeros((16, 16)); b[9, 3] = 1
+    >>> omtcore.scalar_omt(a, b, norm="anisotropic").distance   # about 7.0
+"""
+
+from importlib.metadata import PackageNotFoundError, version as _version
+
+from .api import BackendInfo, Result, backends, scalar_omt
+from .errors import (BackendUnavailableError, ConvergenceWarning, DeviceMemoryError,
+                     InvalidInputError)
+
+try:
+    __version__ = _version("omtcore")
+except PackageNotFoundError:  # pragma: no cover - running from a source tree
+    __version__ = "0+unknown"
+
+__all__ = ["scalar_omt", "backends", "Result", "BackendInfo", "InvalidInputError",
+           "BackendUnavailableError", "DeviceMemoryError", "ConvergenceWarning", "__version__"]

@@ -1,0 +1,197 @@
+# cython: language_level=3, boundscheck=False, wraparound=False
+"""Low-level binding of the C++ core. Use the functions in omtcore.api."""
+
+from libc.stdint cimport int64_t, uint8_t
+from libcpp cimport bool as cbool
+from libcpp.string cimport string
+from libcpp.vector cimport vector
+
+import numpy as np
+
+from .errors import BackendUnavailableError, DeviceMemoryError, InvalidInputError
+
+
+cdef extern from "Python.h":
+    int PyErr_CheckSignals()
+    void PyErr_Clear()
+
+
+cdef extern from "omtcore/omtcore.hpp" namespace "omtcore":
+    cdef cppclass Grid:
+        vector[int64_t] shape
+        vector[double] spacing
+
+    cdef cppclass Norm:
+        pass
+    cdef cppclass Dtype:
+        pass
+    cdef cppclass Method:
+        pass
+
+    cdef cppclass Progress:
+        int64_t iteration
+        double gap
+        double residual
+
+    ctypedef cbool (*ProgressCallback)(const Progress&, void*) noexcept nogil
+
+    cdef cppclass ScalarProblem:
+        Grid grid
+        const double* a
+        const double* b
+        const uint8_t* mask
+        Norm norm
+        cbool normalize
+
+    cdef cppclass SolveOptions:
+        double tol
+        int64_t max_iter
+        Method method
+        string backend
+        int device
+        Dtype dtype
+        int check_every
+        ProgressCallback callback
+        void* callback_data
+
+    cdef cppclass Result:
+        double distance
+        double lower_bound
+        double gap
+        double residual
+        vector[double] flux
+        vector[double] potential
+        int64_t iterations
+        cbool converged
+        cbool stopped_by_callback
+        double seconds
+        string backend
+        string device
+        string dtype
+        string method
+
+    cdef cppclass BackendInfo:
+        string name
+        cbool available
+        string reason
+        vector[string] devices
+
+    vector[BackendInfo] backends() except +
+    int64_t default_max_iter(const Grid&) except +
+
+
+cdef extern from "_bridge.hpp" namespace "omtcore::bridge":
+    cdef cppclass Status:
+        int kind
+        string message
+    Result solve_scalar(const ScalarProblem&, const SolveOptions&, Status&) noexcept nogil
+    Norm norm_from(const string&, Status&) noexcept
+    Dtype dtype_from(const string&, Status&) noexcept
+    Method method_from(const string&, Status&) noexcept
+
+
+# ErrorKind values (omtcore/errors.hpp) -> Python exception classes.
+_ERRORS = {1: InvalidInputError, 2: BackendUnavailableError, 3: DeviceMemoryError, 4: RuntimeError}
+
+
+cdef int _raise_if_failed(Status& status) except -1:
+    if status.kind != 0:
+        raise _ERRORS.get(status.kind, RuntimeError)(status.message.decode("utf-8", "replace"))
+    return 0
+
+
+cdef struct CallbackState:
+    void* py_callback     # a Python callable or NULL
+    cbool interrupted     # Ctrl-C arrived during the solve
+    void* errors          # a Python list collecting what the callback raised
+
+
+cdef cbool _on_progress(const Progress& p, void* data) noexcept nogil:
+    cdef CallbackState* state = <CallbackState*>data
+    with gil:
+        if PyErr_CheckSignals() != 0:
+            PyErr_Clear()
+            state.interrupted = True
+            return False
+        if state.py_callback != NULL:
+            try:
+                keep_going = (<object>state.py_callback)(p.iteration, p.gap, p.residual)
+            except BaseException as exc:
+                (<list>state.errors).append(exc)
+                return False
+            if keep_going is False:
+                return False
+    return True
+
+
+def list_backends():
+    """[(name, available, reason, [device names])] for every backend."""
+    out = []
+    for info in backends():
+        out.append((info.name.decode(), bool(info.available), info.reason.decode(),
+                    [d.decode("utf-8", "replace") for d in info.devices]))
+    return out
+
+
+def max_iter_default(shape):
+    cdef Grid grid
+    grid.shape = [int(n) for n in shape]
+    return default_max_iter(grid)
+
+
+def solve_scalar_problem(const double[::1] a, const double[::1] b, shape, spacing,
+                         const uint8_t[::1] mask, str norm, bint normalize, double tol,
+                         int64_t max_iter, str method, str backend, int device, str dtype,
+                         callback=None):
+    """Solve one scalar problem; arrays are flat C-order float64 (mask uint8 or None)."""
+    cdef Status status
+    cdef ScalarProblem problem
+    cdef SolveOptions options
+    cdef Result res
+    cdef CallbackState state
+    problem.grid.shape = [int(n) for n in shape]
+    problem.grid.spacing = [float(x) for x in spacing]
+    problem.a = &a[0] if a.shape[0] > 0 else NULL
+    problem.b = &b[0] if b.shape[0] > 0 else NULL
+    problem.mask = &mask[0] if mask is not None and mask.shape[0] > 0 else NULL
+    problem.norm = norm_from(norm.encode(), status)
+    _raise_if_failed(status)
+    problem.normalize = normalize
+    options.tol = tol
+    options.max_iter = max_iter
+    options.method = method_from(method.encode(), status)
+    _raise_if_failed(status)
+    options.backend = backend.encode()
+    options.device = device
+    options.dtype = dtype_from(dtype.encode(), status)
+    _raise_if_failed(status)
+    state.py_callback = <void*>callback if callback is not None else NULL
+    errors = []
+    state.interrupted = False
+    state.errors = <void*>errors
+    options.callback = _on_progress
+    options.callback_data = &state
+    with nogil:
+        res = solve_scalar(problem, options, status)
+    if state.interrupted:
+        raise KeyboardInterrupt
+    if errors:
+        raise errors[0]
+    _raise_if_failed(status)
+    n = res.potential.size()
+    flux = np.empty(res.flux.size(), dtype=np.float64)
+    potential = np.empty(n, dtype=np.float64)
+    cdef double[::1] fv = flux
+    cdef double[::1] pv = potential
+    cdef size_t i
+    for i in range(res.flux.size()):
+        fv[i] = res.flux[i]
+    for i in range(n):
+        pv[i] = res.potential[i]
+    return dict(distance=res.distance, lower_bound=res.lower_bound, gap=res.gap,
+                residual=res.residual, flux=flux, potential=potential,
+                iterations=res.iterations, converged=bool(res.converged),
+                stopped_by_callback=bool(res.stopped_by_callback),
+                seconds=res.seconds, backend=res.backend.decode(),
+                device=res.device.decode("utf-8", "replace"), dtype=res.dtype.decode(),
+                method=res.method.decode())
