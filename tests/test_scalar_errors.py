@@ -119,12 +119,13 @@ def test_shape_mismatch(backend):
 
 
 def test_zero_dim(backend):
-    raises_invalid(r"(?i)dim|shape|scalar", np.array(1.0), np.array(1.0), backend)
+    raises_invalid(r"(?i)dim|axes|axis|shape|scalar", np.array(1.0), np.array(1.0),
+                   backend)
 
 
 def test_four_dim(backend):
     a, b = pair((2, 2, 2, 2))
-    raises_invalid(r"(?i)dim", a, b, backend)
+    raises_invalid(r"(?i)dim|axes|axis", a, b, backend)
 
 
 def test_empty_grid(backend):
@@ -175,7 +176,7 @@ def test_h_not_positive(backend, h):
     raises_invalid(r"(?i)\bh\b|spacing", a, b, backend, h=h)
 
 
-@pytest.mark.parametrize("h", [(1.0,), (1.0, 1.0, 1.0)])
+@pytest.mark.parametrize("h", [(), (1.0, 1.0, 1.0), (1.0, 1.0, 1.0, 1.0)])
 def test_h_wrong_length(backend, h):
     a, b = pair()
     raises_invalid(r"(?i)\bh\b|spacing", a, b, backend, h=h)

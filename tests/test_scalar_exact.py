@@ -143,6 +143,18 @@ def test_anisotropic_equals_emd(backend, grid, kind):
     assert_exact(res, a, b, h, "anisotropic", exact)
 
 
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_anisotropic_3d_random_seeds(backend, seed):
+    rng = np.random.default_rng(seed)
+    a = rng.random((6, 5, 4))
+    b = rng.random((6, 5, 4))
+    b *= a.sum() / b.sum()
+    h = (1.0, 0.7, 1.3)
+    exact = emd_l1(a, b, h)
+    res = solve(a, b, backend, norm="anisotropic", h=h)
+    assert_exact(res, a, b, h, "anisotropic", exact)
+
+
 MASKS = {  # name: (mask, h, whether the structured case must leave L1 paths)
     "l_shape": (l_shape, 1.0, False),  # orthogonally convex: geodesic = L1
     "c_shape": (c_shape, 1.0, True),

@@ -37,6 +37,11 @@ class ScalarBackend {
   virtual void dual_step(double tau, bool preconditioned) = 0;
   // sum_i |(K v)(i) - rhs(i)|, accumulated in double.
   virtual double residual_l1() = 0;
+  // Remembers the current iterate as the anchor of anchor_distances().
+  virtual void save_anchor() = 0;
+  // Squared movement since the anchor: primal sum |v - v0|^2 and dual
+  // |P^{1/2}(phi - phi0)|^2 = sum over active faces ((dphi(i+e_s) - dphi(i)) / h_s)^2.
+  virtual std::array<double, 2> anchor_distances() = 0;
   // Copies the iterate to the host in double: v as (d, cells), phi as (cells).
   virtual void read_state(std::vector<double>& v, std::vector<double>& phi) = 0;
 };

@@ -20,6 +20,12 @@ namespace {
 using Clock = std::chrono::steady_clock;
 constexpr int kDefaultCheckEvery = 25;
 constexpr double kCallbackSeconds = 0.1;
+// Primal weight adaptation (PDLP, Applegate et al. 2021): every kWeightEvery
+// iterations the step ratio moves halfway (in log) towards the ratio of dual to
+// primal movement since the last update. It fixes the mass unit that no fixed
+// scaling fits (point masses vs spread-out densities).
+constexpr int kWeightEvery = 100;
+constexpr double kWeightSmoothing = 0.5;
 
 const detail::BackendEntry& pick_backend(const std::string& name) {
   const auto& registry = detail::backend_registry();
@@ -100,8 +106,10 @@ Result solve(const ScalarProblem& problem, const SolveOptions& options) {
   // mu * tau < 1 holds with mu = 1, tau = 0.99; plain PDHG needs
   // mu * tau * ||K||^2 < 1 and takes equal steps.
   const bool preconditioned = options.method == Method::automatic;
-  const double mu = preconditioned ? 1.0 : std::sqrt(0.99 / norm_bound);
-  const double tau = preconditioned ? 0.99 : std::sqrt(0.99 / norm_bound);
+  double mu = preconditioned ? 1.0 : std::sqrt(0.99 / norm_bound);
+  double tau = preconditioned ? 0.99 : std::sqrt(0.99 / norm_bound);
+  const double step_product = mu * tau;
+  double weight = 1.0;  // primal weight omega: mu = mu0 / omega, tau = tau0 * omega
 
   std::unique_ptr<detail::ScalarBackend> backend = entry.make_scalar(setup, options.device, options.dtype);
   result.device = device_name(entry, options.device);
@@ -119,48 +127,73 @@ Result solve(const ScalarProblem& problem, const SolveOptions& options) {
   };
   const double residual_scale = prep.total_mass > 0 ? 1.0 / (mass_scale * prep.total_mass) : 0.0;
 
-  std::optional<detail::Certificate> cert;
+  // The best upper and lower bounds seen at any check: each is rigorous on its
+  // own, so the reported bracket is the tightest pair (formulation.md allows
+  // "the largest of several such bounds").
+  double best_distance = INFINITY, best_lower = -INFINITY, best_residual = 0;
+  std::vector<double> best_flux, best_potential;
+  auto absorb = [&](detail::Certificate&& c, double res) {
+    if (c.distance < best_distance) {
+      best_distance = c.distance;
+      best_flux = std::move(c.flux);
+      best_residual = res;
+    }
+    if (c.lower_bound > best_lower) {
+      best_lower = c.lower_bound;
+      best_potential = std::move(c.potential);
+    }
+  };
+  auto best_gap = [&] { return best_distance > 0 ? (best_distance - best_lower) / best_distance : 0.0; };
+
   std::int64_t it = 0;
-  double residual = 0, last_gap = 1;
   auto last_callback = Clock::now();
   if (trivial) {
-    cert = certify_now();
+    absorb(certify_now(), 0.0);
   } else {
     for (it = 1; it <= max_iter; ++it) {
       backend->primal_step(mu);
       backend->dual_step(tau, preconditioned);
+      if (preconditioned && it % kWeightEvery == 0) {
+        // Adaptive primal weight (as in PDLP): balance primal and dual movement.
+        auto [dx2, dy2] = backend->anchor_distances();
+        if (dx2 > 0 && dy2 > 0 && std::isfinite(dx2) && std::isfinite(dy2)) {
+          weight = std::exp(kWeightSmoothing * 0.5 * std::log(dy2 / dx2) +
+                          (1 - kWeightSmoothing) * std::log(weight));
+          mu = std::sqrt(step_product) / weight;
+          tau = std::sqrt(step_product) * weight;
+        }
+        backend->save_anchor();
+      }
       const bool check = it % check_every == 0 || it == max_iter;
       const bool timed = options.callback &&
                          std::chrono::duration<double>(Clock::now() - last_callback).count() >= kCallbackSeconds;
       if (!check && !timed) continue;
-      residual = backend->residual_l1() * residual_scale;
+      const double residual = backend->residual_l1() * residual_scale;
       if (check && (residual <= options.tol || it == max_iter)) {
-        cert = certify_now();
-        last_gap = cert->gap;
-        if (cert->gap <= options.tol && residual <= options.tol) break;
+        absorb(certify_now(), residual);
+        if (best_gap() <= options.tol && best_residual <= options.tol) break;
       }
       if (options.callback) {
         last_callback = Clock::now();
-        if (!options.callback(Progress{it, last_gap, residual}, options.callback_data)) {
+        if (!options.callback(Progress{it, std::isfinite(best_distance) ? best_gap() : 1.0, residual},
+                              options.callback_data)) {
           result.stopped_by_callback = true;
+          if (!std::isfinite(best_distance)) absorb(certify_now(), residual);
           break;
         }
       }
-      cert.reset();
     }
     it = std::min(it, max_iter);
-    if (!cert) cert = certify_now();
-    residual = backend->residual_l1() * residual_scale;
   }
 
-  result.distance = cert->distance;
-  result.lower_bound = cert->lower_bound;
-  result.gap = cert->gap;
-  result.residual = residual;
-  result.flux = std::move(cert->flux);
-  result.potential = std::move(cert->potential);
+  result.distance = best_distance;
+  result.lower_bound = best_lower;
+  result.gap = best_gap();
+  result.residual = best_residual;
+  result.flux = std::move(best_flux);
+  result.potential = std::move(best_potential);
   result.iterations = it;
-  result.converged = result.gap <= options.tol && residual <= options.tol;
+  result.converged = result.gap <= options.tol && result.residual <= options.tol;
   result.seconds = std::chrono::duration<double>(Clock::now() - start).count();
   return result;
 }

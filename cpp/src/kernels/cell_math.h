@@ -75,3 +75,28 @@ OMT_FN real_t omt_scalar_div_cell(omt_index_t i, omt_index_t n_cells, int d,
   }
   return acc;
 }
+
+/* Squared primal and dual movement of cell i since the anchor (v0, phi0):
+ * out[0] = sum_s (v_s - v0_s)^2, out[1] = sum over active forward faces of
+ * ((dphi(i + e_s) - dphi(i)) / h_s)^2 with dphi = phi - phi0, the cell's share
+ * of |K^T dphi|^2 (the norm the preconditioned dual step lives in). */
+OMT_FN void omt_scalar_movement_cell(omt_index_t i, omt_index_t n_cells, int d,
+                                     const omt_index_t* stride, const real_t* inv_h,
+                                     OMT_GLOBAL const unsigned char* bits,
+                                     OMT_GLOBAL const real_t* v, OMT_GLOBAL const real_t* v0,
+                                     OMT_GLOBAL const real_t* phi, OMT_GLOBAL const real_t* phi0,
+                                     real_t* out) {
+  unsigned int b = bits[i];
+  real_t dx = 0, dy = 0;
+  real_t here = phi[i] - phi0[i];
+  for (int s = 0; s < d; ++s) {
+    real_t dv = v[s * n_cells + i] - v0[s * n_cells + i];
+    dx += dv * dv;
+    if (b & OMT_FWD(s)) {
+      real_t g = (phi[i + stride[s]] - phi0[i + stride[s]] - here) * inv_h[s];
+      dy += g * g;
+    }
+  }
+  out[0] = dx;
+  out[1] = dy;
+}

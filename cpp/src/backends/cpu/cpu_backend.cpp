@@ -35,14 +35,20 @@ namespace omtcore::detail {
 
 namespace {
 
+// Below this many cells a step is a few microseconds: threads would cost more
+// than they give (and spin badly when another process holds a core).
+constexpr std::int64_t kMinParallelCells = 1 << 15;
+
 template <class T> struct Cell;
 template <> struct Cell<float> {
   template <class... A> static void primal(A... a) { cell_f32::omt_scalar_primal_cell(a...); }
   template <class... A> static float div(A... a) { return cell_f32::omt_scalar_div_cell(a...); }
+  template <class... A> static void movement(A... a) { cell_f32::omt_scalar_movement_cell(a...); }
 };
 template <> struct Cell<double> {
   template <class... A> static void primal(A... a) { cell_f64::omt_scalar_primal_cell(a...); }
   template <class... A> static double div(A... a) { return cell_f64::omt_scalar_div_cell(a...); }
+  template <class... A> static void movement(A... a) { cell_f64::omt_scalar_movement_cell(a...); }
 };
 
 int thread_count() {
@@ -81,6 +87,8 @@ class CpuScalarBackend final : public ScalarBackend {
     v_.assign(dom_.d * n, 0);
     vbar_.assign(dom_.d * n, 0);
     phi_.assign(n, 0);
+    v0_.assign(dom_.d * n, 0);
+    phi0_.assign(n, 0);
     r_.assign(n, 0);
     rhs_.assign(setup.rhs.begin(), setup.rhs.end());
   }
@@ -89,7 +97,7 @@ class CpuScalarBackend final : public ScalarBackend {
     const std::int64_t n = dom_.cells;
     const T m = static_cast<T>(mu);
     const int d = dom_.d, iso = isotropic_;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (n >= kMinParallelCells)
     for (std::int64_t i = 0; i < n; ++i)
       Cell<T>::primal(i, n, d, iso, stride_, inv_h_, m, dom_.bits.data(), phi_.data(), v_.data(),
                       vbar_.data());
@@ -98,12 +106,12 @@ class CpuScalarBackend final : public ScalarBackend {
   void dual_step(double tau, bool preconditioned) override {
     const std::int64_t n = dom_.cells;
     const int d = dom_.d;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (n >= kMinParallelCells)
     for (std::int64_t i = 0; i < n; ++i)
       r_[i] = Cell<T>::div(i, n, d, stride_, inv_h_, dom_.bits.data(), vbar_.data()) - rhs_[i];
     if (preconditioned) poisson_.solve(r_.data());
     const T t = static_cast<T>(tau);
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (n >= kMinParallelCells)
     for (std::int64_t i = 0; i < n; ++i) phi_[i] += t * r_[i];
   }
 
@@ -111,11 +119,31 @@ class CpuScalarBackend final : public ScalarBackend {
     const std::int64_t n = dom_.cells;
     const int d = dom_.d;
     double acc = 0;
-#pragma omp parallel for schedule(static) reduction(+ : acc)
+#pragma omp parallel for schedule(static) if (n >= kMinParallelCells) reduction(+ : acc)
     for (std::int64_t i = 0; i < n; ++i)
       acc += std::fabs(double(Cell<T>::div(i, n, d, stride_, inv_h_, dom_.bits.data(), v_.data())) -
                        double(rhs_[i]));
     return acc;
+  }
+
+  void save_anchor() override {
+    std::copy(v_.begin(), v_.end(), v0_.begin());
+    std::copy(phi_.begin(), phi_.end(), phi0_.begin());
+  }
+
+  std::array<double, 2> anchor_distances() override {
+    const std::int64_t n = dom_.cells;
+    const int d = dom_.d;
+    double dx = 0, dy = 0;
+#pragma omp parallel for schedule(static) if (n >= kMinParallelCells) reduction(+ : dx, dy)
+    for (std::int64_t i = 0; i < n; ++i) {
+      T out[2];
+      Cell<T>::movement(i, n, d, stride_, inv_h_, dom_.bits.data(), v_.data(), v0_.data(),
+                        phi_.data(), phi0_.data(), out);
+      dx += out[0];
+      dy += out[1];
+    }
+    return {dx, dy};
   }
 
   void read_state(std::vector<double>& v, std::vector<double>& phi) override {
@@ -128,7 +156,7 @@ class CpuScalarBackend final : public ScalarBackend {
   bool isotropic_;
   std::int64_t stride_[3];
   T inv_h_[3];
-  std::vector<T> v_, vbar_, phi_, r_, rhs_;
+  std::vector<T> v_, vbar_, phi_, r_, rhs_, v0_, phi0_;  // v0_, phi0_: the anchor
   DenseDctPoisson<T> poisson_;
 };
 

@@ -46,7 +46,7 @@ class DenseDctPoisson {
     for (int s = 0; s < dom_.d; ++s, cur ^= 1) apply_axis(s, false, bufs[cur], bufs[cur ^ 1]);
     T* coeff = bufs[cur];
     const std::int64_t n_cells = dom_.cells;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (n_cells >= (1 << 15))
     for (std::int64_t i = 0; i < n_cells; ++i) coeff[i] *= inv_eigenvalue_[i];
     for (int s = 0; s < dom_.d; ++s, cur ^= 1) apply_axis(s, true, bufs[cur], bufs[cur ^ 1]);
     if (cur != 0) std::copy(work_.begin(), work_.end(), x);
@@ -57,7 +57,7 @@ class DenseDctPoisson {
   void apply_axis(int s, bool transpose, const T* src, T* dst) const {
     const std::int64_t n = dom_.n[s], inner = dom_.stride[s], outer = dom_.cells / (n * inner);
     const T* c = matrix_[s].data();
-#pragma omp parallel for collapse(2) schedule(static)
+#pragma omp parallel for collapse(2) schedule(static) if (dom_.cells * n >= (1 << 18))
     for (std::int64_t o = 0; o < outer; ++o)
       for (std::int64_t k = 0; k < n; ++k) {
         T* out = dst + (o * n + k) * inner;
