@@ -63,7 +63,7 @@ def _masses(x, name: str) -> np.ndarray:
     arr = np.asarray(x)
     if arr.dtype.kind not in "biuf":
         raise InvalidInputError(f"{name} must be a real numeric array; got dtype {arr.dtype}")
-    return np.ascontiguousarray(arr, dtype=np.float64)
+    return np.asarray(arr, dtype=np.float64, order="C")  # (ascontiguousarray makes 0-d arrays 1-d)
 
 
 def _grid_shape(a: np.ndarray, b: np.ndarray) -> tuple:
@@ -85,7 +85,7 @@ def _mask(mask, shape) -> Optional[np.ndarray]:
     if m.dtype != np.bool_:
         if m.dtype.kind not in "iu" or not np.isin(m, (0, 1)).all():
             raise InvalidInputError(f"mask must be boolean (or 0/1 integers); got dtype {m.dtype}")
-    return np.ascontiguousarray(m, dtype=np.uint8).ravel()
+    return np.asarray(m, dtype=np.uint8, order="C").ravel()
 
 
 def _spacing(h, ndim: int) -> list:

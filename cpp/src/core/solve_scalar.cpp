@@ -5,7 +5,6 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
-#include <optional>
 
 #include "core/backend.hpp"
 #include "core/certificate.hpp"
@@ -24,8 +23,11 @@ constexpr double kCallbackSeconds = 0.1;
 // iterations the step ratio moves halfway (in log) towards the ratio of dual to
 // primal movement since the last update. It fixes the mass unit that no fixed
 // scaling fits (point masses vs spread-out densities).
-constexpr int kWeightEvery = 100;
+constexpr int kWeightEvery = 50;
 constexpr double kWeightSmoothing = 0.5;
+// Bounds on the weight: once the primal iterate has converged its movement
+// vanishes and the ratio grows without meaning, and the step sizes with it.
+constexpr double kWeightRange = 10.0;
 
 const detail::BackendEntry& pick_backend(const std::string& name) {
   const auto& registry = detail::backend_registry();
@@ -75,10 +77,17 @@ Result solve(const ScalarProblem& problem, const SolveOptions& options) {
   const std::int64_t max_iter = options.max_iter > 0 ? options.max_iter : default_max_iter(problem.grid);
   const int check_every = options.check_every > 0 ? options.check_every : kDefaultCheckEvery;
 
-  // Solver units: masses scaled to about one per domain cell (the step sizes
-  // below assume it), spacing scaled so that the largest is 1 (the problem is
-  // homogeneous in h). The iterate v_s = h_s F_s in these units.
-  const double mass_scale = prep.total_mass > 0 ? double(dom.domain_cells) / prep.total_mass : 1.0;
+  // Solver units: masses scaled so that a - b is about 1 per cell of its
+  // effective support (scale ||a - b||_1 / ||a - b||_2^2: N / mass for noise,
+  // 1 / mass for point masses), spacing scaled so that the largest is 1 (the
+  // problem is homogeneous in h). The iterate is v_s = h_s F_s in these units.
+  double l1 = 0, l2 = 0;
+  for (std::int64_t i = 0; i < n; ++i) {
+    const double r = prep.a[i] - prep.b[i];
+    l1 += std::fabs(r);
+    l2 += r * r;
+  }
+  const double mass_scale = l2 > 0 ? l1 / l2 : 1.0;
   double h_ref = 0;
   for (int s = 0; s < dom.d; ++s) h_ref = std::max(h_ref, dom.h[s]);
   detail::ScalarSetup setup;
@@ -159,6 +168,7 @@ Result solve(const ScalarProblem& problem, const SolveOptions& options) {
         if (dx2 > 0 && dy2 > 0 && std::isfinite(dx2) && std::isfinite(dy2)) {
           weight = std::exp(kWeightSmoothing * 0.5 * std::log(dy2 / dx2) +
                           (1 - kWeightSmoothing) * std::log(weight));
+          weight = std::clamp(weight, 1.0 / kWeightRange, kWeightRange);
           mu = std::sqrt(step_product) / weight;
           tau = std::sqrt(step_product) * weight;
         }
