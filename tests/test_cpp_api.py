@@ -1,0 +1,46 @@
+"""The C++ API without Python: configure the core with its doctest suite,
+build it and run it through ctest (cpp/tests/test_solve.cpp)."""
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+REQUIRED = os.environ.get("OMTCORE_REQUIRE_CPP_TESTS", "") not in ("", "0")
+
+
+def _skip_or_fail(reason):
+    if REQUIRED:
+        pytest.fail(f"C++ tests required (OMTCORE_REQUIRE_CPP_TESTS) but {reason}")
+    pytest.skip(reason)
+
+
+def _run(cmd, **kw):
+    return subprocess.run(cmd, capture_output=True, text=True, **kw)
+
+
+def test_cpp_api_through_ctest(tmp_path):
+    if not (ROOT / "CMakeLists.txt").exists():
+        _skip_or_fail("the source tree is not beside the tests")
+    cmake, ctest = shutil.which("cmake"), shutil.which("ctest")
+    if not cmake or not ctest:
+        _skip_or_fail("cmake/ctest not found on PATH")
+    build = tmp_path / "build"
+    configure = [cmake, "-S", str(ROOT), "-B", str(build), "-DCMAKE_BUILD_TYPE=Release",
+                 "-DOMTCORE_BUILD_PYTHON=OFF", "-DOMTCORE_BUILD_TESTS=ON",
+                 "-DOMTCORE_WITH_OPENCL=OFF", "-DOMTCORE_WITH_CUDA=OFF"]
+    if shutil.which("ninja"):
+        configure += ["-G", "Ninja"]
+    out = _run(configure)
+    if out.returncode != 0:
+        if "doctest" in out.stdout + out.stderr:
+            _skip_or_fail("doctest is not installed (Debian: apt-get install doctest-dev)")
+        pytest.fail("cmake configure failed:\n" + out.stdout + out.stderr)
+    out = _run([cmake, "--build", str(build), "-j", str(os.cpu_count() or 2)])
+    assert out.returncode == 0, "build failed:\n" + out.stdout + out.stderr
+    out = _run([ctest, "--test-dir", str(build), "--output-on-failure"])
+    assert out.returncode == 0, "ctest failed:\n" + out.stdout + out.stderr
+    assert "100% tests passed" in out.stdout
