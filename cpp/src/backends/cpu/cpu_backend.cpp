@@ -11,6 +11,9 @@
 #endif
 
 #include "backends/cpu/dense_dct.hpp"
+#ifdef OMTCORE_HAVE_KISSFFT
+#include "backends/cpu/fft_dct.hpp"
+#endif
 #include "omtcore/errors.hpp"
 
 // The shared per-cell math, compiled once per precision.
@@ -38,6 +41,16 @@ namespace {
 // Below this many cells a step is a few microseconds: threads would cost more
 // than they give (and spin badly when another process holds a core).
 constexpr std::int64_t kMinParallelCells = 1 << 15;
+
+// The Poisson solve of the preconditioned dual step: fast DCTs when KissFFT was
+// found at build time, else dense DCT matrices (exact, O(N sum n) per solve).
+#ifdef OMTCORE_HAVE_KISSFFT
+template <class T> using Poisson = FftDctPoisson<T>;
+constexpr const char* kPoissonLabel = "fast DCT by KissFFT";
+#else
+template <class T> using Poisson = DenseDctPoisson<T>;
+constexpr const char* kPoissonLabel = "dense DCT, slow above 256^2: build with KissFFT";
+#endif
 
 template <class T> struct Cell;
 template <> struct Cell<float> {
@@ -71,7 +84,7 @@ std::string cpu_name() {
 }
 
 std::string device_label() {
-  return cpu_name() + " (" + std::to_string(thread_count()) + " threads)";
+  return cpu_name() + " (" + std::to_string(thread_count()) + " threads, " + kPoissonLabel + ")";
 }
 
 template <class T>
@@ -157,7 +170,7 @@ class CpuScalarBackend final : public ScalarBackend {
   std::int64_t stride_[3];
   T inv_h_[3];
   std::vector<T> v_, vbar_, phi_, r_, rhs_, v0_, phi0_;  // v0_, phi0_: the anchor
-  DenseDctPoisson<T> poisson_;
+  Poisson<T> poisson_;
 };
 
 }  // namespace
