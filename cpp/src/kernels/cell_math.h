@@ -4,7 +4,11 @@
  * OpenCL C 1.2: no templates, no references, no complex type.
  *
  * The including code defines, before including:
- *   real_t      float or double
+ *   real_t      float or double: fluxes and per-cell arithmetic
+ *   potential_t float or double: the stored potential. float32 solves keep it
+ *               in double: the potential spans about n cells of Lipschitz-1
+ *               growth, so a float gradient phi(j) - phi(i) loses log2(n) bits
+ *               and that noise stalls the residual near 1e-4 on 256^2 grids.
  *   omt_index_t a signed 64-bit integer type
  *   OMT_FN      function qualifier (e.g. "static inline", "__device__ inline")
  *   OMT_GLOBAL  address-space qualifier for device arrays ("__global" in OpenCL)
@@ -40,14 +44,14 @@ OMT_FN void omt_shrink(real_t* w, int d, real_t t) {
 OMT_FN void omt_scalar_primal_cell(omt_index_t i, omt_index_t n_cells, int d, int isotropic,
                                    const omt_index_t* stride, const real_t* inv_h, real_t mu,
                                    OMT_GLOBAL const unsigned char* bits,
-                                   OMT_GLOBAL const real_t* phi,
+                                   OMT_GLOBAL const potential_t* phi,
                                    OMT_GLOBAL real_t* v, OMT_GLOBAL real_t* vbar) {
   real_t w[3];
   real_t old[3];
   unsigned int b = bits[i];
   for (int s = 0; s < d; ++s) {
     old[s] = v[s * n_cells + i];
-    w[s] = (b & OMT_FWD(s)) ? old[s] + mu * (phi[i + stride[s]] - phi[i]) * inv_h[s] : (real_t)0;
+    w[s] = (b & OMT_FWD(s)) ? old[s] + mu * (real_t)(phi[i + stride[s]] - phi[i]) * inv_h[s] : (real_t)0;
   }
   if (isotropic) {
     omt_shrink(w, d, mu);
@@ -84,16 +88,16 @@ OMT_FN void omt_scalar_movement_cell(omt_index_t i, omt_index_t n_cells, int d,
                                      const omt_index_t* stride, const real_t* inv_h,
                                      OMT_GLOBAL const unsigned char* bits,
                                      OMT_GLOBAL const real_t* v, OMT_GLOBAL const real_t* v0,
-                                     OMT_GLOBAL const real_t* phi, OMT_GLOBAL const real_t* phi0,
+                                     OMT_GLOBAL const potential_t* phi, OMT_GLOBAL const potential_t* phi0,
                                      real_t* out) {
   unsigned int b = bits[i];
   real_t dx = 0, dy = 0;
-  real_t here = phi[i] - phi0[i];
+  potential_t here = phi[i] - phi0[i];
   for (int s = 0; s < d; ++s) {
     real_t dv = v[s * n_cells + i] - v0[s * n_cells + i];
     dx += dv * dv;
     if (b & OMT_FWD(s)) {
-      real_t g = (phi[i + stride[s]] - phi0[i + stride[s]] - here) * inv_h[s];
+      real_t g = (real_t)(phi[i + stride[s]] - phi0[i + stride[s]] - here) * inv_h[s];
       dy += g * g;
     }
   }

@@ -22,12 +22,14 @@
 namespace omtcore::detail::cell_f32 {
 using std::sqrt;
 typedef float real_t;
+typedef double potential_t;
 typedef std::int64_t omt_index_t;
 #include "kernels/cell_math.h"
 }  // namespace omtcore::detail::cell_f32
 namespace omtcore::detail::cell_f64 {
 using std::sqrt;
 typedef double real_t;
+typedef double potential_t;
 typedef std::int64_t omt_index_t;
 #include "kernels/cell_math.h"
 }  // namespace omtcore::detail::cell_f64
@@ -99,7 +101,7 @@ class CpuScalarBackend final : public ScalarBackend {
     }
     v_.assign(dom_.d * n, 0);
     vbar_.assign(dom_.d * n, 0);
-    phi_.assign(n, 0);
+    phi_.assign(n, 0.0);
     v0_.assign(dom_.d * n, 0);
     phi0_.assign(n, 0);
     r_.assign(n, 0);
@@ -123,9 +125,8 @@ class CpuScalarBackend final : public ScalarBackend {
     for (std::int64_t i = 0; i < n; ++i)
       r_[i] = Cell<T>::div(i, n, d, stride_, inv_h_, dom_.bits.data(), vbar_.data()) - rhs_[i];
     if (preconditioned) poisson_.solve(r_.data());
-    const T t = static_cast<T>(tau);
 #pragma omp parallel for schedule(static) if (n >= kMinParallelCells)
-    for (std::int64_t i = 0; i < n; ++i) phi_[i] += t * r_[i];
+    for (std::int64_t i = 0; i < n; ++i) phi_[i] += tau * double(r_[i]);
   }
 
   double residual_l1() override {
@@ -169,7 +170,8 @@ class CpuScalarBackend final : public ScalarBackend {
   bool isotropic_;
   std::int64_t stride_[3];
   T inv_h_[3];
-  std::vector<T> v_, vbar_, phi_, r_, rhs_, v0_, phi0_;  // v0_, phi0_: the anchor
+  std::vector<T> v_, vbar_, r_, rhs_, v0_;  // v0_, phi0_: the anchor
+  std::vector<double> phi_, phi0_;          // potential_t in cell_math.h
   Poisson<T> poisson_;
 };
 
