@@ -19,22 +19,33 @@
  * to i + e_s, OMT_BWD(s) for the face from i - e_s. The solver works on
  * v_s = h_s * F_s (flux times face length), so that both norms become
  * unweighted: isotropic |v|_2, anisotropic |v|_1.
+ * Padding: reads of a neighbour across a face are unconditional and masked by
+ * the face bit afterwards (a multiply, not a branch, so loops vectorise). Flux
+ * arrays must therefore be readable stride[0] entries before their start, and
+ * potential arrays stride[0] entries past their end (stride[0], the largest
+ * stride); the padding must hold finite values (zeros).
  * No include guard on purpose: the CPU backend includes it once per precision. */
 
 #define OMT_FWD(s) (1u << (s))
 #define OMT_BWD(s) (16u << (s))
 
-/* Soft thresholding: the proximal map of t * |x|. */
+/* Soft thresholding: the proximal map of t * |x|, as x minus its clamp to
+ * [-t, t]. Written with selects that compile to min/max: a branch here
+ * mispredicts on every other face of noisy data. */
 OMT_FN real_t omt_soft(real_t x, real_t t) {
-  return x > t ? x - t : (x < -t ? x + t : (real_t)0);
+  real_t c = x < -t ? -t : x;
+  c = c > t ? t : c;
+  return x - c;
 }
 
-/* Group shrinkage: the proximal map of t * |w|_2 on a vector of d <= 3 entries. */
+/* Group shrinkage: the proximal map of t * |w|_2 on a vector of d <= 3 entries.
+ * The factor max(1 - t/|w|, 0) without a branch; |w| = 0 gives -inf or NaN
+ * before the max, and 0 after it. */
 OMT_FN void omt_shrink(real_t* w, int d, real_t t) {
   real_t sq = 0;
   for (int s = 0; s < d; ++s) sq += w[s] * w[s];
-  real_t norm = sqrt(sq);
-  real_t f = norm > t ? (real_t)1 - t / norm : (real_t)0;
+  real_t f = (real_t)1 - t / sqrt(sq);
+  f = f > (real_t)0 ? f : (real_t)0;
   for (int s = 0; s < d; ++s) w[s] *= f;
 }
 
@@ -50,8 +61,9 @@ OMT_FN void omt_scalar_primal_cell(omt_index_t i, omt_index_t n_cells, int d, in
   real_t old[3];
   unsigned int b = bits[i];
   for (int s = 0; s < d; ++s) {
+    real_t active = (b & OMT_FWD(s)) ? (real_t)1 : (real_t)0;
     old[s] = v[s * n_cells + i];
-    w[s] = (b & OMT_FWD(s)) ? old[s] + mu * (real_t)(phi[i + stride[s]] - phi[i]) * inv_h[s] : (real_t)0;
+    w[s] = active * (old[s] + mu * (real_t)(phi[i + stride[s]] - phi[i]) * inv_h[s]);
   }
   if (isotropic) {
     omt_shrink(w, d, mu);
@@ -65,7 +77,7 @@ OMT_FN void omt_scalar_primal_cell(omt_index_t i, omt_index_t n_cells, int d, in
 }
 
 /* (K v)(i) = div_h v at cell i: net outflow sum_s [v_s(i) - v_s(i - e_s)] / h_s.
- * Inactive faces hold zero, so only the backward neighbour needs a test. */
+ * Inactive faces hold zero, so only the backward neighbour needs its bit. */
 OMT_FN real_t omt_scalar_div_cell(omt_index_t i, omt_index_t n_cells, int d,
                                   const omt_index_t* stride, const real_t* inv_h,
                                   OMT_GLOBAL const unsigned char* bits,
@@ -74,7 +86,7 @@ OMT_FN real_t omt_scalar_div_cell(omt_index_t i, omt_index_t n_cells, int d,
   unsigned int b = bits[i];
   for (int s = 0; s < d; ++s) {
     real_t out = v[s * n_cells + i];
-    real_t in = (b & OMT_BWD(s)) ? v[s * n_cells + i - stride[s]] : (real_t)0;
+    real_t in = ((b & OMT_BWD(s)) ? (real_t)1 : (real_t)0) * v[s * n_cells + i - stride[s]];
     acc += (out - in) * inv_h[s];
   }
   return acc;
@@ -96,10 +108,9 @@ OMT_FN void omt_scalar_movement_cell(omt_index_t i, omt_index_t n_cells, int d,
   for (int s = 0; s < d; ++s) {
     real_t dv = v[s * n_cells + i] - v0[s * n_cells + i];
     dx += dv * dv;
-    if (b & OMT_FWD(s)) {
-      real_t g = (real_t)(phi[i + stride[s]] - phi0[i + stride[s]] - here) * inv_h[s];
-      dy += g * g;
-    }
+    real_t active = (b & OMT_FWD(s)) ? (real_t)1 : (real_t)0;
+    real_t g = active * (real_t)(phi[i + stride[s]] - phi0[i + stride[s]] - here) * inv_h[s];
+    dy += g * g;
   }
   out[0] = dx;
   out[1] = dy;

@@ -66,6 +66,24 @@ template <> struct Cell<double> {
   template <class... A> static void movement(A... a) { cell_f64::omt_scalar_movement_cell(a...); }
 };
 
+// Calls f with the dimension and the norm as compile-time constants, so that the
+// per-cell functions inline with their axis loops unrolled and vectorise.
+template <class F>
+void with_shape(int d, bool isotropic, F&& f) {
+  using std::integral_constant;
+  auto by_dim = [&](auto iso) {
+    switch (d) {
+      case 1: f(integral_constant<int, 1>{}, iso); break;
+      case 2: f(integral_constant<int, 2>{}, iso); break;
+      default: f(integral_constant<int, 3>{}, iso); break;
+    }
+  };
+  if (isotropic)
+    by_dim(integral_constant<int, 1>{});
+  else
+    by_dim(integral_constant<int, 0>{});
+}
+
 int thread_count() {
 #ifdef _OPENMP
   return omp_get_max_threads();
@@ -99,44 +117,57 @@ class CpuScalarBackend final : public ScalarBackend {
       stride_[s] = dom_.stride[s];
       inv_h_[s] = static_cast<T>(setup.inv_h[s]);
     }
-    v_.assign(dom_.d * n, 0);
-    vbar_.assign(dom_.d * n, 0);
-    phi_.assign(n, 0.0);
-    v0_.assign(dom_.d * n, 0);
-    phi0_.assign(n, 0);
+    // Padding for cell_math.h's unconditional neighbour reads: fluxes before
+    // their start, potentials past their end.
+    pad_ = dom_.stride[0];
+    v_.assign(pad_ + dom_.d * n, 0);
+    vbar_.assign(pad_ + dom_.d * n, 0);
+    v0_.assign(pad_ + dom_.d * n, 0);
+    phi_.assign(n + pad_, 0.0);
+    phi0_.assign(n + pad_, 0.0);
     r_.assign(n, 0);
     rhs_.assign(setup.rhs.begin(), setup.rhs.end());
   }
 
   void primal_step(double mu) override {
-    const std::int64_t n = dom_.cells;
+    const Loop c = loop();
     const T m = static_cast<T>(mu);
-    const int d = dom_.d, iso = isotropic_;
-#pragma omp parallel for schedule(static) if (n >= kMinParallelCells)
-    for (std::int64_t i = 0; i < n; ++i)
-      Cell<T>::primal(i, n, d, iso, stride_, inv_h_, m, dom_.bits.data(), phi_.data(), v_.data(),
-                      vbar_.data());
+    const double* phi = phi_.data();
+    T* v = v_.data() + pad_;
+    T* vbar = vbar_.data() + pad_;
+    with_shape(dom_.d, isotropic_, [&](auto d, auto iso) {
+#pragma omp parallel for schedule(static) if (c.n >= kMinParallelCells)
+      for (std::int64_t i = 0; i < c.n; ++i)
+        Cell<T>::primal(i, c.n, int(d), int(iso), c.stride, c.inv_h, m, c.bits, phi, v, vbar);
+    });
   }
 
   void dual_step(double tau, bool preconditioned) override {
-    const std::int64_t n = dom_.cells;
-    const int d = dom_.d;
-#pragma omp parallel for schedule(static) if (n >= kMinParallelCells)
-    for (std::int64_t i = 0; i < n; ++i)
-      r_[i] = Cell<T>::div(i, n, d, stride_, inv_h_, dom_.bits.data(), vbar_.data()) - rhs_[i];
-    if (preconditioned) poisson_.solve(r_.data());
-#pragma omp parallel for schedule(static) if (n >= kMinParallelCells)
-    for (std::int64_t i = 0; i < n; ++i) phi_[i] += tau * double(r_[i]);
+    const Loop c = loop();
+    const T* vbar = vbar_.data() + pad_;
+    const T* rhs = rhs_.data();
+    T* r = r_.data();
+    with_shape(dom_.d, false, [&](auto d, auto) {
+#pragma omp parallel for schedule(static) if (c.n >= kMinParallelCells)
+      for (std::int64_t i = 0; i < c.n; ++i)
+        r[i] = Cell<T>::div(i, c.n, int(d), c.stride, c.inv_h, c.bits, vbar) - rhs[i];
+    });
+    if (preconditioned) poisson_.solve(r);
+    double* phi = phi_.data();
+#pragma omp parallel for schedule(static) if (c.n >= kMinParallelCells)
+    for (std::int64_t i = 0; i < c.n; ++i) phi[i] += tau * double(r[i]);
   }
 
   double residual_l1() override {
-    const std::int64_t n = dom_.cells;
-    const int d = dom_.d;
+    const Loop c = loop();
+    const T* v = v_.data() + pad_;
+    const T* rhs = rhs_.data();
     double acc = 0;
-#pragma omp parallel for schedule(static) if (n >= kMinParallelCells) reduction(+ : acc)
-    for (std::int64_t i = 0; i < n; ++i)
-      acc += std::fabs(double(Cell<T>::div(i, n, d, stride_, inv_h_, dom_.bits.data(), v_.data())) -
-                       double(rhs_[i]));
+    with_shape(dom_.d, false, [&](auto d, auto) {
+#pragma omp parallel for schedule(static) if (c.n >= kMinParallelCells) reduction(+ : acc)
+      for (std::int64_t i = 0; i < c.n; ++i)
+        acc += std::fabs(double(Cell<T>::div(i, c.n, int(d), c.stride, c.inv_h, c.bits, v)) - double(rhs[i]));
+    });
     return acc;
   }
 
@@ -146,30 +177,48 @@ class CpuScalarBackend final : public ScalarBackend {
   }
 
   std::array<double, 2> anchor_distances() override {
-    const std::int64_t n = dom_.cells;
-    const int d = dom_.d;
+    const Loop c = loop();
+    const T* v = v_.data() + pad_;
+    const T* v0 = v0_.data() + pad_;
+    const double* phi = phi_.data();
+    const double* phi0 = phi0_.data();
     double dx = 0, dy = 0;
-#pragma omp parallel for schedule(static) if (n >= kMinParallelCells) reduction(+ : dx, dy)
-    for (std::int64_t i = 0; i < n; ++i) {
-      T out[2];
-      Cell<T>::movement(i, n, d, stride_, inv_h_, dom_.bits.data(), v_.data(), v0_.data(),
-                        phi_.data(), phi0_.data(), out);
-      dx += out[0];
-      dy += out[1];
-    }
+    with_shape(dom_.d, false, [&](auto d, auto) {
+#pragma omp parallel for schedule(static) if (c.n >= kMinParallelCells) reduction(+ : dx, dy)
+      for (std::int64_t i = 0; i < c.n; ++i) {
+        T out[2];
+        Cell<T>::movement(i, c.n, int(d), c.stride, c.inv_h, c.bits, v, v0, phi, phi0, out);
+        dx += out[0];
+        dy += out[1];
+      }
+    });
     return {dx, dy};
   }
 
   void read_state(std::vector<double>& v, std::vector<double>& phi) override {
-    v.assign(v_.begin(), v_.end());
-    phi.assign(phi_.begin(), phi_.end());
+    v.assign(v_.begin() + pad_, v_.end());
+    phi.assign(phi_.begin(), phi_.end() - pad_);
   }
 
  private:
+  // Loop constants copied to locals, so the compiler knows that writes to the
+  // iterate cannot change them.
+  struct Loop {
+    std::int64_t n;
+    std::int64_t stride[3];
+    T inv_h[3];
+    const std::uint8_t* bits;
+  };
+  Loop loop() const {
+    return {dom_.cells, {stride_[0], stride_[1], stride_[2]}, {inv_h_[0], inv_h_[1], inv_h_[2]},
+            dom_.bits.data()};
+  }
+
   const Domain& dom_;
   bool isotropic_;
   std::int64_t stride_[3];
   T inv_h_[3];
+  std::int64_t pad_ = 0;
   std::vector<T> v_, vbar_, r_, rhs_, v0_;  // v0_, phi0_: the anchor
   std::vector<double> phi_, phi0_;          // potential_t in cell_math.h
   Poisson<T> poisson_;
