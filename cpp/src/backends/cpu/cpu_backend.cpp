@@ -10,10 +10,7 @@
 #include <omp.h>
 #endif
 
-#include "backends/cpu/dense_dct.hpp"
-#ifdef OMTCORE_HAVE_KISSFFT
-#include "backends/cpu/fft_dct.hpp"
-#endif
+#include "backends/cpu/batched_dct.hpp"
 #include "omtcore/errors.hpp"
 
 // The shared per-cell math, compiled once per precision.
@@ -44,15 +41,8 @@ namespace {
 // than they give (and spin badly when another process holds a core).
 constexpr std::int64_t kMinParallelCells = 1 << 15;
 
-// The Poisson solve of the preconditioned dual step: fast DCTs when KissFFT was
-// found at build time, else dense DCT matrices (exact, O(N sum n) per solve).
-#ifdef OMTCORE_HAVE_KISSFFT
-template <class T> using Poisson = FftDctPoisson<T>;
-constexpr const char* kPoissonLabel = "fast DCT by KissFFT";
-#else
-template <class T> using Poisson = DenseDctPoisson<T>;
-constexpr const char* kPoissonLabel = "dense DCT, slow above 256^2: build with KissFFT";
-#endif
+// The Poisson solve of the preconditioned dual step.
+template <class T> using Poisson = BatchedDctPoisson<T>;
 
 template <class T> struct Cell;
 template <> struct Cell<float> {
@@ -104,7 +94,7 @@ std::string cpu_name() {
 }
 
 std::string device_label() {
-  return cpu_name() + " (" + std::to_string(thread_count()) + " threads, " + kPoissonLabel + ")";
+  return cpu_name() + " (" + std::to_string(thread_count()) + " threads)";
 }
 
 template <class T>

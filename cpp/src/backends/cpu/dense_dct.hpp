@@ -1,7 +1,7 @@
 // Poisson solve on the full rectangle by the orthonormal DCT-II applied as a
-// dense matrix along each axis: O(cells * sum(n_s)) work per solve, exact, and
-// with no dependency. Fine for the grids of this version (up to ~256 per side);
-// the transform will move to a fast DCT behind this same class.
+// dense matrix along each axis: O(cells * sum(n_s)) work per solve. Not used by
+// the solver (batched_dct.hpp is); kept as the straightforward reference that
+// the C++ tests check the fast transform against.
 #pragma once
 
 #include <array>
