@@ -19,14 +19,15 @@ import datetime
 import json
 import os
 import platform
-import resource
 import subprocess
 import sys
 import time
 
 import numpy as np
 
-MASS_UNITS = 10**6  # integer mass per density, shared by every solver
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from common import (MASS_UNITS, copy_bandwidth_gbs, loop_bytes_per_iteration,  # noqa: E402
+                    ortools_l1, peak_rss_mb, quantize)
 
 
 def densities(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -42,12 +43,7 @@ def densities(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
             f += rng.uniform(0.5, 1.5) * np.exp(-((y - cy) ** 2 + (x - cx) ** 2) / (2 * s * s))
         return f
 
-    out = []
-    for f in (smooth(), smooth()):
-        m = np.floor(f / f.sum() * MASS_UNITS).astype(np.int64)
-        m.flat[np.argsort(-(f.ravel()))[: MASS_UNITS - m.sum()]] += 1  # exact total
-        out.append(m)
-    return out[0], out[1]
+    return quantize(smooth()), quantize(smooth())
 
 
 def run_omtcore(a, b, n, args):
@@ -72,32 +68,11 @@ def run_pot(a, b, n, args):
 
 
 def run_ortools(a, b, n, args):
-    from ortools.graph.python import min_cost_flow
-    idx = np.arange(n * n).reshape(n, n)
-    tails = np.concatenate([idx[:-1, :].ravel(), idx[1:, :].ravel(), idx[:, :-1].ravel(), idx[:, 1:].ravel()])
-    heads = np.concatenate([idx[1:, :].ravel(), idx[:-1, :].ravel(), idx[:, 1:].ravel(), idx[:, :-1].ravel()])
-    t = time.perf_counter()
-    mcf = min_cost_flow.SimpleMinCostFlow()
-    mcf.add_arcs_with_capacity_and_unit_cost(tails, heads, np.full(len(tails), MASS_UNITS),
-                                             np.ones(len(tails), dtype=np.int64))
-    mcf.set_nodes_supplies(np.arange(n * n), (a - b).ravel())
-    status = mcf.solve()
-    if status != mcf.OPTIMAL:
-        raise RuntimeError(f"OR-Tools min-cost flow status {status}")
-    return {"distance": mcf.optimal_cost() / MASS_UNITS / n, "seconds": time.perf_counter() - t}
+    value, seconds = ortools_l1(a, b)
+    return {"distance": value / n, "seconds": seconds}
 
 
 SOLVERS = {"omtcore": run_omtcore, "pot": run_pot, "ortools": run_ortools}
-
-
-def peak_rss_mb() -> float:
-    """This process's peak resident memory. VmHWM starts afresh at exec, unlike
-    ru_maxrss, which Linux carries over from the parent."""
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def worker(args) -> None:
@@ -114,29 +89,6 @@ def measure(solver: str, n: int, args) -> dict:
     if proc.returncode != 0:
         return {"error": proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else "failed"}
     return json.loads(proc.stdout.strip().splitlines()[-1])
-
-
-def copy_bandwidth_gbs(megabytes: int = 512, repeats: int = 5) -> float:
-    """Best-of copy bandwidth (bytes read + written) of a large numpy array."""
-    src = np.ones(megabytes * 2**20 // 8)
-    dst = np.empty_like(src)
-    best = float("inf")
-    for _ in range(repeats):
-        t = time.perf_counter()
-        np.copyto(dst, src)
-        best = min(best, time.perf_counter() - t)
-    return 2 * src.nbytes / best / 1e9
-
-
-def loop_bytes_per_iteration(n_cells: int, d: int, itemsize: int) -> int:
-    """Minimum traffic of one iteration of the loop (cpp/src/backends/cpu):
-    primal step reads phi, bits, v and writes v, vbar: (1 + 3d) floats + 1 byte;
-    divergence reads vbar, rhs, bits and writes r: (d + 2) floats + 1 byte;
-    Poisson solve: 2d axis passes reading and writing the field, one scaling
-    pass (read coefficient, eigenvalue, write): (4d + 3) floats;
-    potential update reads phi, r and writes phi: 3 floats.
-    Convergence checks every 25 iterations are left out."""
-    return n_cells * (itemsize * ((1 + 3 * d) + (d + 2) + (4 * d + 3) + 3) + 2)
 
 
 def main() -> None:

@@ -150,7 +150,9 @@ def scalar_omt(a, b, *, h: Union[float, Sequence[float]] = 1.0, norm: str = "iso
     normalize: scale a and b to unit total mass first.
     tol: target for the certified relative gap and the relative residual.
     max_iter: iteration limit; None means 10000 + 100 * (longest side).
-    method: "auto" (Poisson-preconditioned PDHG) or "pdhg" (plain PDHG).
+    method: "auto" (Poisson-preconditioned PDHG with adaptive primal weight);
+        "preconditioned" (the same, fixed weight) and "pdhg" (plain PDHG) are
+        kept for comparison.
     backend: "auto", "cpu", "opencl" or "cuda"; device: index into its devices.
     dtype: iterate precision, "float32" (default) or "float64"; certificates
         and the returned flux are always float64.

@@ -22,7 +22,10 @@ enum class Norm { isotropic, anisotropic };
 enum class Dtype { float32, float64 };
 // automatic: PDHG with a Poisson-preconditioned dual step (the default);
 // pdhg: plain PDHG of the papers, the baseline.
-enum class Method { automatic, pdhg };
+// automatic: Poisson-preconditioned PDHG with adaptive primal weight (the
+// default); preconditioned: the same with a fixed weight; pdhg: plain PDHG.
+// The last two exist for comparison (benchmarks/bench_accelerated.py).
+enum class Method { automatic, preconditioned, pdhg };
 
 // Parse the names used by the Python API ("isotropic", "float32", "auto", ...);
 // an unknown name throws InvalidInputError listing the valid ones.

@@ -30,11 +30,18 @@ Dtype parse_dtype(std::string_view name) {
 Method parse_method(std::string_view name) {
   if (name == "auto") return Method::automatic;
   if (name == "pdhg") return Method::pdhg;
-  unknown("method", name, "'auto', 'pdhg'");
+  if (name == "preconditioned") return Method::preconditioned;
+  unknown("method", name, "'auto', 'preconditioned', 'pdhg'");
 }
 
 const char* to_string(Norm norm) { return norm == Norm::isotropic ? "isotropic" : "anisotropic"; }
 const char* to_string(Dtype dtype) { return dtype == Dtype::float32 ? "float32" : "float64"; }
-const char* to_string(Method method) { return method == Method::automatic ? "auto" : "pdhg"; }
+const char* to_string(Method method) {
+  switch (method) {
+    case Method::automatic: return "auto";
+    case Method::preconditioned: return "preconditioned";
+    default: return "pdhg";
+  }
+}
 
 }  // namespace omtcore

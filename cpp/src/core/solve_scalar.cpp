@@ -1,6 +1,6 @@
 // The solve loop: PDHG on min_v max_phi J(v) + <phi, K v - rhs>, with the dual
-// step preconditioned by the Poisson operator K K^T (Method::automatic) or not
-// (Method::pdhg), driven through the ScalarBackend steps. Certificates are
+// step preconditioned by the Poisson operator K K^T (Method::automatic,
+// Method::preconditioned) or not (Method::pdhg), driven through the ScalarBackend steps. Certificates are
 // computed on the host in double whenever the residual is small enough.
 #include <algorithm>
 #include <chrono>
@@ -125,7 +125,8 @@ Result solve(const ScalarProblem& problem, const SolveOptions& options) {
   // Step sizes: the preconditioned operator P^{-1/2} K has norm 1, so
   // mu * tau < 1 holds with mu = 1, tau = 0.99; plain PDHG needs
   // mu * tau * ||K||^2 < 1 and takes equal steps.
-  const bool preconditioned = options.method == Method::automatic;
+  const bool preconditioned = options.method != Method::pdhg;
+  const bool adaptive = options.method == Method::automatic;
   double mu = preconditioned ? 1.0 : std::sqrt(0.99 / norm_bound);
   double tau = preconditioned ? 0.99 : std::sqrt(0.99 / norm_bound);
   const double step_product = mu * tau;
@@ -180,7 +181,7 @@ Result solve(const ScalarProblem& problem, const SolveOptions& options) {
     for (it = 1; it <= max_iter; ++it) {
       backend->primal_step(mu);
       backend->dual_step(tau, preconditioned);
-      if (preconditioned && it % kWeightEvery == 0) {
+      if (adaptive && it % kWeightEvery == 0) {
         // Adaptive primal weight (as in PDLP): balance primal and dual movement.
         auto [dx2, dy2] = backend->anchor_distances();
         if (dx2 > 0 && dy2 > 0 && std::isfinite(dx2) && std::isfinite(dy2)) {
