@@ -184,31 +184,28 @@ Certificate certify(const PreparedScalar& p, std::vector<double> flux, std::vect
   for (std::int64_t i = 0; i < p.domain.cells; ++i)
     if (!p.domain.inside[i]) phi[i] = 0;
   centre(p, phi);
-  // Several dual-feasible potentials; the best objective is reported.
-  std::vector<std::vector<double>> candidates;
-  if (p.norm == Norm::anisotropic) {
-    candidates.push_back(inf_convolution(p, phi));
-    std::vector<double> neg(phi);
-    for (double& x : neg) x = -x;
-    neg = inf_convolution(p, neg);
-    for (double& x : neg) x = -x;
-    candidates.push_back(std::move(neg));
-  } else {
-    candidates.push_back(isotropic_sweep(p, phi));
-  }
-  scale_to_feasible(p, phi);
-  candidates.push_back(std::move(phi));
-
-  std::size_t best = 0;
+  // Several dual-feasible potentials, made one at a time; the best objective
+  // is kept (at most three potentials are alive at once).
   double best_value = -INFINITY;
-  for (std::size_t k = 0; k < candidates.size(); ++k) {
-    double value = dual_objective(p, candidates[k]);
+  auto consider = [&](std::vector<double>&& candidate) {
+    const double value = dual_objective(p, candidate);
     if (value > best_value) {
       best_value = value;
-      best = k;
+      c.potential = std::move(candidate);
     }
+  };
+  if (p.norm == Norm::anisotropic) {
+    consider(inf_convolution(p, phi));
+    for (double& x : phi) x = -x;  // sup-convolution: -inf_convolution(-phi)
+    std::vector<double> sup = inf_convolution(p, phi);
+    for (double& x : phi) x = -x;
+    for (double& x : sup) x = -x;
+    consider(std::move(sup));
+  } else {
+    consider(isotropic_sweep(p, phi));
   }
-  c.potential = std::move(candidates[best]);
+  scale_to_feasible(p, phi);
+  consider(std::move(phi));
   centre(p, c.potential);
   c.lower_bound = dual_objective(p, c.potential);
   c.gap = c.distance > 0 ? (c.distance - c.lower_bound) / c.distance : 0.0;

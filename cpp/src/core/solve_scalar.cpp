@@ -136,15 +136,18 @@ Result solve(const ScalarProblem& problem, const SolveOptions& options) {
   std::unique_ptr<detail::ScalarBackend> backend = entry.make_scalar(setup, options.device, options.dtype);
   result.device = device_name(entry, options.device);
 
-  std::vector<double> v, phi;
+  std::vector<double>().swap(setup.rhs);  // the backend holds its own copy
+
+  // The iterate, read into fresh buffers and converted to user units in place:
+  // nothing of this size outlives a certificate.
   auto certify_now = [&]() {
-    backend->read_state(v, phi);
-    std::vector<double> flux(v.size()), potential(n);
+    std::vector<double> flux, potential;
+    backend->read_state(flux, potential);
     for (int s = 0; s < dom.d; ++s) {
       const double to_user = 1.0 / (mass_scale * dom.h[s] / h_ref);  // F = v / (c h_s)
-      for (std::int64_t i = 0; i < n; ++i) flux[s * n + i] = v[s * n + i] * to_user;
+      for (std::int64_t i = 0; i < n; ++i) flux[s * n + i] *= to_user;
     }
-    for (std::int64_t i = 0; i < n; ++i) potential[i] = phi[i] * h_ref;
+    for (std::int64_t i = 0; i < n; ++i) potential[i] *= h_ref;
     return detail::certify(prep, std::move(flux), std::move(potential));
   };
   const double residual_scale = prep.total_mass > 0 ? 1.0 / (mass_scale * prep.total_mass) : 0.0;
