@@ -43,6 +43,10 @@ class ScalarBackend {
   // |P^{1/2}(phi - phi0)|^2 = sum over active faces ((dphi(i+e_s) - dphi(i)) / h_s)^2.
   virtual std::array<double, 2> anchor_distances() = 0;
   // Copies the iterate to the host in double: v as (d, cells), phi as (cells).
+  // Halpern iteration (anisotropic): remembers the current iterate z0 as the
+  // restart point; blend sets z <- lambda z + (1 - lambda) z0.
+  virtual void save_restart_point() = 0;
+  virtual void blend_with_restart_point(double lambda) = 0;
   virtual void read_state(std::vector<double>& v, std::vector<double>& phi) = 0;
 };
 

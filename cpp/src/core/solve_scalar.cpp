@@ -35,6 +35,18 @@ constexpr double kWeightSmoothing = 0.5;
 // mixture: 1475 iterations with 10, no convergence in 60000 with 100).
 constexpr double kWeightRangeIsotropic = 100.0;
 constexpr double kWeightRangeAnisotropic = 10.0;
+// Anisotropic (an LP): restarted Halpern iteration, z <- (k+1)/(k+2) T(z) +
+// 1/(k+2) z0 with T one PDHG step and z0 the last restart point, as in
+// restarted Halpern PDHG for LP (Lu and Yang 2024). Restart when the residual
+// fell below kRestartDecay of its value at the last restart (PDLP's sufficient
+// decay), or after kRestartShare of all iterations so far (PDLP's artificial
+// restart). Measured: a square moved by its side, 64^2-256^2, 2325 / 3450 /
+// >20000 iterations without, 250 / 500 / 875 with; noise and mixtures equal
+// or better. The isotropic loop does not restart: every isotropic case
+// measured needed 1.3-2.7x more iterations with it.
+constexpr double kRestartDecay = 0.2;
+constexpr double kRestartShare = 0.36;
+constexpr std::int64_t kMinRestartEpoch = 50;
 // Certificates (tree repair, Dijkstra-type sweeps) cost tens of iterations on
 // large grids: once the residual allows one, certify at checks only while the
 // time spent certifying stays below this share of the time spent iterating.
@@ -170,6 +182,10 @@ Result solve(const ScalarProblem& problem, const SolveOptions& options) {
   };
   auto best_gap = [&] { return best_distance > 0 ? (best_distance - best_lower) / best_distance : 0.0; };
 
+  const bool halpern = adaptive && !setup.isotropic;
+  std::int64_t epoch = 0;  // iterations since the last restart
+  double restart_residual = INFINITY;
+  if (halpern) backend->save_restart_point();
   std::int64_t it = 0;
   auto last_callback = Clock::now();
   double certify_seconds = 0;
@@ -184,6 +200,10 @@ Result solve(const ScalarProblem& problem, const SolveOptions& options) {
     for (it = 1; it <= max_iter; ++it) {
       backend->primal_step(mu);
       backend->dual_step(tau, preconditioned);
+      if (halpern) {
+        ++epoch;
+        backend->blend_with_restart_point(double(epoch) / double(epoch + 1));
+      }
       if (adaptive && it % kWeightEvery == 0) {
         // Adaptive primal weight (as in PDLP): balance primal and dual movement.
         auto [dx2, dy2] = backend->anchor_distances();
@@ -201,6 +221,13 @@ Result solve(const ScalarProblem& problem, const SolveOptions& options) {
                          std::chrono::duration<double>(Clock::now() - last_callback).count() >= kCallbackSeconds;
       if (!check && !timed) continue;
       const double residual = backend->residual_l1() * residual_scale;
+      if (halpern && check &&
+          (residual <= kRestartDecay * restart_residual ||
+           epoch >= std::max(kMinRestartEpoch, std::int64_t(kRestartShare * double(it))))) {
+        backend->save_restart_point();
+        epoch = 0;
+        restart_residual = residual;
+      }
       if (check && ((residual <= options.tol && certify_affordable()) || it == max_iter)) {
         const auto t0 = Clock::now();
         absorb(certify_now(), residual);

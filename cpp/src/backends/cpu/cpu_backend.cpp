@@ -161,6 +161,25 @@ class CpuScalarBackend final : public ScalarBackend {
     return acc;
   }
 
+  void save_restart_point() override {
+    // Allocated on first use: only the anisotropic loop restarts.
+    vr_.assign(v_.begin(), v_.end());
+    phir_.assign(phi_.begin(), phi_.end());
+  }
+
+  void blend_with_restart_point(double lambda) override {
+    const std::int64_t nv = std::int64_t(v_.size()), np = std::int64_t(phi_.size());
+    const T l = static_cast<T>(lambda), l0 = static_cast<T>(1 - lambda);
+    T* v = v_.data();
+    const T* v0 = vr_.data();
+    double* phi = phi_.data();
+    const double* phi0 = phir_.data();
+#pragma omp parallel for schedule(static) if (nv >= kMinParallelCells)
+    for (std::int64_t i = 0; i < nv; ++i) v[i] = l * v[i] + l0 * v0[i];
+#pragma omp parallel for schedule(static) if (np >= kMinParallelCells)
+    for (std::int64_t i = 0; i < np; ++i) phi[i] = lambda * phi[i] + (1 - lambda) * phi0[i];
+  }
+
   void save_anchor() override {
     std::copy(v_.begin(), v_.end(), v0_.begin());
     std::copy(phi_.begin(), phi_.end(), phi0_.begin());
@@ -211,6 +230,8 @@ class CpuScalarBackend final : public ScalarBackend {
   std::int64_t pad_ = 0;
   std::vector<T> v_, vbar_, r_, rhs_, v0_;  // v0_, phi0_: the anchor
   std::vector<double> phi_, phi0_;          // potential_t in cell_math.h
+  std::vector<T> vr_;                       // vr_, phir_: the Halpern restart point
+  std::vector<double> phir_;
   Poisson<T> poisson_;
 };
 
