@@ -1,7 +1,8 @@
 // The solve loop: PDHG on min_v max_phi J(v) + <phi, K v - rhs>, with the dual
 // step preconditioned by the Poisson operator K K^T (Method::automatic,
-// Method::preconditioned) or not (Method::pdhg), driven through the ScalarBackend steps. Certificates are
-// computed on the host in double whenever the residual is small enough.
+// Method::preconditioned) or not (Method::pdhg), driven through the
+// ScalarBackend steps. Certificates are computed on the host in double
+// whenever the residual is small enough.
 #include <algorithm>
 #include <chrono>
 #include <cmath>
