@@ -30,11 +30,11 @@ struct ScalarSetup {
 class ScalarBackend {
  public:
   virtual ~ScalarBackend() = default;
-  // v <- prox_{mu J}(v - mu K^T phi); vbar <- 2 v_new - v_old.
-  virtual void primal_step(double mu) = 0;
-  // phi <- phi + tau P^{-1} (K vbar - rhs), P = K K^T (Poisson solve) when
-  // `preconditioned`, else the identity.
-  virtual void dual_step(double tau, bool preconditioned) = 0;
+  // w = prox_{mu J}(v - mu K^T phi); vbar <- 2 w - v; v <- lambda w + (1 - lambda) v0.
+  virtual void primal_step(double mu, double lambda) = 0;
+  // phi <- lambda (phi + tau P^{-1} (K vbar - rhs)) + (1 - lambda) phi0, P = K K^T
+  // (Poisson solve) when `preconditioned`, else the identity.
+  virtual void dual_step(double tau, bool preconditioned, double lambda) = 0;
   // sum_i |(K v)(i) - rhs(i)|, accumulated in double.
   virtual double residual_l1() = 0;
   // Remembers the current iterate as the anchor of anchor_distances().
@@ -43,10 +43,10 @@ class ScalarBackend {
   // |P^{1/2}(phi - phi0)|^2 = sum over active faces ((dphi(i+e_s) - dphi(i)) / h_s)^2.
   virtual std::array<double, 2> anchor_distances() = 0;
   // Copies the iterate to the host in double: v as (d, cells), phi as (cells).
-  // Halpern iteration (anisotropic): remembers the current iterate z0 as the
-  // restart point; blend sets z <- lambda z + (1 - lambda) z0.
+  // Halpern iteration (anisotropic): remembers the current iterate as the
+  // restart point z0. The steps' lambda < 1 then blend: after both steps of an
+  // iteration z = lambda T(z) + (1 - lambda) z0, T one PDHG step.
   virtual void save_restart_point() = 0;
-  virtual void blend_with_restart_point(double lambda) = 0;
   virtual void read_state(std::vector<double>& v, std::vector<double>& phi) = 0;
 };
 

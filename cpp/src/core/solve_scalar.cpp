@@ -199,12 +199,11 @@ Result solve(const ScalarProblem& problem, const SolveOptions& options) {
     absorb(certify_now(), 0.0);
   } else {
     for (it = 1; it <= max_iter; ++it) {
-      backend->primal_step(mu);
-      backend->dual_step(tau, preconditioned);
-      if (halpern) {
-        ++epoch;
-        backend->blend_with_restart_point(double(epoch) / double(epoch + 1));
-      }
+      // Halpern weight (k+1)/(k+2), k = iterations since the restart; 1 is plain PDHG.
+      const double lambda = halpern ? double(epoch + 1) / double(epoch + 2) : 1.0;
+      if (halpern) ++epoch;
+      backend->primal_step(mu, lambda);
+      backend->dual_step(tau, preconditioned, lambda);
       if (adaptive && it % kWeightEvery == 0) {
         // Adaptive primal weight (as in PDLP): balance primal and dual movement.
         auto [dx2, dy2] = backend->anchor_distances();

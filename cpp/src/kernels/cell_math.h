@@ -49,13 +49,15 @@ OMT_FN void omt_shrink(real_t* w, int d, real_t t) {
   for (int s = 0; s < d; ++s) w[s] *= f;
 }
 
-/* Primal step at cell i: v <- prox_{mu N}(v - mu K^T phi), where
- * -K^T phi = (grad phi)_s / h_s on active faces; stores the new v and the
- * extrapolation vbar = 2 v_new - v_old. */
+/* Primal step at cell i: w = prox_{mu N}(v - mu K^T phi), where
+ * -K^T phi = (grad phi)_s / h_s on active faces; stores the extrapolation
+ * vbar = 2 w - v_old and the new v = w, or with a Halpern weight lambda < 1
+ * v = lambda w + (1 - lambda) v_restart (v_restart is not read when lambda = 1). */
 OMT_FN void omt_scalar_primal_cell(omt_index_t i, omt_index_t n_cells, int d, int isotropic,
                                    const omt_index_t* stride, const real_t* inv_h, real_t mu,
-                                   OMT_GLOBAL const unsigned char* bits,
+                                   real_t lambda, OMT_GLOBAL const unsigned char* bits,
                                    OMT_GLOBAL const potential_t* phi,
+                                   OMT_GLOBAL const real_t* v_restart,
                                    OMT_GLOBAL real_t* v, OMT_GLOBAL real_t* vbar) {
   real_t w[3];
   real_t old[3];
@@ -71,8 +73,9 @@ OMT_FN void omt_scalar_primal_cell(omt_index_t i, omt_index_t n_cells, int d, in
     for (int s = 0; s < d; ++s) w[s] = omt_soft(w[s], mu);
   }
   for (int s = 0; s < d; ++s) {
-    v[s * n_cells + i] = w[s];
     vbar[s * n_cells + i] = (real_t)2 * w[s] - old[s];
+    v[s * n_cells + i] =
+        lambda < (real_t)1 ? lambda * w[s] + ((real_t)1 - lambda) * v_restart[s * n_cells + i] : w[s];
   }
 }
 

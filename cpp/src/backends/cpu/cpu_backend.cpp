@@ -119,20 +119,22 @@ class CpuScalarBackend final : public ScalarBackend {
     rhs_.assign(setup.rhs.begin(), setup.rhs.end());
   }
 
-  void primal_step(double mu) override {
+  void primal_step(double mu, double lambda) override {
     const Loop c = loop();
-    const T m = static_cast<T>(mu);
+    const T m = static_cast<T>(mu), l = static_cast<T>(lambda);
     const double* phi = phi_.data();
+    const T* v_restart = lambda < 1 ? vr_.data() + pad_ : nullptr;
     T* v = v_.data() + pad_;
     T* vbar = vbar_.data() + pad_;
     with_shape(dom_.d, isotropic_, [&](auto d, auto iso) {
 #pragma omp parallel for schedule(static) if (c.n >= kMinParallelCells)
       for (std::int64_t i = 0; i < c.n; ++i)
-        Cell<T>::primal(i, c.n, int(d), int(iso), c.stride, c.inv_h, m, c.bits, phi, v, vbar);
+        Cell<T>::primal(i, c.n, int(d), int(iso), c.stride, c.inv_h, m, l, c.bits, phi, v_restart,
+                        v, vbar);
     });
   }
 
-  void dual_step(double tau, bool preconditioned) override {
+  void dual_step(double tau, bool preconditioned, double lambda) override {
     const Loop c = loop();
     const T* vbar = vbar_.data() + pad_;
     const T* rhs = rhs_.data();
@@ -144,6 +146,13 @@ class CpuScalarBackend final : public ScalarBackend {
     });
     if (preconditioned) poisson_.solve(r);
     double* phi = phi_.data();
+    if (lambda < 1) {
+      const double* phi0 = phir_.data();
+#pragma omp parallel for schedule(static) if (c.n >= kMinParallelCells)
+      for (std::int64_t i = 0; i < c.n; ++i)
+        phi[i] = lambda * (phi[i] + tau * double(r[i])) + (1 - lambda) * phi0[i];
+      return;
+    }
 #pragma omp parallel for schedule(static) if (c.n >= kMinParallelCells)
     for (std::int64_t i = 0; i < c.n; ++i) phi[i] += tau * double(r[i]);
   }
@@ -165,19 +174,6 @@ class CpuScalarBackend final : public ScalarBackend {
     // Allocated on first use: only the anisotropic loop restarts.
     vr_.assign(v_.begin(), v_.end());
     phir_.assign(phi_.begin(), phi_.end());
-  }
-
-  void blend_with_restart_point(double lambda) override {
-    const std::int64_t nv = std::int64_t(v_.size()), np = std::int64_t(phi_.size());
-    const T l = static_cast<T>(lambda), l0 = static_cast<T>(1 - lambda);
-    T* v = v_.data();
-    const T* v0 = vr_.data();
-    double* phi = phi_.data();
-    const double* phi0 = phir_.data();
-#pragma omp parallel for schedule(static) if (nv >= kMinParallelCells)
-    for (std::int64_t i = 0; i < nv; ++i) v[i] = l * v[i] + l0 * v0[i];
-#pragma omp parallel for schedule(static) if (np >= kMinParallelCells)
-    for (std::int64_t i = 0; i < np; ++i) phi[i] = lambda * phi[i] + (1 - lambda) * phi0[i];
   }
 
   void save_anchor() override {
