@@ -15,10 +15,8 @@ machine's measured copy bandwidth.
 from __future__ import annotations
 
 import argparse
-import datetime
 import json
 import os
-import platform
 import subprocess
 import sys
 import time
@@ -27,7 +25,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from common import (MASS_UNITS, copy_bandwidth_gbs, loop_bytes_per_iteration,  # noqa: E402
-                    ortools_l1, peak_rss_mb, quantize)
+                    machine_header, ortools_l1, peak_rss_mb, quantize)
 
 
 def densities(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -107,10 +105,9 @@ def main() -> None:
 
     bandwidth = copy_bandwidth_gbs()
     itemsize = np.dtype(args.dtype).itemsize
-    print(f"# {datetime.date.today()}  {platform.node()}  {platform.processor() or platform.machine()}  "
-          f"{os.cpu_count()} logical CPUs  python {platform.python_version()}")
+    print(machine_header(bandwidth))
     print(f"# anisotropic, omtcore cpu {args.dtype} to gap {args.tol:g}; masses rounded to "
-          f"{MASS_UNITS} units; measured copy bandwidth {bandwidth:.1f} GB/s")
+          f"{MASS_UNITS} units")
     peer_cols = "".join(f" | {q} s | {q} MB" for q in args.peers)
     print(f"| n | omtcore s | omtcore MB | iters | ms/iter | MB/iter | GB/s (% of copy){peer_cols} "
           f"| rel. diff | certified gap |")

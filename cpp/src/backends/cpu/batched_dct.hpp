@@ -63,7 +63,6 @@ class LaneFft {
 
   // Scratch the generic radix needs per call (complex values).
   std::int64_t generic_scratch() const { return 2 * std::int64_t(max_generic_) * kHalf; }
-  int stages() const { return int(stages_.size()); }
 
   // Transforms (re[0], im[0]) using (re[1], im[1]) as the other buffer of the
   // ping-pong; returns the index of the buffer holding the result.

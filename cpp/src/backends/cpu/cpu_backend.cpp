@@ -41,9 +41,6 @@ namespace {
 // than they give (and spin badly when another process holds a core).
 constexpr std::int64_t kMinParallelCells = 1 << 15;
 
-// The Poisson solve of the preconditioned dual step.
-template <class T> using Poisson = BatchedDctPoisson<T>;
-
 template <class T> struct Cell;
 template <> struct Cell<float> {
   template <class... A> static void primal(A... a) { cell_f32::omt_scalar_primal_cell(a...); }
@@ -228,7 +225,7 @@ class CpuScalarBackend final : public ScalarBackend {
   std::vector<double> phi_, phi0_;          // potential_t in cell_math.h
   std::vector<T> vr_;                       // vr_, phir_: the Halpern restart point
   std::vector<double> phir_;
-  Poisson<T> poisson_;
+  BatchedDctPoisson<T> poisson_;  // the Poisson solve of the preconditioned dual step
 };
 
 }  // namespace
