@@ -19,4 +19,10 @@ std::int64_t default_max_iter(const Grid& grid);
 // reaches max_iter returns normally with converged == false.
 Result solve(const ScalarProblem& problem, const SolveOptions& options = {});
 
+// Solve vector OMT and matrix OMT; errors and results as for the scalar solve.
+// The matrix inputs must be Hermitian (to 1e-8 relative) and positive
+// semidefinite (eigenvalues >= -1e-8 times the largest), k from 1 to 8.
+Result solve(const VectorProblem& problem, const SolveOptions& options = {});
+Result solve(const MatrixProblem& problem, const SolveOptions& options = {});
+
 }  // namespace omtcore

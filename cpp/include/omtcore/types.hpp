@@ -3,7 +3,9 @@
 // cell, arrays are C order (last axis fastest), fluxes are component first.
 #pragma once
 
+#include <array>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -20,8 +22,9 @@ struct Grid {
 
 enum class Norm { isotropic, anisotropic };
 enum class Dtype { float32, float64 };
-// automatic: PDHG with a Poisson-preconditioned dual step (the default);
-// pdhg: plain PDHG of the papers, the baseline.
+// Matrix OMT: "frobenius" (the paper's default) or "nuclear" (sum of absolute
+// eigenvalues; the spatial part is then summed over axes, like "anisotropic").
+enum class MatrixNorm { frobenius, nuclear };
 // automatic: Poisson-preconditioned PDHG with adaptive primal weight (the
 // default); preconditioned: the same with a fixed weight; pdhg: plain PDHG.
 // The last two exist for comparison (benchmarks/bench_accelerated.py).
@@ -32,9 +35,11 @@ enum class Method { automatic, preconditioned, pdhg };
 Norm parse_norm(std::string_view name);
 Dtype parse_dtype(std::string_view name);
 Method parse_method(std::string_view name);
+MatrixNorm parse_matrix_norm(std::string_view name);
 const char* to_string(Norm norm);
 const char* to_string(Dtype dtype);
 const char* to_string(Method method);
+const char* to_string(MatrixNorm norm);
 
 // Scalar OMT: W1(a, b) with ground cost given by `norm`. `a` and `b` point to
 // grid-many non-negative masses; `mask` (optional, grid-many 0/1 bytes) marks
@@ -46,6 +51,42 @@ struct ScalarProblem {
   const std::uint8_t* mask = nullptr;
   Norm norm = Norm::isotropic;
   bool normalize = false;  // scale a and b to unit total mass first
+};
+
+// Vector OMT (formulation.md section 2): k channels per cell, `a` and `b` point
+// to cells * k masses, channel last (an RGB image's layout). Edge e = {s, t}
+// moves mass inside a cell from channel s to channel t at price
+// alpha * weights[e] per unit. `edges` unset: all pairs (0,1), (0,2), ...,
+// (1,2), ... in that order; an empty list: k separate scalar problems.
+// `weights` empty: 1 for every edge.
+struct VectorProblem {
+  Grid grid;
+  int channels = 0;
+  const double* a = nullptr;
+  const double* b = nullptr;
+  std::optional<std::vector<std::array<int, 2>>> edges;
+  std::vector<double> weights;
+  double alpha = 1.0;
+  const std::uint8_t* mask = nullptr;
+  Norm norm = Norm::isotropic;
+  bool normalize = false;
+};
+
+// Matrix OMT (formulation.md section 3): a Hermitian positive semidefinite
+// k x k matrix per cell. `a` and `b` point to cells * k * k complex numbers as
+// interleaved (re, im) pairs, row-major per matrix. `L` holds N Hermitian
+// k x k matrices in the same layout (N * k * k pairs); unset: the generalised
+// Gell-Mann matrices (Pauli for k = 2, none for k = 1).
+struct MatrixProblem {
+  Grid grid;
+  int k = 0;
+  const double* a = nullptr;
+  const double* b = nullptr;
+  std::optional<std::vector<double>> L;
+  double alpha = 1.0;
+  const std::uint8_t* mask = nullptr;
+  MatrixNorm matrix_norm = MatrixNorm::frobenius;
+  bool normalize = false;
 };
 
 // Reported to the progress callback at every convergence check.
@@ -76,8 +117,15 @@ struct Result {
   double lower_bound = 0;   // dual objective of `potential`, a rigorous lower bound
   double gap = 0;           // (distance - lower_bound) / distance, 0 when distance is 0
   double residual = 0;      // violation of the last iterate before repair / total mass
-  std::vector<double> flux;       // (d, *grid): flux[s][i] = mass moved from i to i + e_s
-  std::vector<double> potential;  // grid: the dual-feasible potential giving lower_bound
+  // Layouts of formulation.md, C order; matrix quantities are complex, stored
+  // as interleaved (re, im) pairs (one more axis of length 2 at the end).
+  //   scalar: flux (d, *grid), potential grid, exchange empty;
+  //   vector: flux (d, *grid, k), exchange (n_edges, *grid), potential (*grid, k);
+  //   matrix: flux (d, *grid, k, k), exchange (N, *grid, k, k), potential (*grid, k, k).
+  // flux[s][i] is the mass moved from cell i to cell i + e_s.
+  std::vector<double> flux;
+  std::vector<double> exchange;
+  std::vector<double> potential;  // the dual-feasible potential giving lower_bound
   std::int64_t iterations = 0;
   bool converged = false;   // gap <= tol and residual <= tol
   bool stopped_by_callback = false;

@@ -1,5 +1,5 @@
 // The interface between the solve loop and a compute backend. The loop (in
-// solve_scalar.cpp) drives any backend through these few fused steps and
+// solve_loop.cpp) drives any backend through these few fused steps and
 // never asks which backend it is talking to; a backend owns every device-side
 // allocation for one solve, made once in its constructor.
 #pragma once
@@ -27,9 +27,42 @@ struct ScalarSetup {
   std::array<std::vector<double>, 3> laplacian_eigenvalues;
 };
 
-class ScalarBackend {
+// How a field problem's spatial flux is penalised, per cell (solver units,
+// v(p, s) = flux of plane p across face s times h_s):
+//   group_per_plane  sum_p |v(p, .)|_2          (vector, isotropic)
+//   soft             sum_{p,s} |v(p, s)|        (vector, anisotropic)
+//   group_all        |v|_2 over all (p, s)      (matrix, Frobenius)
+//   nuclear          sum_s ||V_s||_*, V_s the Hermitian matrix of v(., s) (matrix, nuclear)
+enum class SpatialProx { group_per_plane, soft, group_all, nuclear };
+// How each block of exchange variables is penalised: soft |x| (vector edges,
+// blocks of 1), group |x|_2 (matrix, Frobenius), nuclear (matrix, nuclear).
+enum class ExchangeProx { soft, group, nuclear };
+
+// Vector and matrix problems as `planes` scalar fields coupled inside each
+// cell. Planes are vector channels, or the k^2 real coordinates of a
+// Hermitian matrix in an orthonormal basis (field_math.h). Exchange variables
+// come in `blocks` of `block_size` per cell; K adds coupling * x to each
+// cell's planes. All arrays are plane-major: (plane, cells).
+struct FieldSetup {
+  ScalarSetup grid;                 // domain, spacing, Laplacian eigenvalues (rhs unused)
+  int planes = 1;
+  int k = 1;                        // matrix size (nuclear prox), or channels
+  SpatialProx spatial = SpatialProx::soft;
+  ExchangeProx exchange = ExchangeProx::soft;
+  int blocks = 0, block_size = 1;
+  std::vector<double> coupling;     // planes x (blocks * block_size), row-major
+  std::vector<double> threshold;    // per block: cost per unit of x (1, or 0 when free)
+  std::vector<double> rhs;          // (planes, cells)
+  // K K^T = Laplacian (x) I + I (x) coupling coupling^T; the second factor is
+  // Q diag(shift) Q^T, Q (planes x planes, row-major, eigenvectors as columns).
+  std::vector<double> modes;
+  std::vector<double> shift;
+  bool nuclear_residual = false;    // residual_l1 sums trace norms of the cells' matrices
+};
+
+class Backend {
  public:
-  virtual ~ScalarBackend() = default;
+  virtual ~Backend() = default;
   // w = prox_{mu J}(v - mu K^T phi); vbar <- 2 w - v; v <- lambda w + (1 - lambda) v0.
   virtual void primal_step(double mu, double lambda) = 0;
   // phi <- lambda (phi + tau P^{-1} (K vbar - rhs)) + (1 - lambda) phi0, P = K K^T
@@ -42,18 +75,22 @@ class ScalarBackend {
   // Squared movement since the anchor: primal sum |v - v0|^2 and dual
   // |P^{1/2}(phi - phi0)|^2 = sum over active faces ((dphi(i+e_s) - dphi(i)) / h_s)^2.
   virtual std::array<double, 2> anchor_distances() = 0;
-  // Copies the iterate to the host in double: v as (d, cells), phi as (cells).
   // Halpern iteration (anisotropic): remembers the current iterate as the
   // restart point z0. The steps' lambda < 1 then blend: after both steps of an
   // iteration z = lambda T(z) + (1 - lambda) z0, T one PDHG step.
   virtual void save_restart_point() = 0;
+  // Copies the iterate to the host in double, in the backend's internal
+  // layout: scalar v (d, cells), phi (cells); fields: see FieldSetup.
   virtual void read_state(std::vector<double>& v, std::vector<double>& phi) = 0;
+  // Fields only: the exchange iterate x as (blocks * block_size, cells).
+  virtual void read_exchange(std::vector<double>& x) { x.clear(); }
 };
 
 struct BackendEntry {
   std::string name;
   std::function<BackendInfo()> probe;  // availability, devices
-  std::function<std::unique_ptr<ScalarBackend>(const ScalarSetup&, int device, Dtype)> make_scalar;
+  std::function<std::unique_ptr<Backend>(const ScalarSetup&, int device, Dtype)> make_scalar;
+  std::function<std::unique_ptr<Backend>(const FieldSetup&, int device, Dtype)> make_field;
 };
 
 // All known backends in order of preference for backend="auto".

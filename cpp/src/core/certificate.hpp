@@ -15,6 +15,7 @@ struct Certificate {
   double lower_bound = 0;
   double gap = 0;
   std::vector<double> flux;       // (d, cells), user units, exactly feasible
+  std::vector<double> exchange;   // fields only: the in-cell flux, exactly feasible with `flux`
   std::vector<double> potential;  // cells, dual feasible, centred, 0 outside the domain
 };
 

@@ -34,6 +34,13 @@ Method parse_method(std::string_view name) {
   unknown("method", name, "'auto', 'preconditioned', 'pdhg'");
 }
 
+MatrixNorm parse_matrix_norm(std::string_view name) {
+  if (name == "frobenius") return MatrixNorm::frobenius;
+  if (name == "nuclear") return MatrixNorm::nuclear;
+  unknown("matrix norm", name, "'frobenius', 'nuclear'");
+}
+
+const char* to_string(MatrixNorm norm) { return norm == MatrixNorm::frobenius ? "frobenius" : "nuclear"; }
 const char* to_string(Norm norm) { return norm == Norm::isotropic ? "isotropic" : "anisotropic"; }
 const char* to_string(Dtype dtype) { return dtype == Dtype::float32 ? "float32" : "float64"; }
 const char* to_string(Method method) {

@@ -95,7 +95,7 @@ std::string device_label() {
 }
 
 template <class T>
-class CpuScalarBackend final : public ScalarBackend {
+class CpuScalarBackend final : public Backend {
  public:
   explicit CpuScalarBackend(const ScalarSetup& setup)
       : dom_(*setup.domain), isotropic_(setup.isotropic), poisson_(setup) {
@@ -240,7 +240,7 @@ BackendEntry cpu_backend_entry() {
     info.devices = {device_label()};
     return info;
   };
-  e.make_scalar = [](const ScalarSetup& setup, int device, Dtype dtype) -> std::unique_ptr<ScalarBackend> {
+  e.make_scalar = [](const ScalarSetup& setup, int device, Dtype dtype) -> std::unique_ptr<Backend> {
     if (device > 0)
       throw InvalidInputError("the cpu backend has 1 device (index 0); got device=" +
                               std::to_string(device));

@@ -1,0 +1,37 @@
+// The iteration loop shared by every problem kind: preconditioned PDHG with
+// adaptive primal weight, Halpern restarts for LPs, periodic certificates.
+// It drives a Backend through its fused steps and never asks which problem
+// or which backend it is talking to.
+#pragma once
+
+#include <functional>
+
+#include "core/backend.hpp"
+#include "core/certificate.hpp"
+#include "omtcore/types.hpp"
+
+namespace omtcore::detail {
+
+struct LoopSpec {
+  bool lp = false;            // piecewise-linear cost (anisotropic): Halpern restarts
+  double norm_bound = 1;      // a bound on ||K||^2 in solver units (plain PDHG steps)
+  double residual_scale = 1;  // backend->residual_l1() * residual_scale = relative residual
+  bool trivial = false;       // a == b: certify the zero iterate and stop
+  std::function<Certificate()> certify;  // reads the backend's iterate and certifies it
+};
+
+// Runs the loop and fills the bounds, flux, exchange, potential, iterations,
+// converged and stopped_by_callback fields of `result`.
+void run_loop(Backend& backend, const LoopSpec& spec, const SolveOptions& options,
+              std::int64_t max_iter, Result& result);
+
+// The grid part of a backend's setup in solver units: spacing scaled so that
+// the largest is 1 (h_ref, the problem is homogeneous in h), K K^T's
+// eigenvalues along each axis, and ||div||^2 <= sum_s 4 / h_s^2 (norm_bound).
+ScalarSetup grid_setup(const Domain& dom, double& h_ref, double& norm_bound);
+
+// The backend entry for options.backend ("auto": the first available).
+const BackendEntry& pick_backend(const std::string& name);
+std::string device_name(const BackendEntry& entry, int device);
+
+}  // namespace omtcore::detail
