@@ -8,7 +8,7 @@
 
 from importlib.metadata import PackageNotFoundError, version as _version
 
-from .api import BackendInfo, Result, backends, scalar_omt
+from .api import BackendInfo, Result, backends, gell_mann, matrix_omt, scalar_omt, vector_omt
 from .errors import (BackendUnavailableError, ConvergenceWarning, DeviceMemoryError,
                      InvalidInputError)
 
@@ -17,5 +17,5 @@ try:
 except PackageNotFoundError:  # pragma: no cover - running from a source tree
     __version__ = "0+unknown"
 
-__all__ = ["scalar_omt", "backends", "Result", "BackendInfo", "InvalidInputError",
+__all__ = ["scalar_omt", "vector_omt", "matrix_omt", "gell_mann", "backends", "Result", "BackendInfo", "InvalidInputError",
            "BackendUnavailableError", "DeviceMemoryError", "ConvergenceWarning", "__version__"]

@@ -27,6 +27,8 @@ cdef extern from "omtcore/omtcore.hpp" namespace "omtcore":
         pass
     cdef cppclass Method:
         pass
+    cdef cppclass MatrixNorm:
+        pass
 
     cdef cppclass Progress:
         int64_t iteration
@@ -41,6 +43,27 @@ cdef extern from "omtcore/omtcore.hpp" namespace "omtcore":
         const double* b
         const uint8_t* mask
         Norm norm
+        cbool normalize
+
+    cdef cppclass VectorProblem:
+        Grid grid
+        int channels
+        const double* a
+        const double* b
+        vector[double] weights
+        double alpha
+        const uint8_t* mask
+        Norm norm
+        cbool normalize
+
+    cdef cppclass MatrixProblem:
+        Grid grid
+        int k
+        const double* a
+        const double* b
+        double alpha
+        const uint8_t* mask
+        MatrixNorm matrix_norm
         cbool normalize
 
     cdef cppclass SolveOptions:
@@ -60,6 +83,7 @@ cdef extern from "omtcore/omtcore.hpp" namespace "omtcore":
         double gap
         double residual
         vector[double] flux
+        vector[double] exchange
         vector[double] potential
         int64_t iterations
         cbool converged
@@ -85,6 +109,9 @@ cdef extern from "_bridge.hpp" namespace "omtcore::bridge":
         int kind
         string message
     Result solve_scalar(const ScalarProblem&, const SolveOptions&, Status&) noexcept nogil
+    Result solve_vector(VectorProblem, cbool, const vector[int]&, const SolveOptions&, Status&) noexcept nogil
+    Result solve_matrix(MatrixProblem, cbool, const vector[double]&, const SolveOptions&, Status&) noexcept nogil
+    MatrixNorm matrix_norm_from(const string&, Status&) noexcept
     Norm norm_from(const string&, Status&) noexcept
     Dtype dtype_from(const string&, Status&) noexcept
     Method method_from(const string&, Status&) noexcept
@@ -139,6 +166,135 @@ def max_iter_default(shape):
     return default_max_iter(grid)
 
 
+cdef int _fill_options(SolveOptions* options, double tol, int64_t max_iter, str method,
+                       str backend, int device, str dtype) except -1:
+    cdef Status status
+    options.tol = tol
+    options.max_iter = max_iter
+    options.method = method_from(method.encode(), status)
+    _raise_if_failed(status)
+    options.backend = backend.encode()
+    options.device = device
+    options.dtype = dtype_from(dtype.encode(), status)
+    _raise_if_failed(status)
+    return 0
+
+
+cdef object _as_array(const vector[double]& values):
+    out = np.empty(values.size(), dtype=np.float64)
+    cdef double[::1] view = out
+    cdef size_t i
+    for i in range(values.size()):
+        view[i] = values[i]
+    return out
+
+
+cdef object _result_dict(Result& res):
+    return dict(distance=res.distance, lower_bound=res.lower_bound, gap=res.gap,
+                residual=res.residual, flux=_as_array(res.flux),
+                exchange=_as_array(res.exchange), potential=_as_array(res.potential),
+                iterations=res.iterations, converged=bool(res.converged),
+                stopped_by_callback=bool(res.stopped_by_callback),
+                seconds=res.seconds, backend=res.backend.decode(),
+                device=res.device.decode("utf-8", "replace"), dtype=res.dtype.decode(),
+                method=res.method.decode())
+
+
+cdef class _Progress:
+    """Callback state of one solve: the Python callback and what it raised."""
+    cdef CallbackState state
+    cdef list errors
+    cdef object callback
+
+    def __cinit__(self, callback):
+        self.callback = callback
+        self.errors = []
+        self.state.py_callback = <void*>callback if callback is not None else NULL
+        self.state.interrupted = False
+        self.state.errors = <void*>self.errors
+
+    cdef int attach(self, SolveOptions* options) except -1:
+        options.callback = _on_progress
+        options.callback_data = &self.state
+        return 0
+
+    cdef int finish(self, Status& status) except -1:
+        if self.state.interrupted:
+            raise KeyboardInterrupt
+        if self.errors:
+            raise self.errors[0]
+        _raise_if_failed(status)
+        return 0
+
+
+def solve_vector_problem(const double[::1] a, const double[::1] b, shape, int channels, edges,
+                         weights, double alpha, spacing, const uint8_t[::1] mask, str norm,
+                         bint normalize, double tol, int64_t max_iter, str method, str backend,
+                         int device, str dtype, callback=None):
+    """Solve one vector problem; a, b flat C-order (cells, channels) float64;
+    edges None (all pairs) or a flat list of channel indices."""
+    cdef Status status
+    cdef VectorProblem problem
+    cdef SolveOptions options
+    cdef Result res
+    cdef vector[int] flat_edges
+    cdef cbool has_edges = edges is not None
+    problem.grid.shape = [int(n) for n in shape]
+    problem.grid.spacing = [float(x) for x in spacing]
+    problem.channels = channels
+    problem.a = &a[0] if a.shape[0] > 0 else NULL
+    problem.b = &b[0] if b.shape[0] > 0 else NULL
+    problem.mask = &mask[0] if mask is not None and mask.shape[0] > 0 else NULL
+    problem.norm = norm_from(norm.encode(), status)
+    _raise_if_failed(status)
+    problem.normalize = normalize
+    problem.alpha = alpha
+    if edges is not None:
+        flat_edges = [int(x) for x in edges]
+    if weights is not None:
+        problem.weights = [float(x) for x in weights]
+    _fill_options(&options, tol, max_iter, method, backend, device, dtype)
+    progress = _Progress(callback)
+    progress.attach(&options)
+    with nogil:
+        res = solve_vector(problem, has_edges, flat_edges, options, status)
+    progress.finish(status)
+    return _result_dict(res)
+
+
+def solve_matrix_problem(const double[::1] a, const double[::1] b, shape, int k, L,
+                         double alpha, spacing, const uint8_t[::1] mask, str matrix_norm,
+                         bint normalize, double tol, int64_t max_iter, str method, str backend,
+                         int device, str dtype, callback=None):
+    """Solve one matrix problem; a, b flat C-order (cells, k, k, 2) float64
+    (interleaved complex); L None (Gell-Mann) or flat (N, k, k, 2) float64."""
+    cdef Status status
+    cdef MatrixProblem problem
+    cdef SolveOptions options
+    cdef Result res
+    cdef vector[double] flat_L
+    cdef cbool has_L = L is not None
+    problem.grid.shape = [int(n) for n in shape]
+    problem.grid.spacing = [float(x) for x in spacing]
+    problem.k = k
+    problem.a = &a[0] if a.shape[0] > 0 else NULL
+    problem.b = &b[0] if b.shape[0] > 0 else NULL
+    problem.mask = &mask[0] if mask is not None and mask.shape[0] > 0 else NULL
+    problem.matrix_norm = matrix_norm_from(matrix_norm.encode(), status)
+    _raise_if_failed(status)
+    problem.normalize = normalize
+    problem.alpha = alpha
+    if L is not None:
+        flat_L = [float(x) for x in L]
+    _fill_options(&options, tol, max_iter, method, backend, device, dtype)
+    progress = _Progress(callback)
+    progress.attach(&options)
+    with nogil:
+        res = solve_matrix(problem, has_L, flat_L, options, status)
+    progress.finish(status)
+    return _result_dict(res)
+
+
 def solve_scalar_problem(const double[::1] a, const double[::1] b, shape, spacing,
                          const uint8_t[::1] mask, str norm, bint normalize, double tol,
                          int64_t max_iter, str method, str backend, int device, str dtype,
@@ -148,7 +304,6 @@ def solve_scalar_problem(const double[::1] a, const double[::1] b, shape, spacin
     cdef ScalarProblem problem
     cdef SolveOptions options
     cdef Result res
-    cdef CallbackState state
     problem.grid.shape = [int(n) for n in shape]
     problem.grid.spacing = [float(x) for x in spacing]
     problem.a = &a[0] if a.shape[0] > 0 else NULL
@@ -157,41 +312,10 @@ def solve_scalar_problem(const double[::1] a, const double[::1] b, shape, spacin
     problem.norm = norm_from(norm.encode(), status)
     _raise_if_failed(status)
     problem.normalize = normalize
-    options.tol = tol
-    options.max_iter = max_iter
-    options.method = method_from(method.encode(), status)
-    _raise_if_failed(status)
-    options.backend = backend.encode()
-    options.device = device
-    options.dtype = dtype_from(dtype.encode(), status)
-    _raise_if_failed(status)
-    state.py_callback = <void*>callback if callback is not None else NULL
-    errors = []
-    state.interrupted = False
-    state.errors = <void*>errors
-    options.callback = _on_progress
-    options.callback_data = &state
+    _fill_options(&options, tol, max_iter, method, backend, device, dtype)
+    progress = _Progress(callback)
+    progress.attach(&options)
     with nogil:
         res = solve_scalar(problem, options, status)
-    if state.interrupted:
-        raise KeyboardInterrupt
-    if errors:
-        raise errors[0]
-    _raise_if_failed(status)
-    n = res.potential.size()
-    flux = np.empty(res.flux.size(), dtype=np.float64)
-    potential = np.empty(n, dtype=np.float64)
-    cdef double[::1] fv = flux
-    cdef double[::1] pv = potential
-    cdef size_t i
-    for i in range(res.flux.size()):
-        fv[i] = res.flux[i]
-    for i in range(n):
-        pv[i] = res.potential[i]
-    return dict(distance=res.distance, lower_bound=res.lower_bound, gap=res.gap,
-                residual=res.residual, flux=flux, potential=potential,
-                iterations=res.iterations, converged=bool(res.converged),
-                stopped_by_callback=bool(res.stopped_by_callback),
-                seconds=res.seconds, backend=res.backend.decode(),
-                device=res.device.decode("utf-8", "replace"), dtype=res.dtype.decode(),
-                method=res.method.decode())
+    progress.finish(status)
+    return _result_dict(res)

@@ -12,7 +12,7 @@ import numpy as np
 from . import _core
 from .errors import ConvergenceWarning, InvalidInputError
 
-__all__ = ["Result", "BackendInfo", "scalar_omt", "backends"]
+__all__ = ["Result", "BackendInfo", "scalar_omt", "vector_omt", "matrix_omt", "backends"]
 
 
 @dataclass(frozen=True)
@@ -121,11 +121,22 @@ def _options(tol, max_iter, dtype, device, shape):
     return float(tol), int(max_iter), dtype_name, int(device)
 
 
-def _finish(raw: dict, shape: tuple, tol: float) -> Result:
-    d = len(shape)
+def _finish(raw: dict, shapes: tuple, tol: float) -> Result:
+    """Builds the Result; ``shapes`` = (flux, exchange or None, potential) shapes,
+    complex results given with their trailing (re, im) axis."""
     stopped = raw.pop("stopped_by_callback")
-    result = Result(flux=raw.pop("flux").reshape((d,) + shape),
-                    potential=raw.pop("potential").reshape(shape), exchange=None, **raw)
+    flux_shape, exchange_shape, potential_shape = shapes
+
+    def shaped(values, shape):
+        if shape is None:
+            return None
+        if shape[-1] == "complex":
+            return values.reshape(shape[:-1] + (2,)).view(np.complex128)[..., 0]
+        return values.reshape(shape)
+
+    result = Result(flux=shaped(raw.pop("flux"), flux_shape),
+                    exchange=shaped(raw.pop("exchange"), exchange_shape),
+                    potential=shaped(raw.pop("potential"), potential_shape), **raw)
     if not result.converged and not stopped:
         warnings.warn(
             f"omtcore stopped after {result.iterations} iterations with gap {result.gap:.3g} and "
@@ -133,6 +144,19 @@ def _finish(raw: dict, shape: tuple, tol: float) -> Result:
             f"is still rigorous. Raise max_iter for a tighter answer.",
             ConvergenceWarning, stacklevel=3)
     return result
+
+
+def _check_strings(**named):
+    for name, value in named.items():
+        if not isinstance(value, str):
+            raise InvalidInputError(f"{name} must be a string; got {value!r}")
+
+
+def _alpha(alpha) -> float:
+    if isinstance(alpha, bool) or not isinstance(alpha, (numbers.Real, np.number)) \
+            or not np.isfinite(float(alpha)) or float(alpha) < 0:
+        raise InvalidInputError(f"alpha must be a finite number >= 0; got {alpha!r}")
+    return float(alpha)
 
 
 def scalar_omt(a, b, *, h: Union[float, Sequence[float]] = 1.0, norm: str = "isotropic",
@@ -174,4 +198,153 @@ def scalar_omt(a, b, *, h: Union[float, Sequence[float]] = 1.0, norm: str = "iso
     raw = _core.solve_scalar_problem(a.ravel(), b.ravel(), shape, spacing, m, norm,
                                      bool(normalize), tol, max_iter, method, backend, dev,
                                      dtype_name, callback)
-    return _finish(raw, shape, tol)
+    return _finish(raw, ((len(shape),) + shape, None, shape), tol)
+
+
+def _edges(edges, k: int):
+    """None (all pairs) or a flat list of channel indices, two per edge."""
+    if edges is None:
+        return None
+    try:
+        arr = np.asarray(edges)
+    except (TypeError, ValueError):
+        raise InvalidInputError(f"edges must be a sequence of (s, t) channel pairs; got {edges!r}") from None
+    if arr.size == 0:
+        return []
+    if arr.ndim != 2 or arr.shape[1] != 2 or arr.dtype.kind not in "iu":
+        raise InvalidInputError(
+            f"edges must be a sequence of (s, t) pairs of integer channel indices; got {edges!r}")
+    return [int(x) for x in arr.ravel()]
+
+
+def _weights(weights):
+    if weights is None:
+        return None
+    arr = np.asarray(weights)
+    if arr.ndim != 1 or arr.dtype.kind not in "biuf" or arr.dtype.kind == "b":
+        raise InvalidInputError(f"weights must be a 1-D sequence of positive numbers; got {weights!r}")
+    return [float(x) for x in arr]
+
+
+def vector_omt(a, b, *, edges=None, weights=None, alpha: float = 1.0,
+               h: Union[float, Sequence[float]] = 1.0, norm: str = "isotropic", mask=None,
+               normalize: bool = False, tol: float = 1e-4, max_iter: Optional[int] = None,
+               method: str = "auto", backend: str = "auto", device: Optional[int] = None,
+               dtype=None, callback=None) -> Result:
+    """Vector-valued W1 transport (formulation.md section 2).
+
+    a, b: non-negative masses of shape (*grid, k), channel last (1 to 3 grid axes).
+    edges: (s, t) channel pairs along which mass may change channel inside a
+        cell; None means all pairs (0,1), (0,2), ..., (1,2), ...; [] means none
+        (k separate scalar problems).
+    weights: one positive price factor per edge (default 1); moving one unit
+        along edge e costs alpha * weights[e].
+    alpha: price of moving mass between channels, >= 0 (0: free exchange).
+    Other arguments as for scalar_omt. Result.flux is F (d, *grid, k),
+    Result.exchange G (n_edges, *grid) (mass moved from s_e to t_e inside each
+    cell), Result.potential (*grid, k).
+    """
+    a = _masses(a, "a")
+    b = _masses(b, "b")
+    if a.shape != b.shape:
+        raise InvalidInputError(f"a and b must have the same shape; got {a.shape} and {b.shape}")
+    if not 2 <= a.ndim <= 4:
+        raise InvalidInputError(
+            f"a and b must have shape (*grid, k) with 1 to 3 grid axes; got shape {a.shape}")
+    shape, k = a.shape[:-1], a.shape[-1]
+    if a.size == 0:
+        raise InvalidInputError(f"grid is empty or there are no channels: shape {a.shape}")
+    m = _mask(mask, shape)
+    spacing = _spacing(h, len(shape))
+    tol, max_iter, dtype_name, dev = _options(tol, max_iter, dtype, device, shape)
+    _check_strings(norm=norm, method=method, backend=backend)
+    flat_edges = _edges(edges, k)
+    raw = _core.solve_vector_problem(a.ravel(), b.ravel(), shape, k, flat_edges, _weights(weights),
+                                     _alpha(alpha), spacing, m, norm, bool(normalize), tol,
+                                     max_iter, method, backend, dev, dtype_name, callback)
+    n_edges = k * (k - 1) // 2 if flat_edges is None else len(flat_edges) // 2
+    return _finish(raw, ((len(shape),) + shape + (k,), (n_edges,) + shape, shape + (k,)), tol)
+
+
+def _matrices(x, name: str) -> np.ndarray:
+    arr = np.asarray(x)
+    if arr.dtype.kind not in "biufc":
+        raise InvalidInputError(f"{name} must be a real or complex numeric array; got dtype {arr.dtype}")
+    return np.ascontiguousarray(arr, dtype=np.complex128)
+
+
+def gell_mann(k: int) -> np.ndarray:
+    """The generalised Gell-Mann matrices (k^2 - 1 of them, tr(L_a L_b) = 2 delta_ab):
+    symmetric ones, antisymmetric ones, then diagonal ones; Pauli X, Y, Z for k = 2."""
+    out = []
+    for j in range(k):
+        for l in range(j + 1, k):
+            m = np.zeros((k, k), complex)
+            m[j, l] = m[l, j] = 1
+            out.append(m)
+    for j in range(k):
+        for l in range(j + 1, k):
+            m = np.zeros((k, k), complex)
+            m[j, l], m[l, j] = -1j, 1j
+            out.append(m)
+    for d in range(1, k):
+        m = np.zeros((k, k), complex)
+        c = np.sqrt(2.0 / (d * (d + 1)))
+        m[np.arange(d), np.arange(d)] = c
+        m[d, d] = -c * d
+        out.append(m)
+    return np.array(out, dtype=complex).reshape(len(out), k, k)
+
+
+def matrix_omt(A, B, *, L=None, alpha: float = 1.0, h: Union[float, Sequence[float]] = 1.0,
+               matrix_norm: str = "frobenius", mask=None, normalize: bool = False,
+               tol: float = 1e-4, max_iter: Optional[int] = None, method: str = "auto",
+               backend: str = "auto", device: Optional[int] = None, dtype=None,
+               callback=None) -> Result:
+    """Matrix-valued W1 transport (formulation.md section 3).
+
+    A, B: Hermitian positive semidefinite matrices of shape (*grid, k, k),
+        complex or real symmetric, k from 1 to 8.
+    L: Hermitian k x k matrices defining the in-cell exchange i [L_l, W_l];
+        None means gell_mann(k) (Pauli for k = 2, none for k = 1).
+    alpha: price of in-cell exchange, >= 0.
+    matrix_norm: "frobenius" (spatial cost sqrt(sum_s h_s^2 ||U_s||_F^2),
+        exchange alpha ||W_l||_F) or "nuclear" (sum_s h_s ||U_s||_*, alpha ||W_l||_*).
+    Other arguments as for scalar_omt. Result.flux U (d, *grid, k, k),
+    Result.exchange W (N, *grid, k, k) and Result.potential (*grid, k, k) are
+    complex128.
+    """
+    A = _matrices(A, "A")
+    B = _matrices(B, "B")
+    if A.shape != B.shape:
+        raise InvalidInputError(f"A and B must have the same shape; got {A.shape} and {B.shape}")
+    if not 3 <= A.ndim <= 5 or A.shape[-1] != A.shape[-2]:
+        raise InvalidInputError(
+            f"A and B must have shape (*grid, k, k) with 1 to 3 grid axes; got shape {A.shape}")
+    shape, k = A.shape[:-2], A.shape[-1]
+    if A.size == 0:
+        raise InvalidInputError(f"grid is empty or k is 0: shape {A.shape}")
+    m = _mask(mask, shape)
+    spacing = _spacing(h, len(shape))
+    tol, max_iter, dtype_name, dev = _options(tol, max_iter, dtype, device, shape)
+    _check_strings(matrix_norm=matrix_norm, method=method, backend=backend)
+    flat_L = None
+    n_L = k * k - 1
+    if L is not None:
+        Ls = _matrices(L, "L")
+        if Ls.size == 0:
+            Ls = np.zeros((0, k, k), complex)
+        if Ls.ndim == 2:
+            Ls = Ls[None]
+        if Ls.ndim != 3 or Ls.shape[1:] != (k, k):
+            raise InvalidInputError(
+                f"L must be a sequence of {k} x {k} matrices (the inputs' k); got shape {Ls.shape}")
+        n_L = Ls.shape[0]
+        flat_L = np.ascontiguousarray(Ls).view(np.float64).ravel()
+    raw = _core.solve_matrix_problem(A.view(np.float64).ravel(), B.view(np.float64).ravel(), shape,
+                                     k, flat_L, _alpha(alpha), spacing, m, matrix_norm,
+                                     bool(normalize), tol, max_iter, method, backend, dev,
+                                     dtype_name, callback)
+    d = len(shape)
+    return _finish(raw, ((d,) + shape + (k, k, "complex"), (n_L,) + shape + (k, k, "complex"),
+                         shape + (k, k, "complex")), tol)

@@ -8,6 +8,26 @@
 
 namespace omtcore::detail {
 
+void route_to_roots(const Domain& dom, double* e, double* flux) {
+  const std::int64_t n = dom.cells;
+  for (auto it = dom.order.rbegin(); it != dom.order.rend(); ++it) {
+    const std::int64_t x = *it, par = dom.parent[x];
+    if (par < 0) continue;
+    for (int s = 0; s < dom.d; ++s) {
+      if ((dom.bits[x] & (1u << s)) && par == x + dom.stride[s]) {
+        flux[s * n + x] += e[x];  // push the excess forward, to the parent
+        break;
+      }
+      if ((dom.bits[x] & (16u << s)) && par == x - dom.stride[s]) {
+        flux[s * n + par] -= e[x];  // push it backward through the parent's face
+        break;
+      }
+    }
+    e[par] += e[x];
+    e[x] = 0;
+  }
+}
+
 namespace {
 
 // Route the violation e = (a - b) - div F from every cell to its parent in the
@@ -25,21 +45,7 @@ void repair(const PreparedScalar& p, std::vector<double>& flux) {
     }
     e[i] = p.a[i] - p.b[i] - div;
   }
-  for (auto it = dom.order.rbegin(); it != dom.order.rend(); ++it) {
-    const std::int64_t x = *it, par = dom.parent[x];
-    if (par < 0) continue;
-    for (int s = 0; s < dom.d; ++s) {
-      if ((dom.bits[x] & (1u << s)) && par == x + dom.stride[s]) {
-        flux[s * n + x] += e[x];  // push the excess forward, to the parent
-        break;
-      }
-      if ((dom.bits[x] & (16u << s)) && par == x - dom.stride[s]) {
-        flux[s * n + par] -= e[x];  // push it backward through the parent's face
-        break;
-      }
-    }
-    e[par] += e[x];
-  }
+  route_to_roots(dom, e.data(), flux.data());
 }
 
 double dual_objective(const PreparedScalar& p, const std::vector<double>& phi) {
@@ -72,20 +78,20 @@ void scale_to_feasible(const PreparedScalar& p, std::vector<double>& phi) {
     for (double& x : phi) x /= ratio;
 }
 
+}  // namespace
+
 // Anisotropic: psi(x) = min_y phi(y) + d(x, y), d the weighted L1 path metric
 // of the domain, is 1-Lipschitz for d, hence dual feasible, and the largest
 // such function below phi. On the full rectangle d is the weighted L1 distance,
 // separable: one forward and one backward sweep per axis, O(N d). With a mask
 // d is geodesic: Dijkstra with every cell as a source.
-std::vector<double> inf_convolution(const PreparedScalar& p, const std::vector<double>& phi) {
-  const Domain& dom = p.domain;
-  std::vector<double> psi(phi);
+void inf_convolution(const Domain& dom, double* psi) {
   if (dom.domain_cells == dom.cells) {
     for (int s = 0; s < dom.d; ++s) {
       const std::int64_t n = dom.n[s], inner = dom.stride[s], outer = dom.cells / (n * inner);
       const double h = dom.h[s];
       for (std::int64_t o = 0; o < outer; ++o) {
-        double* slab = psi.data() + o * n * inner;  // rows along axis s, side by side
+        double* slab = psi + o * n * inner;  // rows along axis s, side by side
         for (std::int64_t k = 1; k < n; ++k)
           for (std::int64_t j = 0; j < inner; ++j)
             slab[k * inner + j] = std::min(slab[k * inner + j], slab[(k - 1) * inner + j] + h);
@@ -94,7 +100,7 @@ std::vector<double> inf_convolution(const PreparedScalar& p, const std::vector<d
             slab[k * inner + j] = std::min(slab[k * inner + j], slab[(k + 1) * inner + j] + h);
       }
     }
-    return psi;
+    return;
   }
   using Item = std::pair<double, std::int64_t>;
   std::priority_queue<Item, std::vector<Item>, std::greater<Item>> heap;
@@ -112,15 +118,12 @@ std::vector<double> inf_convolution(const PreparedScalar& p, const std::vector<d
       }
     });
   }
-  return psi;
 }
 
 // Isotropic: a reverse sweep (forward neighbours already final) moves each
 // cell's value into the interval where its own constraint holds, or to the
 // constraint's best value when that interval is empty; scaling fixes the rest.
-std::vector<double> isotropic_sweep(const PreparedScalar& p, const std::vector<double>& phi) {
-  const Domain& dom = p.domain;
-  std::vector<double> psi(phi);
+void isotropic_sweep(const Domain& dom, double* psi) {
   for (std::int64_t i = dom.cells - 1; i >= 0; --i) {
     if (!dom.inside[i]) continue;
     double w = 0, wp = 0, wpp = 0;  // sum w_s, sum w_s p_s, sum w_s p_s^2 with w_s = 1/h_s^2
@@ -141,9 +144,9 @@ std::vector<double> isotropic_sweep(const PreparedScalar& p, const std::vector<d
       psi[i] = std::clamp(psi[i], centre - half, centre + half);
     }
   }
-  scale_to_feasible(p, psi);
-  return psi;
 }
+
+namespace {
 
 void centre(const PreparedScalar& p, std::vector<double>& phi) {
   const Domain& dom = p.domain;
@@ -195,14 +198,19 @@ Certificate certify(const PreparedScalar& p, std::vector<double> flux, std::vect
     }
   };
   if (p.norm == Norm::anisotropic) {
-    consider(inf_convolution(p, phi));
-    for (double& x : phi) x = -x;  // sup-convolution: -inf_convolution(-phi)
-    std::vector<double> sup = inf_convolution(p, phi);
-    for (double& x : phi) x = -x;
+    std::vector<double> inf(phi);
+    inf_convolution(p.domain, inf.data());
+    consider(std::move(inf));
+    std::vector<double> sup(phi);  // sup-convolution: -inf_convolution(-phi)
+    for (double& x : sup) x = -x;
+    inf_convolution(p.domain, sup.data());
     for (double& x : sup) x = -x;
     consider(std::move(sup));
   } else {
-    consider(isotropic_sweep(p, phi));
+    std::vector<double> swept(phi);
+    isotropic_sweep(p.domain, swept.data());
+    scale_to_feasible(p, swept);
+    consider(std::move(swept));
   }
   scale_to_feasible(p, phi);
   consider(std::move(phi));

@@ -193,7 +193,10 @@ class BatchedDctPoisson {
   static constexpr int kLanes = 2 * kHalf;  // real rows per block
 
  public:
-  explicit BatchedDctPoisson(const ScalarSetup& setup) : dom_(*setup.domain) {
+  // shifted: solves (K K^T + shift I) for a shift given per call (the field
+  // problems' modes) instead of K K^T alone; keeps eigenvalues, not inverses.
+  explicit BatchedDctPoisson(const ScalarSetup& setup, bool shifted = false)
+      : dom_(*setup.domain), shifted_(shifted) {
     const double pi = 3.14159265358979323846;
 #ifdef _OPENMP
     threads_ = omp_get_max_threads();
@@ -216,12 +219,13 @@ class BatchedDctPoisson {
     for (int s = 0; s < dom_.d; ++s) volume *= double(dom_.n[s]);
     // 1 / eigenvalue of K K^T per coefficient, times the inverse's 1/N; 0 for
     // the constant mode, which the right-hand side never has.
+    volume_ = volume;
     inv_eigenvalue_.resize(dom_.cells);
     for (std::int64_t i = 0; i < dom_.cells; ++i) {
       double lambda = 0;
       for (int s = 0; s < dom_.d; ++s)
         lambda += setup.laplacian_eigenvalues[s][(i / dom_.stride[s]) % dom_.n[s]];
-      inv_eigenvalue_[i] = static_cast<T>(lambda > 0 ? 1.0 / (lambda * volume) : 0.0);
+      inv_eigenvalue_[i] = static_cast<T>(shifted ? lambda : lambda > 0 ? 1.0 / (lambda * volume) : 0.0);
     }
   }
 
@@ -232,6 +236,20 @@ class BatchedDctPoisson {
     const T* inv = inv_eigenvalue_.data();
 #pragma omp parallel for schedule(static) if (n_cells >= (1 << 15))
     for (std::int64_t i = 0; i < n_cells; ++i) x[i] *= inv[i];
+    for (int s = dom_.d - 1; s >= 0; --s) axis_pass(s, true, x);
+  }
+
+  // x <- (K K^T + shift I)^+ x, in place (constructed with shifted = true).
+  void solve(T* x, double shift) {
+    for (int s = 0; s < dom_.d; ++s) axis_pass(s, false, x);
+    const std::int64_t n_cells = dom_.cells;
+    const T* lambda = inv_eigenvalue_.data();
+    const double volume = volume_;
+#pragma omp parallel for schedule(static) if (n_cells >= (1 << 15))
+    for (std::int64_t i = 0; i < n_cells; ++i) {
+      const double e = double(lambda[i]) + shift;
+      x[i] = e > 0 ? static_cast<T>(double(x[i]) / (e * volume)) : T(0);
+    }
     for (int s = dom_.d - 1; s >= 0; --s) axis_pass(s, true, x);
   }
 
@@ -395,7 +413,9 @@ class BatchedDctPoisson {
   std::vector<LaneFft<T, kHalf>> fft_;                // per axis
   std::array<std::vector<T>, 3> twiddle_re_, twiddle_im_;  // e^{-i pi k / 2n} per axis
   std::vector<std::vector<T>> scratch_;
-  std::vector<T> inv_eigenvalue_;
+  std::vector<T> inv_eigenvalue_;  // 1 / (eigenvalue * N), or the eigenvalue when shifted_
+  bool shifted_ = false;
+  double volume_ = 1;
 };
 
 }  // namespace omtcore::detail

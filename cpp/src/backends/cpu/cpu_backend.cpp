@@ -247,6 +247,12 @@ BackendEntry cpu_backend_entry() {
     if (dtype == Dtype::float64) return std::make_unique<CpuScalarBackend<double>>(setup);
     return std::make_unique<CpuScalarBackend<float>>(setup);
   };
+  e.make_field = [](const FieldSetup& setup, int device, Dtype dtype) -> std::unique_ptr<Backend> {
+    if (device > 0)
+      throw InvalidInputError("the cpu backend has 1 device (index 0); got device=" +
+                              std::to_string(device));
+    return make_cpu_field_backend(setup, dtype);
+  };
   return e;
 }
 

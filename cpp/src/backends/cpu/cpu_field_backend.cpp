@@ -1,0 +1,234 @@
+// The CPU backend for vector and matrix problems: the per-cell math of
+// field_math.h over OpenMP, and one shifted Poisson solve per mode of the
+// in-cell coupling (FieldSetup). Allocates only in its constructor.
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+#include "backends/cpu/batched_dct.hpp"
+#include "backends/cpu/cpu_backend.hpp"
+
+#define OMT_FN static inline
+#define OMT_GLOBAL
+namespace omtcore::detail::field_f32 {
+using std::fabs;
+using std::sqrt;
+typedef float real_t;
+typedef double potential_t;
+typedef std::int64_t omt_index_t;
+#include "kernels/cell_math.h"
+#include "kernels/hermitian_eig.h"
+#include "kernels/field_math.h"
+}  // namespace omtcore::detail::field_f32
+namespace omtcore::detail::field_f64 {
+using std::fabs;
+using std::sqrt;
+typedef double real_t;
+typedef double potential_t;
+typedef std::int64_t omt_index_t;
+#include "kernels/cell_math.h"
+#include "kernels/hermitian_eig.h"
+#include "kernels/field_math.h"
+}  // namespace omtcore::detail::field_f64
+#undef OMT_FN
+#undef OMT_GLOBAL
+
+namespace omtcore::detail {
+
+namespace {
+
+template <class T> struct FieldCell;
+#define OMT_FIELD_CELL(T, ns)                                                                     \
+  template <> struct FieldCell<T> {                                                               \
+    template <class... A> static void spatial(A... a) { ns::omt_field_spatial_cell(a...); }       \
+    template <class... A> static void exchange(A... a) { ns::omt_field_exchange_cell(a...); }     \
+    template <class... A> static void residual(A... a) { ns::omt_field_residual_cell(a...); }     \
+    template <class... A> static T violation(A... a) { return ns::omt_field_violation_cell(a...); } \
+    template <class... A> static void modes(A... a) { ns::omt_field_modes_cell(a...); }           \
+    template <class... A> static void movement(A... a) { ns::omt_field_movement_cell(a...); }     \
+  };
+OMT_FIELD_CELL(float, field_f32)
+OMT_FIELD_CELL(double, field_f64)
+#undef OMT_FIELD_CELL
+
+// Per-cell work grows with the planes; below this much work threads cost more than they give.
+constexpr std::int64_t kMinParallelWork = 1 << 15;
+
+int spatial_code(SpatialProx p) {
+  switch (p) {
+    case SpatialProx::group_per_plane: return OMT_SPATIAL_GROUP_PER_PLANE;
+    case SpatialProx::soft: return OMT_SPATIAL_SOFT;
+    case SpatialProx::group_all: return OMT_SPATIAL_GROUP_ALL;
+    default: return OMT_SPATIAL_NUCLEAR;
+  }
+}
+
+int exchange_code(ExchangeProx p) {
+  switch (p) {
+    case ExchangeProx::soft: return OMT_EXCHANGE_SOFT;
+    case ExchangeProx::group: return OMT_EXCHANGE_GROUP;
+    default: return OMT_EXCHANGE_NUCLEAR;
+  }
+}
+
+template <class T>
+class CpuFieldBackend final : public Backend {
+ public:
+  explicit CpuFieldBackend(const FieldSetup& setup)
+      : dom_(*setup.grid.domain),
+        d_(dom_.d),
+        n_(dom_.cells),
+        planes_(setup.planes),
+        k_(setup.k),
+        spatial_(spatial_code(setup.spatial)),
+        exchange_(exchange_code(setup.exchange)),
+        blocks_(setup.blocks),
+        m_(setup.block_size),
+        cols_(setup.blocks * setup.block_size),
+        nuclear_residual_(setup.nuclear_residual),
+        shift_(setup.shift),
+        poisson_(setup.grid, true) {
+    for (int s = 0; s < 3; ++s) {
+      stride_[s] = dom_.stride[s];
+      inv_h_[s] = static_cast<T>(setup.grid.inv_h[s]);
+    }
+    coupling_.assign(setup.coupling.begin(), setup.coupling.end());
+    threshold_.assign(setup.threshold.begin(), setup.threshold.end());
+    modes_.assign(setup.modes.begin(), setup.modes.end());
+    pad_ = dom_.stride[0];
+    const std::int64_t nv = pad_ + std::int64_t(planes_) * d_ * n_;
+    v_.assign(nv, 0);
+    vbar_.assign(nv, 0);
+    v0_.assign(nv, 0);
+    x_.assign(std::int64_t(cols_) * n_, 0);
+    xbar_.assign(x_.size(), 0);
+    x0_.assign(x_.size(), 0);
+    phi_.assign(std::int64_t(planes_) * n_ + pad_, 0.0);
+    phi0_.assign(phi_.size(), 0.0);
+    r_.assign(std::int64_t(planes_) * n_, 0);
+    rhs_.assign(setup.rhs.begin(), setup.rhs.end());
+    parallel_ = n_ * planes_ * std::max(1, cols_ / std::max(1, planes_)) >= kMinParallelWork;
+  }
+
+  void primal_step(double mu, double lambda) override {
+    const T m = static_cast<T>(mu), l = static_cast<T>(lambda);
+    const double* phi = phi_.data();
+    T* v = v_.data() + pad_;
+    T* vbar = vbar_.data() + pad_;
+    const T* vr = lambda < 1 ? vr_.data() + pad_ : nullptr;
+    const T* xr = lambda < 1 && cols_ > 0 ? xr_.data() : nullptr;
+    const std::int64_t n = n_;
+#pragma omp parallel for schedule(static) if (parallel_)
+    for (std::int64_t i = 0; i < n; ++i) {
+      FieldCell<T>::spatial(i, n, d_, planes_, spatial_, k_, stride_, inv_h_, m, l, dom_.bits.data(),
+                            phi, vr, v, vbar);
+      if (cols_ > 0)
+        FieldCell<T>::exchange(i, n, planes_, blocks_, m_, exchange_, k_, coupling_.data(),
+                               threshold_.data(), m, l, phi, xr, x_.data(), xbar_.data());
+    }
+  }
+
+  void dual_step(double tau, bool preconditioned, double lambda) override {
+    const std::int64_t n = n_;
+    T* r = r_.data();
+    const T* vbar = vbar_.data() + pad_;
+#pragma omp parallel for schedule(static) if (parallel_)
+    for (std::int64_t i = 0; i < n; ++i)
+      FieldCell<T>::residual(i, n, d_, planes_, cols_, stride_, inv_h_, dom_.bits.data(),
+                             coupling_.data(), vbar, xbar_.data(), rhs_.data(), r);
+    if (preconditioned) {
+      // (Laplacian (x) I + I (x) Q diag(shift) Q^T)^+ = (I (x) Q) (Laplacian + shift_p)^+ (I (x) Q^T)
+#pragma omp parallel for schedule(static) if (parallel_)
+      for (std::int64_t i = 0; i < n; ++i) FieldCell<T>::modes(i, n, planes_, 1, modes_.data(), r);
+      for (int p = 0; p < planes_; ++p) poisson_.solve(r + p * n, shift_[p]);
+#pragma omp parallel for schedule(static) if (parallel_)
+      for (std::int64_t i = 0; i < n; ++i) FieldCell<T>::modes(i, n, planes_, 0, modes_.data(), r);
+    }
+    double* phi = phi_.data();
+    const std::int64_t total = std::int64_t(planes_) * n;
+    if (lambda < 1) {
+      const double* phi0 = phir_.data();
+#pragma omp parallel for schedule(static) if (parallel_)
+      for (std::int64_t i = 0; i < total; ++i)
+        phi[i] = lambda * (phi[i] + tau * double(r[i])) + (1 - lambda) * phi0[i];
+      return;
+    }
+#pragma omp parallel for schedule(static) if (parallel_)
+    for (std::int64_t i = 0; i < total; ++i) phi[i] += tau * double(r[i]);
+  }
+
+  double residual_l1() override {
+    const std::int64_t n = n_;
+    const T* v = v_.data() + pad_;
+    double acc = 0;
+#pragma omp parallel for schedule(static) if (parallel_) reduction(+ : acc)
+    for (std::int64_t i = 0; i < n; ++i)
+      acc += double(FieldCell<T>::violation(i, n, d_, planes_, cols_, int(nuclear_residual_), k_, stride_,
+                                            inv_h_, dom_.bits.data(), coupling_.data(), v, x_.data(),
+                                            rhs_.data()));
+    return acc;
+  }
+
+  void save_restart_point() override {
+    vr_.assign(v_.begin(), v_.end());
+    xr_.assign(x_.begin(), x_.end());
+    phir_.assign(phi_.begin(), phi_.end());
+  }
+
+  void save_anchor() override {
+    std::copy(v_.begin(), v_.end(), v0_.begin());
+    std::copy(x_.begin(), x_.end(), x0_.begin());
+    std::copy(phi_.begin(), phi_.end(), phi0_.begin());
+  }
+
+  std::array<double, 2> anchor_distances() override {
+    const std::int64_t n = n_;
+    double dx = 0, dy = 0;
+#pragma omp parallel for schedule(static) if (parallel_) reduction(+ : dx, dy)
+    for (std::int64_t i = 0; i < n; ++i) {
+      T out[2];
+      FieldCell<T>::movement(i, n, d_, planes_, cols_, stride_, inv_h_, dom_.bits.data(), coupling_.data(),
+                             v_.data() + pad_, v0_.data() + pad_, x_.data(), x0_.data(), phi_.data(),
+                             phi0_.data(), out);
+      dx += out[0];
+      dy += out[1];
+    }
+    return {dx, dy};
+  }
+
+  void read_state(std::vector<double>& v, std::vector<double>& phi) override {
+    v.assign(v_.begin() + pad_, v_.end());
+    phi.assign(phi_.begin(), phi_.end() - pad_);
+  }
+
+  void read_exchange(std::vector<double>& x) override { x.assign(x_.begin(), x_.end()); }
+
+ private:
+  const Domain& dom_;
+  int d_;
+  std::int64_t n_;
+  int planes_, k_, spatial_, exchange_, blocks_, m_, cols_;
+  bool nuclear_residual_;
+  std::vector<double> shift_;
+  std::int64_t stride_[3];
+  T inv_h_[3];
+  std::int64_t pad_ = 0;
+  bool parallel_ = false;
+  std::vector<T> coupling_, threshold_, modes_;
+  std::vector<T> v_, vbar_, v0_, vr_, x_, xbar_, x0_, xr_, r_, rhs_;
+  std::vector<double> phi_, phi0_, phir_;
+  BatchedDctPoisson<T> poisson_;
+};
+
+}  // namespace
+
+std::unique_ptr<Backend> make_cpu_field_backend(const FieldSetup& setup, Dtype dtype) {
+  if (dtype == Dtype::float64) return std::make_unique<CpuFieldBackend<double>>(setup);
+  return std::make_unique<CpuFieldBackend<float>>(setup);
+}
+
+}  // namespace omtcore::detail

@@ -1,0 +1,367 @@
+// Certificates of vector and matrix solves, on the host in double (as
+// certificate.cpp for scalars): the iterate's violation routed along the
+// domain's spanning forest plane by plane, each part's remainder resolved in
+// its root cell by the least-norm exchange; and dual-feasible potentials made
+// from the iterate's, of which the best objective is kept.
+#include "core/certificate_fields.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+#include "core/certificate.hpp"
+
+#define OMT_FN static inline
+namespace omtcore::detail::cert_eig {
+using std::fabs;
+using std::sqrt;
+typedef double real_t;
+#include "kernels/hermitian_eig.h"
+}  // namespace omtcore::detail::cert_eig
+#undef OMT_FN
+
+namespace omtcore::detail {
+
+namespace {
+
+// ||X||_* or ||X||_op of the Hermitian matrix with coordinates x.
+double coords_norm(int k, const double* x, bool nuclear) {
+  double m[2 * kMaxMatrixSize * kMaxMatrixSize], re[kMaxMatrixSize * kMaxMatrixSize],
+      im[kMaxMatrixSize * kMaxMatrixSize];
+  coords_to_matrix(k, x, m);
+  for (int e = 0; e < k * k; ++e) {
+    re[e] = m[2 * e];
+    im[e] = m[2 * e + 1];
+  }
+  return nuclear ? cert_eig::omt_herm_nuclear_norm(k, re, im) : cert_eig::omt_herm_op_norm(k, re, im);
+}
+
+double norm2(const double* x, int n) {
+  double acc = 0;
+  for (int q = 0; q < n; ++q) acc += x[q] * x[q];
+  return std::sqrt(acc);
+}
+
+int columns(const PreparedField& f) { return f.blocks * f.block_size; }
+
+// The exchange columns' action on one cell: out_p = sum_q C[p][q] g_q.
+void apply_coupling(const PreparedField& f, const double* g, double* out) {
+  const int cols = columns(f);
+  for (int p = 0; p < f.planes; ++p) {
+    double acc = 0;
+    for (int q = 0; q < cols; ++q) acc += f.coupling[p * cols + q] * g[q];
+    out[p] = acc;
+  }
+}
+
+// Least-norm g with C g = e: g = C^T (C C^T)^+ e through the modes.
+void least_norm_exchange(const PreparedField& f, const double* e, double* g) {
+  const int P = f.planes, cols = columns(f);
+  const double top = f.mode_eigenvalues.empty() ? 0 : f.mode_eigenvalues.back();
+  std::vector<double> y(P, 0.0);
+  for (int m = 0; m < P; ++m) {
+    const double lam = f.mode_eigenvalues[m];
+    if (!(lam > 1e-12 * top)) continue;
+    double proj = 0;
+    for (int p = 0; p < P; ++p) proj += f.modes[p * P + m] * e[p];
+    for (int p = 0; p < P; ++p) y[p] += f.modes[p * P + m] * proj / lam;
+  }
+  for (int q = 0; q < cols; ++q) {
+    double acc = 0;
+    for (int p = 0; p < P; ++p) acc += f.coupling[p * cols + q] * y[p];
+    g[q] = acc;
+  }
+}
+
+void repair(const PreparedField& f, std::vector<double>& flux, std::vector<double>& exchange) {
+  const Domain& dom = f.domain;
+  const std::int64_t n = dom.cells;
+  const int P = f.planes, d = dom.d, cols = columns(f);
+  for (int p = 0; p < P; ++p)
+    for (int s = 0; s < d; ++s)
+      for (std::int64_t i = 0; i < n; ++i)
+        if (!(dom.bits[i] & (1u << s))) flux[(p * d + s) * n + i] = 0;
+  for (int q = 0; q < cols; ++q)
+    for (std::int64_t i = 0; i < n; ++i)
+      if (!dom.inside[i]) exchange[q * n + i] = 0;
+  // e = rhs - div F - C g, then routed plane by plane to the roots.
+  std::vector<double> e(std::size_t(P) * n, 0.0), g(cols), cg(P);
+  for (std::int64_t i = 0; i < n; ++i) {
+    if (!dom.inside[i]) continue;
+    for (int q = 0; q < cols; ++q) g[q] = exchange[q * n + i];
+    apply_coupling(f, g.data(), cg.data());
+    for (int p = 0; p < P; ++p) {
+      double div = 0;
+      for (int s = 0; s < d; ++s) {
+        div += flux[(p * d + s) * n + i];
+        if (dom.bits[i] & (16u << s)) div -= flux[(p * d + s) * n + i - dom.stride[s]];
+      }
+      e[p * n + i] = f.rhs[p * n + i] - div - cg[p];
+    }
+  }
+  for (int p = 0; p < P; ++p) route_to_roots(dom, e.data() + p * n, flux.data() + std::size_t(p) * d * n);
+  // Each root holds its part's totals, which balance: resolve them in-cell.
+  std::vector<double> root_e(P);
+  for (std::int64_t i = 0; i < n; ++i) {
+    if (!dom.inside[i] || dom.parent[i] >= 0 || cols == 0) continue;
+    for (int p = 0; p < P; ++p) root_e[p] = e[p * n + i];
+    least_norm_exchange(f, root_e.data(), g.data());
+    for (int q = 0; q < cols; ++q) exchange[q * n + i] += g[q];
+  }
+}
+
+double dual_objective(const PreparedField& f, const std::vector<double>& phi) {
+  double acc = 0;
+  for (std::size_t e = 0; e < phi.size(); ++e) acc -= phi[e] * f.rhs[e];  // sum phi (b - a)
+  return acc;
+}
+
+// Largest spatial dual-norm ratio over the cells.
+double spatial_ratio(const PreparedField& f, const std::vector<double>& phi) {
+  const Domain& dom = f.domain;
+  const std::int64_t n = dom.cells;
+  const int P = f.planes, d = dom.d;
+  double worst = 0;
+  std::vector<double> grad(std::size_t(P) * 3, 0.0), x(P);
+  for (std::int64_t i = 0; i < n; ++i) {
+    for (int p = 0; p < P; ++p)
+      for (int s = 0; s < d; ++s)
+        grad[p * d + s] = (dom.bits[i] & (1u << s))
+                              ? (phi[p * n + i + dom.stride[s]] - phi[p * n + i]) / dom.h[s] : 0.0;
+    double r = 0;
+    switch (f.spatial) {
+      case SpatialProx::group_per_plane:
+        for (int p = 0; p < P; ++p) r = std::max(r, norm2(&grad[p * d], d));
+        break;
+      case SpatialProx::soft:
+        for (int q = 0; q < P * d; ++q) r = std::max(r, std::fabs(grad[q]));
+        break;
+      case SpatialProx::group_all:
+        r = norm2(grad.data(), P * d);
+        break;
+      case SpatialProx::nuclear:
+        for (int s = 0; s < d; ++s) {
+          for (int p = 0; p < P; ++p) x[p] = grad[p * d + s];
+          r = std::max(r, coords_norm(f.k, x.data(), false));
+        }
+        break;
+    }
+    worst = std::max(worst, r);
+  }
+  return worst;
+}
+
+// Largest exchange ratio ||C_b^T phi(i)||_dual / cost_b; blocks of cost 0
+// need C_b^T phi = 0 (potentials projected onto the conserved directions),
+// checked to rounding, else the ratio is infinite.
+double exchange_ratio(const PreparedField& f, const std::vector<double>& phi) {
+  const Domain& dom = f.domain;
+  const std::int64_t n = dom.cells;
+  const int P = f.planes, m = f.block_size, cols = columns(f);
+  double worst = 0, scale = 0;
+  for (double x : phi) scale = std::max(scale, std::fabs(x));
+  std::vector<double> here(P), y(m);
+  for (std::int64_t i = 0; i < n; ++i) {
+    if (!dom.inside[i]) continue;
+    for (int p = 0; p < P; ++p) here[p] = phi[p * n + i];
+    for (int b = 0; b < f.blocks; ++b) {
+      for (int j = 0; j < m; ++j) {
+        double acc = 0;
+        for (int p = 0; p < P; ++p) acc += f.coupling[p * cols + b * m + j] * here[p];
+        y[j] = acc;
+      }
+      double dual = 0;
+      switch (f.exchange) {
+        case ExchangeProx::soft: dual = std::fabs(y[0]); break;
+        case ExchangeProx::group: dual = norm2(y.data(), m); break;
+        case ExchangeProx::nuclear: dual = coords_norm(f.k, y.data(), false); break;
+      }
+      if (f.cost[b] > 0)
+        worst = std::max(worst, dual / f.cost[b]);
+      else if (dual > 1e-12 * scale)
+        return INFINITY;
+    }
+  }
+  return worst;
+}
+
+bool all_free(const PreparedField& f) {
+  for (double c : f.cost)
+    if (c > 0) return false;
+  return f.blocks > 0;
+}
+
+// Removes, per part, the mean of each conserved direction (objective and
+// constraints unchanged); 0 outside the domain.
+void centre(const PreparedField& f, std::vector<double>& phi) {
+  const Domain& dom = f.domain;
+  const std::int64_t n = dom.cells;
+  const int P = f.planes;
+  for (std::int64_t i = 0; i < n; ++i)
+    if (!dom.inside[i])
+      for (int p = 0; p < P; ++p) phi[p * n + i] = 0;
+  std::vector<double> count(dom.parts, 0.0);
+  for (std::int64_t i = 0; i < n; ++i)
+    if (dom.part[i] >= 0) count[dom.part[i]] += 1;
+  for (int c = 0; c < f.conserved; ++c) {
+    const double* u = &f.conserved_basis[std::size_t(c) * P];
+    std::vector<double> mean(dom.parts, 0.0);
+    for (std::int64_t i = 0; i < n; ++i) {
+      if (dom.part[i] < 0) continue;
+      double z = 0;
+      for (int p = 0; p < P; ++p) z += u[p] * phi[p * n + i];
+      mean[dom.part[i]] += z / count[dom.part[i]];
+    }
+    for (std::int64_t i = 0; i < n; ++i)
+      if (dom.part[i] >= 0)
+        for (int p = 0; p < P; ++p) phi[p * n + i] -= mean[dom.part[i]] * u[p];
+  }
+}
+
+// With alpha = 0 the exchange constraints force C^T phi(i) = 0: phi(i) is
+// projected onto the conserved directions (the channel average of each graph
+// component, or the commutant of L). Vector components get one value
+// assigned to all their channels, so equality is exact.
+void project_conserved(const PreparedField& f, std::vector<double>& phi) {
+  const std::int64_t n = f.domain.cells;
+  const int P = f.planes;
+  std::vector<double> out(P);
+  for (std::int64_t i = 0; i < n; ++i) {
+    std::fill(out.begin(), out.end(), 0.0);
+    for (int c = 0; c < f.conserved; ++c) {
+      const double* u = &f.conserved_basis[std::size_t(c) * P];
+      double z = 0;
+      for (int p = 0; p < P; ++p) z += u[p] * phi[p * n + i];
+      for (int p = 0; p < P; ++p)
+        if (u[p] != 0) out[p] = f.matrix ? out[p] + z * u[p] : z * u[p];
+    }
+    for (int p = 0; p < P; ++p) phi[p * n + i] = out[p];
+  }
+}
+
+void scale_to_feasible(const PreparedField& f, std::vector<double>& phi) {
+  const double ratio = std::max(spatial_ratio(f, phi), exchange_ratio(f, phi));
+  if (!std::isfinite(ratio)) {
+    std::fill(phi.begin(), phi.end(), 0.0);  // the zero potential: feasible, bound 0
+  } else if (ratio > 1) {
+    for (double& x : phi) x /= ratio;
+  }
+}
+
+// Vector, in-cell: phi(i, c) <- min_c' phi(i, c') + alpha d_G(c, c'), which
+// makes every channel difference feasible; after the per-plane spatial
+// inf-convolution it keeps the spatial constraints (a minimum of functions
+// that satisfy them, anisotropic).
+void channel_inf_convolution(const PreparedField& f, std::vector<double>& phi) {
+  const std::int64_t n = f.domain.cells;
+  const int k = f.k;
+  std::vector<double> here(k);
+  for (std::int64_t i = 0; i < n; ++i) {
+    for (int c = 0; c < k; ++c) here[c] = phi[c * n + i];
+    for (int c = 0; c < k; ++c) {
+      double best = here[c];
+      for (int t = 0; t < k; ++t) best = std::min(best, here[t] + f.channel_distance[c * k + t]);
+      phi[c * n + i] = best;
+    }
+  }
+}
+
+}  // namespace
+
+double field_flux_cost(const PreparedField& f, const std::vector<double>& flux,
+                       const std::vector<double>& exchange) {
+  const Domain& dom = f.domain;
+  const std::int64_t n = dom.cells;
+  const int P = f.planes, d = dom.d, m = f.block_size, cols = columns(f);
+  double total = 0;
+  std::vector<double> w(std::size_t(P) * 3), x(std::max(P, m));
+  for (std::int64_t i = 0; i < n; ++i) {
+    for (int p = 0; p < P; ++p)
+      for (int s = 0; s < d; ++s) w[p * d + s] = dom.h[s] * flux[(p * d + s) * n + i];
+    switch (f.spatial) {
+      case SpatialProx::group_per_plane:
+        for (int p = 0; p < P; ++p) total += norm2(&w[p * d], d);
+        break;
+      case SpatialProx::soft:
+        for (int q = 0; q < P * d; ++q) total += std::fabs(w[q]);
+        break;
+      case SpatialProx::group_all:
+        total += norm2(w.data(), P * d);
+        break;
+      case SpatialProx::nuclear:
+        for (int s = 0; s < d; ++s) {
+          for (int p = 0; p < P; ++p) x[p] = w[p * d + s];
+          total += coords_norm(f.k, x.data(), true);
+        }
+        break;
+    }
+    for (int b = 0; b < f.blocks; ++b) {
+      if (f.cost[b] == 0) continue;
+      for (int j = 0; j < m; ++j) x[j] = exchange[std::size_t(b * m + j) * n + i];
+      double norm = 0;
+      switch (f.exchange) {
+        case ExchangeProx::soft: norm = std::fabs(x[0]); break;
+        case ExchangeProx::group: norm = norm2(x.data(), m); break;
+        case ExchangeProx::nuclear: norm = coords_norm(f.k, x.data(), true); break;
+      }
+      total += f.cost[b] * norm;
+    }
+    (void)cols;
+  }
+  return total;
+}
+
+Certificate certify_field(const PreparedField& f, std::vector<double> flux, std::vector<double> exchange,
+                          std::vector<double> phi) {
+  Certificate c;
+  repair(f, flux, exchange);
+  c.distance = field_flux_cost(f, flux, exchange);
+  c.flux = std::move(flux);
+  c.exchange = std::move(exchange);
+
+  const Domain& dom = f.domain;
+  const std::int64_t n = dom.cells;
+  centre(f, phi);
+  if (all_free(f)) project_conserved(f, phi);
+  double best_value = -INFINITY;
+  auto consider = [&](std::vector<double>&& candidate) {
+    const double value = dual_objective(f, candidate);
+    if (value > best_value) {
+      best_value = value;
+      c.potential = std::move(candidate);
+    }
+  };
+  const bool vector = !f.matrix;
+  if (vector && f.spatial == SpatialProx::soft) {
+    // Exact for the product metric L1 + alpha d_G: inf- and sup-convolution.
+    for (int sign : {1, -1}) {
+      std::vector<double> psi(phi);
+      if (sign < 0)
+        for (double& x : psi) x = -x;
+      for (int p = 0; p < f.planes; ++p) inf_convolution(dom, psi.data() + p * n);
+      channel_inf_convolution(f, psi);
+      if (sign < 0)
+        for (double& x : psi) x = -x;
+      for (std::int64_t i = 0; i < n; ++i)
+        if (!dom.inside[i])
+          for (int p = 0; p < f.planes; ++p) psi[p * n + i] = 0;
+      scale_to_feasible(f, psi);  // a no-op up to rounding
+      consider(std::move(psi));
+    }
+  } else if (vector) {
+    for (bool channels_first : {false, true}) {
+      std::vector<double> psi(phi);
+      if (channels_first && f.blocks > 0) channel_inf_convolution(f, psi);
+      for (int p = 0; p < f.planes; ++p) isotropic_sweep(dom, psi.data() + p * n);
+      scale_to_feasible(f, psi);
+      consider(std::move(psi));
+    }
+  }
+  scale_to_feasible(f, phi);
+  consider(std::move(phi));
+  centre(f, c.potential);
+  c.lower_bound = dual_objective(f, c.potential);
+  c.gap = c.distance > 0 ? (c.distance - c.lower_bound) / c.distance : 0.0;
+  return c;
+}
+
+}  // namespace omtcore::detail

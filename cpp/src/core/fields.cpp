@@ -1,0 +1,512 @@
+#include "core/fields.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <complex>
+#include <limits>
+#include <sstream>
+
+#include "core/prepare.hpp"
+#include "omtcore/errors.hpp"
+
+#define OMT_FN static inline
+namespace omtcore::detail::host_eig {
+using std::fabs;
+using std::sqrt;
+typedef double real_t;
+#include "kernels/hermitian_eig.h"
+}  // namespace omtcore::detail::host_eig
+#undef OMT_FN
+
+namespace omtcore::detail {
+
+namespace {
+
+constexpr double kRebalanceTolerance = 1e-6;  // formulation.md, "Tolerated imbalance"
+constexpr double kHermitianTolerance = 1e-8;  // and "eigenvalue below -1e-8 times the largest"
+using cplx = std::complex<double>;
+
+std::string num(double x) {
+  std::ostringstream os;
+  os.precision(10);
+  os << x;
+  return os.str();
+}
+
+std::string part_name(const Domain& dom, int q, std::int64_t first) {
+  return dom.parts == 1 ? std::string("")
+                        : " on part " + std::to_string(q) + " of the mask (the part containing cell " +
+                              cell_string(dom, first) + ")";
+}
+
+// First cell of each part, for messages.
+std::vector<std::int64_t> first_cells(const Domain& dom) {
+  std::vector<std::int64_t> first(dom.parts, -1);
+  for (std::int64_t i = 0; i < dom.cells; ++i)
+    if (dom.part[i] >= 0 && first[dom.part[i]] < 0) first[dom.part[i]] = i;
+  return first;
+}
+
+void check_alpha(double alpha) {
+  if (!(std::isfinite(alpha) && alpha >= 0))
+    throw InvalidInputError("alpha must be a finite number >= 0; got " + num(alpha));
+}
+
+// Modes of coupling coupling^T, shared by both kinds.
+void finish_modes(PreparedField& f) {
+  const int P = f.planes, cols = f.blocks * f.block_size;
+  std::vector<double> cct(std::size_t(P) * P, 0.0);
+  for (int p = 0; p < P; ++p)
+    for (int q = 0; q < P; ++q) {
+      double acc = 0;
+      for (int c = 0; c < cols; ++c) acc += f.coupling[p * cols + c] * f.coupling[q * cols + c];
+      cct[p * P + q] = acc;
+    }
+  symmetric_eigen(P, cct, f.mode_eigenvalues, f.modes);
+}
+
+}  // namespace
+
+void symmetric_eigen(int n, std::vector<double> a, std::vector<double>& values,
+                     std::vector<double>& vectors) {
+  vectors.assign(std::size_t(n) * n, 0.0);
+  for (int i = 0; i < n; ++i) vectors[i * n + i] = 1;
+  for (int sweep = 0; sweep < 60; ++sweep) {
+    double off = 0, total = 0;
+    for (int i = 0; i < n; ++i)
+      for (int j = 0; j < n; ++j) {
+        total += a[i * n + j] * a[i * n + j];
+        if (i != j) off += a[i * n + j] * a[i * n + j];
+      }
+    if (off <= 1e-30 * total || off == 0) break;
+    for (int p = 0; p < n; ++p)
+      for (int q = p + 1; q < n; ++q) {
+        const double apq = a[p * n + q];
+        if (apq == 0) continue;
+        // Rotation zeroing a[p][q] (Golub and Van Loan, symmetric Schur).
+        const double theta = (a[q * n + q] - a[p * n + p]) / (2 * apq);
+        const double t = (theta >= 0 ? 1.0 : -1.0) / (std::fabs(theta) + std::sqrt(theta * theta + 1));
+        const double c = 1 / std::sqrt(t * t + 1), s = t * c;
+        for (int r = 0; r < n; ++r) {
+          const double arp = a[r * n + p], arq = a[r * n + q];
+          a[r * n + p] = c * arp - s * arq;
+          a[r * n + q] = s * arp + c * arq;
+        }
+        for (int r = 0; r < n; ++r) {
+          const double apr = a[p * n + r], aqr = a[q * n + r];
+          a[p * n + r] = c * apr - s * aqr;
+          a[q * n + r] = s * apr + c * aqr;
+        }
+        for (int r = 0; r < n; ++r) {
+          const double vrp = vectors[r * n + p], vrq = vectors[r * n + q];
+          vectors[r * n + p] = c * vrp - s * vrq;
+          vectors[r * n + q] = s * vrp + c * vrq;
+        }
+      }
+  }
+  // Sort ascending, columns with their values.
+  std::vector<int> order(n);
+  for (int i = 0; i < n; ++i) order[i] = i;
+  std::sort(order.begin(), order.end(), [&](int x, int y) { return a[x * n + x] < a[y * n + y]; });
+  std::vector<double> sorted(std::size_t(n) * n);
+  values.resize(n);
+  for (int c = 0; c < n; ++c) {
+    values[c] = a[order[c] * n + order[c]];
+    for (int r = 0; r < n; ++r) sorted[r * n + c] = vectors[r * n + order[c]];
+  }
+  vectors.swap(sorted);
+}
+
+void matrix_to_coords(int k, const double* m, double* x) {
+  const double r2 = std::sqrt(2.0);
+  for (int j = 0; j < k; ++j) {
+    x[j * k + j] = m[2 * (j * k + j)];
+    for (int l = j + 1; l < k; ++l) {
+      x[j * k + l] = r2 * m[2 * (j * k + l)];
+      x[l * k + j] = r2 * m[2 * (j * k + l) + 1];
+    }
+  }
+}
+
+void coords_to_matrix(int k, const double* x, double* m) {
+  const double r = 1 / std::sqrt(2.0);
+  for (int j = 0; j < k; ++j) {
+    m[2 * (j * k + j)] = x[j * k + j];
+    m[2 * (j * k + j) + 1] = 0;
+    for (int l = j + 1; l < k; ++l) {
+      m[2 * (j * k + l)] = m[2 * (l * k + j)] = r * x[j * k + l];
+      m[2 * (j * k + l) + 1] = r * x[l * k + j];
+      m[2 * (l * k + j) + 1] = -r * x[l * k + j];
+    }
+  }
+}
+
+PreparedField prepare_vector(const VectorProblem& pr) {
+  PreparedField f;
+  f.domain = Domain::build(pr.grid, pr.mask);
+  const Domain& dom = f.domain;
+  const int k = pr.channels;
+  if (k < 1 || k > kMaxPlanes)
+    throw InvalidInputError("the number of channels must be between 1 and " + std::to_string(kMaxPlanes) +
+                            " (fixed-size per-cell arrays in the kernels); got " + std::to_string(k));
+  check_alpha(pr.alpha);
+  f.k = f.planes = k;
+  f.spatial = pr.norm == Norm::isotropic ? SpatialProx::group_per_plane : SpatialProx::soft;
+  f.exchange = ExchangeProx::soft;
+  if (pr.edges) {
+    f.edges = *pr.edges;
+  } else {
+    for (int s = 0; s < k; ++s)
+      for (int t = s + 1; t < k; ++t) f.edges.push_back({s, t});
+  }
+  const int E = static_cast<int>(f.edges.size());
+  for (int e = 0; e < E; ++e) {
+    auto [s, t] = f.edges[e];
+    if (s < 0 || s >= k || t < 0 || t >= k)
+      throw InvalidInputError("edge " + std::to_string(e) + " (" + std::to_string(s) + ", " + std::to_string(t) +
+                              ") names a channel outside 0.." + std::to_string(k - 1));
+    if (s == t)
+      throw InvalidInputError("edge " + std::to_string(e) + " is a self loop on channel " + std::to_string(s));
+  }
+  std::vector<double> weights = pr.weights;
+  if (weights.empty()) weights.assign(E, 1.0);
+  if (static_cast<int>(weights.size()) != E)
+    throw InvalidInputError("weights must have one value per edge (" + std::to_string(E) + "); got " +
+                            std::to_string(weights.size()));
+  for (int e = 0; e < E; ++e)
+    if (!(std::isfinite(weights[e]) && weights[e] > 0))
+      throw InvalidInputError("weights must be finite and positive; weight " + std::to_string(e) + " is " +
+                              num(weights[e]));
+  f.blocks = E;
+  f.block_size = 1;
+  f.coupling.assign(std::size_t(k) * E, 0.0);
+  f.cost.resize(E);
+  for (int e = 0; e < E; ++e) {
+    f.coupling[f.edges[e][0] * E + e] = 1;   // G_e leaves channel s_e ...
+    f.coupling[f.edges[e][1] * E + e] = -1;  // ... and arrives in t_e
+    f.cost[e] = pr.alpha * weights[e];
+  }
+
+  // Channel distances (Floyd-Warshall on k <= 64 nodes) and components.
+  const double inf = std::numeric_limits<double>::infinity();
+  std::vector<double> dist(std::size_t(k) * k, inf);
+  for (int c = 0; c < k; ++c) dist[c * k + c] = 0;
+  for (int e = 0; e < E; ++e) {
+    auto [s, t] = f.edges[e];
+    dist[s * k + t] = dist[t * k + s] = std::min(dist[s * k + t], f.cost[e]);
+  }
+  for (int m = 0; m < k; ++m)
+    for (int s = 0; s < k; ++s)
+      for (int t = 0; t < k; ++t) dist[s * k + t] = std::min(dist[s * k + t], dist[s * k + m] + dist[m * k + t]);
+  // Components from reachability (alpha = 0 gives distance 0, still finite).
+  std::vector<int> comp(k, -1);
+  int n_comp = 0;
+  for (int c = 0; c < k; ++c) {
+    if (comp[c] >= 0) continue;
+    for (int t = 0; t < k; ++t)
+      if (std::isfinite(dist[c * k + t])) comp[t] = n_comp;
+    ++n_comp;
+  }
+  f.channel_distance = dist;
+
+  // Masses, channel last in the input; planes first inside.
+  const std::int64_t n = dom.cells;
+  std::vector<double> a(std::size_t(k) * n), b(std::size_t(k) * n);
+  for (int which = 0; which < 2; ++which) {
+    const double* src = which == 0 ? pr.a : pr.b;
+    const char* name = which == 0 ? "a" : "b";
+    std::vector<double>& dst = which == 0 ? a : b;
+    if (!src) throw InvalidInputError(std::string(name) + " is missing (null pointer)");
+    for (std::int64_t i = 0; i < n; ++i)
+      for (int c = 0; c < k; ++c) {
+        const double x = src[i * k + c];
+        const std::string where = " at cell " + cell_string(dom, i) + ", channel " + std::to_string(c);
+        if (!std::isfinite(x)) throw InvalidInputError(std::string(name) + " has a non-finite value (" + num(x) + ")" + where);
+        if (x < 0) throw InvalidInputError(std::string(name) + " has negative mass " + num(x) + where);
+        if (x != 0 && !dom.inside[i])
+          throw InvalidInputError(std::string(name) + " puts mass " + num(x) + " outside the mask" + where);
+        dst[c * n + i] = x;
+      }
+  }
+  if (pr.normalize) {
+    for (auto* x : {&a, &b}) {
+      double total = 0;
+      for (double m : *x) total += m;
+      if (!(total > 0))
+        throw InvalidInputError(std::string("normalize=True needs positive total mass; ") +
+                                (x == &a ? "a" : "b") + " sums to 0");
+      for (double& m : *x) m /= total;
+    }
+  }
+  // Balance per (part, channel component); small differences rescale b.
+  const auto first = first_cells(dom);
+  std::vector<double> ta(std::size_t(dom.parts) * n_comp, 0), tb(ta.size(), 0);
+  for (int c = 0; c < k; ++c)
+    for (std::int64_t i = 0; i < n; ++i) {
+      if (dom.part[i] < 0) continue;
+      ta[dom.part[i] * n_comp + comp[c]] += a[c * n + i];
+      tb[dom.part[i] * n_comp + comp[c]] += b[c * n + i];
+    }
+  for (int q = 0; q < dom.parts; ++q)
+    for (int g = 0; g < n_comp; ++g) {
+      const double x = ta[q * n_comp + g], y = tb[q * n_comp + g];
+      const double diff = std::fabs(x - y), scale = std::max(x, y);
+      if (diff > kRebalanceTolerance * scale) {
+        std::string channels;
+        for (int c = 0; c < k; ++c)
+          if (comp[c] == g) channels += (channels.empty() ? "" : ", ") + std::to_string(c);
+        throw InvalidInputError(
+            std::string(n_comp == 1 ? "unequal total mass" : "unbalanced channel component {" + channels + "}") +
+            part_name(dom, q, first[q]) + ": a sums to " + num(x) + ", b sums to " + num(y) +
+            " (relative difference " + num(diff / scale) + " > " + num(kRebalanceTolerance) +
+            "); mass moves between channels only along edges" + (pr.normalize ? "" : "; pass normalize=True to compare shapes only"));
+      }
+    }
+  f.rhs.resize(std::size_t(k) * n);
+  for (int c = 0; c < k; ++c)
+    for (std::int64_t i = 0; i < n; ++i) {
+      double bi = b[c * n + i];
+      const int q = dom.part[i];
+      if (q >= 0) {
+        const double x = ta[q * n_comp + comp[c]], y = tb[q * n_comp + comp[c]];
+        if (y > 0 && x != y) bi *= x / y;
+      }
+      f.rhs[c * n + i] = a[c * n + i] - bi;
+      f.total_mass += a[c * n + i];
+    }
+  // Conserved directions: the indicator of each channel component.
+  f.conserved = n_comp;
+  f.conserved_basis.assign(std::size_t(n_comp) * k, 0.0);
+  for (int g = 0; g < n_comp; ++g) {
+    int size = 0;
+    for (int c = 0; c < k; ++c) size += comp[c] == g;
+    for (int c = 0; c < k; ++c)
+      if (comp[c] == g) f.conserved_basis[g * k + c] = 1 / std::sqrt(double(size));
+  }
+  finish_modes(f);
+  return f;
+}
+
+std::vector<double> gell_mann(int k) {
+  // Generalised Gell-Mann matrices, normalised tr(L_a L_b) = 2 delta_ab:
+  // symmetric E_jl + E_lj, antisymmetric -i E_jl + i E_lj (j < l), then the
+  // diagonal ones; for k = 2 exactly Pauli X, Y, Z.
+  std::vector<double> out;
+  auto blank = [&] { out.resize(out.size() + 2 * std::size_t(k) * k, 0.0); return out.size() - 2 * std::size_t(k) * k; };
+  for (int j = 0; j < k; ++j)
+    for (int l = j + 1; l < k; ++l) {
+      std::size_t o = blank();
+      out[o + 2 * (j * k + l)] = out[o + 2 * (l * k + j)] = 1;
+    }
+  for (int j = 0; j < k; ++j)
+    for (int l = j + 1; l < k; ++l) {
+      std::size_t o = blank();
+      out[o + 2 * (j * k + l) + 1] = -1;
+      out[o + 2 * (l * k + j) + 1] = 1;
+    }
+  for (int m = 1; m < k; ++m) {
+    std::size_t o = blank();
+    const double c = std::sqrt(2.0 / (double(m) * (m + 1)));
+    for (int j = 0; j < m; ++j) out[o + 2 * (j * k + j)] = c;
+    out[o + 2 * (m * k + m)] = -c * m;
+  }
+  return out;
+}
+
+PreparedField prepare_matrix(const MatrixProblem& pr) {
+  PreparedField f;
+  f.domain = Domain::build(pr.grid, pr.mask);
+  const Domain& dom = f.domain;
+  const int k = pr.k;
+  if (k < 1 || k > kMaxMatrixSize)
+    throw InvalidInputError("matrix size k must be between 1 and " + std::to_string(kMaxMatrixSize) +
+                            " (fixed-size per-cell eigensolver arrays in the kernels); got " + std::to_string(k));
+  check_alpha(pr.alpha);
+  const int P = k * k;
+  f.matrix = true;
+  f.k = k;
+  f.planes = P;
+  f.spatial = pr.matrix_norm == MatrixNorm::frobenius ? SpatialProx::group_all : SpatialProx::nuclear;
+  f.exchange = pr.matrix_norm == MatrixNorm::frobenius ? ExchangeProx::group : ExchangeProx::nuclear;
+
+  // L: validate, then the coupling column of W_l's basis element B_j is the
+  // coordinates of i (L_l B_j - B_j L_l).
+  std::vector<double> L = pr.L ? *pr.L : gell_mann(k);
+  const std::size_t mat = 2 * std::size_t(k) * k;
+  if (L.size() % mat != 0)
+    throw InvalidInputError("L must hold whole k x k complex matrices (" + std::to_string(mat) +
+                            " numbers each); got " + std::to_string(L.size()) + " numbers");
+  const int N = static_cast<int>(L.size() / mat);
+  std::vector<std::vector<cplx>> Ls(N, std::vector<cplx>(std::size_t(k) * k));
+  for (int l = 0; l < N; ++l) {
+    double scale = 0, asym = 0;
+    for (int r = 0; r < k; ++r)
+      for (int c = 0; c < k; ++c) {
+        const cplx x(L[l * mat + 2 * (r * k + c)], L[l * mat + 2 * (r * k + c) + 1]);
+        const cplx y(L[l * mat + 2 * (c * k + r)], L[l * mat + 2 * (c * k + r) + 1]);
+        if (!std::isfinite(x.real()) || !std::isfinite(x.imag()))
+          throw InvalidInputError("L[" + std::to_string(l) + "] has a non-finite entry");
+        scale = std::max(scale, std::abs(x));
+        asym = std::max(asym, std::abs(x - std::conj(y)));
+        Ls[l][r * k + c] = x;
+      }
+    if (asym > kHermitianTolerance * scale)
+      throw InvalidInputError("L[" + std::to_string(l) + "] is not Hermitian (largest |L - L^*| entry " +
+                              num(asym) + ")");
+  }
+  f.blocks = N;
+  f.block_size = P;
+  const int cols = N * P;
+  f.coupling.assign(std::size_t(P) * cols, 0.0);
+  f.cost.assign(N, pr.alpha);
+  {
+    std::vector<double> basis(P), m(mat), coords(P);
+    for (int l = 0; l < N; ++l)
+      for (int j = 0; j < P; ++j) {
+        std::fill(basis.begin(), basis.end(), 0.0);
+        basis[j] = 1;
+        coords_to_matrix(k, basis.data(), m.data());
+        std::vector<cplx> B(std::size_t(k) * k), C(std::size_t(k) * k);
+        for (int e = 0; e < k * k; ++e) B[e] = cplx(m[2 * e], m[2 * e + 1]);
+        for (int r = 0; r < k; ++r)
+          for (int c = 0; c < k; ++c) {
+            cplx acc = 0;
+            for (int t = 0; t < k; ++t) acc += Ls[l][r * k + t] * B[t * k + c] - B[r * k + t] * Ls[l][t * k + c];
+            C[r * k + c] = cplx(0, 1) * acc;
+          }
+        for (int e = 0; e < k * k; ++e) {
+          m[2 * e] = C[e].real();
+          m[2 * e + 1] = C[e].imag();
+        }
+        matrix_to_coords(k, m.data(), coords.data());
+        for (int p = 0; p < P; ++p) f.coupling[std::size_t(p) * cols + l * P + j] = coords[p];
+      }
+  }
+  finish_modes(f);
+  // The commutant of L: eigenvectors of coupling coupling^T with eigenvalue 0.
+  const double top = f.mode_eigenvalues.empty() ? 0.0 : f.mode_eigenvalues.back();
+  for (int p = 0; p < P; ++p)
+    if (f.mode_eigenvalues[p] <= 1e-9 * top) {
+      for (int q = 0; q < P; ++q) f.conserved_basis.push_back(f.modes[q * P + p]);
+      ++f.conserved;
+    }
+
+  // Matrices: finite, Hermitian, PSD, nothing outside the mask; stored as planes.
+  const std::int64_t n = dom.cells;
+  std::vector<double> a(std::size_t(P) * n), b(std::size_t(P) * n);
+  double tr_a = 0, tr_b = 0;
+  for (int which = 0; which < 2; ++which) {
+    const double* src = which == 0 ? pr.a : pr.b;
+    const char* name = which == 0 ? "A" : "B";
+    std::vector<double>& dst = which == 0 ? a : b;
+    if (!src) throw InvalidInputError(std::string(name) + " is missing (null pointer)");
+    std::vector<double> herm(mat), coords(P), re(P), im(P), w(k), vre(P), vim(P);
+    for (std::int64_t i = 0; i < n; ++i) {
+      const double* x = src + i * mat;
+      const std::string where = " at cell " + cell_string(dom, i);
+      double scale = 0, asym = 0;
+      for (int r = 0; r < k; ++r)
+        for (int c = 0; c < k; ++c) {
+          const cplx v(x[2 * (r * k + c)], x[2 * (r * k + c) + 1]), u(x[2 * (c * k + r)], x[2 * (c * k + r) + 1]);
+          if (!std::isfinite(v.real()) || !std::isfinite(v.imag()))
+            throw InvalidInputError(std::string(name) + " has a non-finite entry" + where);
+          scale = std::max(scale, std::abs(v));
+          asym = std::max(asym, std::abs(v - std::conj(u)));
+          const cplx sym = 0.5 * (v + std::conj(u));
+          herm[2 * (r * k + c)] = sym.real();
+          herm[2 * (r * k + c) + 1] = r == c ? 0.0 : sym.imag();
+        }
+      if (asym > kHermitianTolerance * scale)
+        throw InvalidInputError(std::string(name) + " is not Hermitian" + where + " (largest |X - X^*| entry " +
+                                num(asym) + ", largest entry " + num(scale) + ")");
+      if (scale != 0 && !dom.inside[i])
+        throw InvalidInputError(std::string(name) + " puts mass outside the mask" + where);
+      for (int e = 0; e < P; ++e) {
+        re[e] = herm[2 * e];
+        im[e] = herm[2 * e + 1];
+      }
+      host_eig::omt_herm_eig(k, re.data(), im.data(), w.data(), vre.data(), vim.data());
+      double lo = w[0], hi = 0;
+      for (int e = 0; e < k; ++e) {
+        lo = std::min(lo, w[e]);
+        hi = std::max(hi, std::fabs(w[e]));
+      }
+      if (lo < -kHermitianTolerance * hi)
+        throw InvalidInputError(std::string(name) + " is not positive semidefinite" + where +
+                                " (eigenvalue " + num(lo) + ", largest " + num(hi) + ")");
+      matrix_to_coords(k, herm.data(), coords.data());
+      for (int p = 0; p < P; ++p) dst[p * n + i] = coords[p];
+      double tr = 0;
+      for (int e = 0; e < k; ++e) tr += herm[2 * (e * k + e)];
+      (which == 0 ? tr_a : tr_b) += tr;
+    }
+  }
+  if (pr.normalize) {
+    if (!(tr_a > 0 && tr_b > 0))
+      throw InvalidInputError(std::string("normalize=True needs positive total trace; ") + (tr_a > 0 ? "B" : "A") +
+                              " has trace 0");
+    for (double& x : a) x /= tr_a;
+    for (double& x : b) x /= tr_b;
+  }
+  // Balance per part: first the total trace (rebalanced by scaling B), then
+  // every other direction of the commutant (rebalanced by adding its small
+  // remainder to B in proportion to each cell's trace).
+  const auto first = first_cells(dom);
+  std::vector<double> trace_dir(P, 0.0);
+  for (int j = 0; j < k; ++j) trace_dir[j * k + j] = 1;
+  auto part_totals = [&](const std::vector<double>& x, int q) {
+    std::vector<double> t(P, 0.0);
+    for (int p = 0; p < P; ++p)
+      for (std::int64_t i = 0; i < n; ++i)
+        if (dom.part[i] == q) t[p] += x[p * n + i];
+    return t;
+  };
+  for (int q = 0; q < dom.parts; ++q) {
+    const auto ta = part_totals(a, q), tb = part_totals(b, q);
+    double tra = 0, trb = 0;
+    for (int j = 0; j < k; ++j) {
+      tra += ta[j * k + j];
+      trb += tb[j * k + j];
+    }
+    const double diff = std::fabs(tra - trb), scale = std::max(tra, trb);
+    if (diff > kRebalanceTolerance * scale)
+      throw InvalidInputError("unequal total trace" + part_name(dom, q, first[q]) + ": A sums to trace " + num(tra) +
+                              ", B to " + num(trb) + " (relative difference " + num(diff / scale) + " > " +
+                              num(kRebalanceTolerance) + ")" + (pr.normalize ? "" : "; pass normalize=True to compare shapes only"));
+    if (trb > 0 && tra != trb)
+      for (int p = 0; p < P; ++p)
+        for (std::int64_t i = 0; i < n; ++i)
+          if (dom.part[i] == q) b[p * n + i] *= tra / trb;
+    // The rest of the commutant: (sum A - sum B) projected onto it.
+    const auto ua = part_totals(a, q), ub = part_totals(b, q);
+    std::vector<double> remainder(P, 0.0);
+    double size = 0;
+    for (int c = 0; c < f.conserved; ++c) {
+      const double* u = &f.conserved_basis[std::size_t(c) * P];
+      double z = 0;
+      for (int p = 0; p < P; ++p) z += u[p] * (ua[p] - ub[p]);
+      for (int p = 0; p < P; ++p) remainder[p] += z * u[p];
+      size += z * z;
+    }
+    if (std::sqrt(size) > kRebalanceTolerance * std::max(scale, 1e-300) && size > 0)
+      throw InvalidInputError(
+          "A and B are not balanced against the commutant of L" + part_name(dom, q, first[q]) +
+          ": sum(A - B) has a component of size " + num(std::sqrt(size)) + " (total trace " + num(scale) +
+          ") along matrices commuting with every L_l, which the in-cell flux cannot change "
+          "(e.g. diagonal inputs with only diagonal L must have equal diagonals)");
+    if (size > 0 && tra > 0)
+      for (std::int64_t i = 0; i < n; ++i) {
+        if (dom.part[i] != q) continue;
+        double tr_i = 0;
+        for (int j = 0; j < k; ++j) tr_i += b[(j * k + j) * n + i];
+        for (int p = 0; p < P; ++p) b[p * n + i] += remainder[p] * tr_i / tra;
+      }
+  }
+  f.rhs.resize(std::size_t(P) * n);
+  for (std::int64_t e = 0; e < std::int64_t(f.rhs.size()); ++e) f.rhs[e] = a[e] - b[e];
+  for (int j = 0; j < k; ++j)
+    for (std::int64_t i = 0; i < n; ++i) f.total_mass += a[(j * k + j) * n + i];
+  return f;
+}
+
+}  // namespace omtcore::detail

@@ -1,0 +1,166 @@
+// Vector and matrix OMT: validation (fields.cpp), solver units, the backend's
+// FieldSetup, certificates, and the conversion of the result to the layouts
+// of formulation.md. The loop itself is in solve_loop.cpp.
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+
+#include "core/certificate_fields.hpp"
+#include "core/fields.hpp"
+#include "core/prepare.hpp"
+#include "core/solve_loop.hpp"
+#include "omtcore/errors.hpp"
+#include "omtcore/solve.hpp"
+
+namespace omtcore {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// Plane layout -> the user's layouts (channel or matrix axes last).
+void to_user_layout(const detail::PreparedField& f, Result& r) {
+  const std::int64_t n = f.domain.cells;
+  const int d = f.domain.d, P = f.planes, k = f.k;
+  auto cell_values = [&](const std::vector<double>& planes, std::int64_t fields, auto index) {
+    // fields: how many (component) groups of P planes; index(g, p) is the plane.
+    std::vector<double> out;
+    if (!f.matrix) {
+      out.resize(std::size_t(fields) * n * P);
+      for (std::int64_t g = 0; g < fields; ++g)
+        for (std::int64_t i = 0; i < n; ++i)
+          for (int p = 0; p < P; ++p) out[(g * n + i) * P + p] = planes[index(g, p) * n + i];
+    } else {
+      const std::size_t mat = 2 * std::size_t(k) * k;
+      out.resize(std::size_t(fields) * n * mat);
+      std::vector<double> coords(P);
+      for (std::int64_t g = 0; g < fields; ++g)
+        for (std::int64_t i = 0; i < n; ++i) {
+          for (int p = 0; p < P; ++p) coords[p] = planes[index(g, p) * n + i];
+          detail::coords_to_matrix(k, coords.data(), &out[(g * n + i) * mat]);
+        }
+    }
+    return out;
+  };
+  if (!r.flux.empty())
+    r.flux = cell_values(r.flux, d, [&](std::int64_t s, int p) { return std::int64_t(p) * d + s; });
+  if (!r.potential.empty())
+    r.potential = cell_values(r.potential, 1, [](std::int64_t, int p) { return std::int64_t(p); });
+  if (f.matrix) {
+    if (!r.exchange.empty())
+      r.exchange = cell_values(r.exchange, f.blocks, [&](std::int64_t l, int p) { return l * P + p; });
+  }  // vector exchange (n_edges, cells) is already the user's layout
+}
+
+Result solve_field(const detail::PreparedField& f, const Grid& grid, const SolveOptions& options,
+                   Clock::time_point start) {
+  const detail::BackendEntry& entry = detail::pick_backend(options.backend);
+  if (!entry.make_field)
+    throw BackendUnavailableError("backend '" + entry.name + "' does not solve vector or matrix problems yet");
+  const detail::Domain& dom = f.domain;
+  const std::int64_t n = dom.cells;
+  const int P = f.planes, m = f.block_size, cols = f.blocks * f.block_size;
+
+  Result result;
+  result.backend = entry.name;
+  result.dtype = to_string(options.dtype);
+  result.method = to_string(options.method);
+  const std::int64_t max_iter = options.max_iter > 0 ? options.max_iter : default_max_iter(grid);
+
+  // Solver units as for scalars (solve_scalar.cpp); the exchange variable of
+  // block b is x = c sigma_b G with sigma_b = cost_b / h_ref, so that its cost
+  // is |x| like the spatial flux's; free blocks (alpha = 0) keep sigma_b = 1.
+  double l1 = 0, l2 = 0;
+  for (double r : f.rhs) {
+    l1 += std::fabs(r);
+    l2 += r * r;
+  }
+  const double mass_scale = l2 > 0 ? l1 / l2 : 1.0;
+  double h_ref = 1, norm_bound = 1;
+  detail::FieldSetup setup;
+  setup.grid = detail::grid_setup(dom, h_ref, norm_bound);
+  setup.planes = P;
+  setup.k = f.k;
+  setup.spatial = f.spatial;
+  setup.exchange = f.exchange;
+  setup.blocks = f.blocks;
+  setup.block_size = m;
+  setup.nuclear_residual = f.matrix;
+  std::vector<double> sigma(f.blocks);
+  setup.threshold.resize(f.blocks);
+  for (int b = 0; b < f.blocks; ++b) {
+    sigma[b] = f.cost[b] > 0 ? f.cost[b] / h_ref : 1.0;
+    setup.threshold[b] = f.cost[b] > 0 ? 1.0 : 0.0;
+  }
+  setup.coupling.resize(f.coupling.size());
+  for (int p = 0; p < P; ++p)
+    for (int q = 0; q < cols; ++q) setup.coupling[p * cols + q] = f.coupling[p * cols + q] / sigma[q / m];
+  {
+    std::vector<double> cct(std::size_t(P) * P, 0.0);
+    for (int p = 0; p < P; ++p)
+      for (int q = 0; q < P; ++q) {
+        double acc = 0;
+        for (int c = 0; c < cols; ++c) acc += setup.coupling[p * cols + c] * setup.coupling[q * cols + c];
+        cct[p * P + q] = acc;
+      }
+    detail::symmetric_eigen(P, cct, setup.shift, setup.modes);
+    for (double& s : setup.shift) s = std::max(s, 0.0);  // rounding below 0: a null mode
+    norm_bound += setup.shift.empty() ? 0.0 : setup.shift.back();
+  }
+  setup.rhs.resize(f.rhs.size());
+  bool trivial = true;
+  for (std::size_t e = 0; e < f.rhs.size(); ++e) {
+    setup.rhs[e] = mass_scale * f.rhs[e];
+    trivial = trivial && f.rhs[e] == 0;
+  }
+
+  std::unique_ptr<detail::Backend> backend = entry.make_field(setup, options.device, options.dtype);
+  result.device = detail::device_name(entry, options.device);
+  std::vector<double>().swap(setup.rhs);
+
+  detail::LoopSpec spec;
+  spec.lp = f.spatial == detail::SpatialProx::soft && f.exchange == detail::ExchangeProx::soft;
+  spec.norm_bound = norm_bound;
+  spec.residual_scale = f.total_mass > 0 ? 1.0 / (mass_scale * f.total_mass) : 0.0;
+  spec.trivial = trivial;
+  spec.certify = [&] {
+    std::vector<double> flux, potential, exchange;
+    backend->read_state(flux, potential);
+    backend->read_exchange(exchange);
+    for (int p = 0; p < P; ++p)
+      for (int s = 0; s < dom.d; ++s) {
+        const double to_user = 1.0 / (mass_scale * dom.h[s] / h_ref);
+        double* plane = flux.data() + (std::size_t(p) * dom.d + s) * n;
+        for (std::int64_t i = 0; i < n; ++i) plane[i] *= to_user;
+      }
+    for (int q = 0; q < cols; ++q) {
+      const double to_user = 1.0 / (mass_scale * sigma[q / m]);
+      double* plane = exchange.data() + std::size_t(q) * n;
+      for (std::int64_t i = 0; i < n; ++i) plane[i] *= to_user;
+    }
+    for (double& x : potential) x *= h_ref;
+    return detail::certify_field(f, std::move(flux), std::move(exchange), std::move(potential));
+  };
+  detail::run_loop(*backend, spec, options, max_iter, result);
+  to_user_layout(f, result);
+  result.seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  return result;
+}
+
+}  // namespace
+
+Result solve(const VectorProblem& problem, const SolveOptions& options) {
+  const auto start = Clock::now();
+  detail::check_options(options);
+  const detail::PreparedField f = detail::prepare_vector(problem);
+  return solve_field(f, problem.grid, options, start);
+}
+
+Result solve(const MatrixProblem& problem, const SolveOptions& options) {
+  const auto start = Clock::now();
+  detail::check_options(options);
+  const detail::PreparedField f = detail::prepare_matrix(problem);
+  return solve_field(f, problem.grid, options, start);
+}
+
+}  // namespace omtcore
