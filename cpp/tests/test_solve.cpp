@@ -3,6 +3,7 @@
 #define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
 #include <doctest/doctest.h>
 
+#include <array>
 #include <cmath>
 #include <numeric>
 #include <vector>
@@ -91,4 +92,88 @@ TEST_CASE("bad input throws InvalidInputError, unknown backends are named") {
   REQUIRE(list.size() == 3);
   CHECK(list.back().name == "cpu");
   CHECK(list.back().available);
+}
+
+TEST_CASE("vector OMT: a unit changing cell and channel costs h + alpha w, layouts as documented") {
+  // 1D, 2 cells, 2 channels, one edge of weight 2: (cell 0, ch 0) -> (cell 1, ch 1).
+  std::vector<double> a = {1, 0, 0, 0}, b = {0, 0, 0, 1};  // (cells, k), channel last
+  for (auto norm : {omtcore::Norm::isotropic, omtcore::Norm::anisotropic}) {
+    omtcore::VectorProblem p;
+    p.grid.shape = {2};
+    p.grid.spacing = {0.5};
+    p.channels = 2;
+    p.a = a.data();
+    p.b = b.data();
+    p.edges = std::vector<std::array<int, 2>>{{0, 1}};
+    p.weights = {2.0};
+    p.alpha = 0.3;
+    p.norm = norm;
+    omtcore::SolveOptions o;
+    o.tol = 1e-6;
+    o.dtype = omtcore::Dtype::float64;
+    omtcore::Result r = omtcore::solve(p, o);
+    CHECK(r.converged);
+    CHECK(r.lower_bound <= 1.1 + 1e-12);
+    CHECK(r.distance >= 1.1 - 1e-12);
+    CHECK(r.distance == doctest::Approx(1.1).epsilon(1e-5));
+    REQUIRE(r.flux.size() == 1 * 2 * 2);    // (d, cells, k)
+    REQUIRE(r.exchange.size() == 1 * 2);    // (edges, cells)
+    REQUIRE(r.potential.size() == 2 * 2);   // (cells, k)
+    // Feasible: per (cell, channel) div F + exchange out - exchange in = a - b.
+    const double F0 = r.flux[0 * 2 + 0], F1 = r.flux[0 * 2 + 1];  // face 0 -> 1, channels 0 and 1
+    const double G0 = r.exchange[0], G1 = r.exchange[1];          // channel 0 -> 1 in cells 0 and 1
+    CHECK(F0 + G0 == doctest::Approx(1.0).epsilon(1e-12));
+    CHECK(F1 - G0 == doctest::Approx(0.0).epsilon(1e-12));
+    CHECK(-F0 + G1 == doctest::Approx(0.0).epsilon(1e-12));
+    CHECK(-F1 - G1 == doctest::Approx(-1.0).epsilon(1e-12));
+  }
+}
+
+TEST_CASE("matrix OMT: diag(1, 0) -> diag(0, 1) in one cell costs alpha / sqrt 2 (Frobenius), alpha (nuclear)") {
+  // Interleaved complex, row-major: A = diag(1, 0), B = diag(0, 1).
+  std::vector<double> A = {1, 0, 0, 0, 0, 0, 0, 0}, B = {0, 0, 0, 0, 0, 0, 1, 0};
+  for (auto norm : {omtcore::MatrixNorm::frobenius, omtcore::MatrixNorm::nuclear}) {
+    omtcore::MatrixProblem p;
+    p.grid.shape = {1};
+    p.k = 2;
+    p.a = A.data();
+    p.b = B.data();
+    p.alpha = 0.8;
+    p.matrix_norm = norm;
+    omtcore::SolveOptions o;
+    o.tol = 1e-6;
+    o.dtype = omtcore::Dtype::float64;
+    omtcore::Result r = omtcore::solve(p, o);
+    const double exact = norm == omtcore::MatrixNorm::frobenius ? 0.8 / std::sqrt(2.0) : 0.8;
+    CHECK(r.converged);
+    CHECK(r.lower_bound <= exact * (1 + 1e-12));
+    CHECK(r.distance >= exact * (1 - 1e-12));
+    CHECK(r.distance == doctest::Approx(exact).epsilon(1e-5));
+    CHECK(r.exchange.size() == 3 * 1 * 2 * 2 * 2);  // (N, cells, k, k, re/im), Pauli
+    CHECK(r.potential.size() == 1 * 2 * 2 * 2);
+  }
+}
+
+TEST_CASE("vector and matrix inputs are validated") {
+  std::vector<double> a = {1, 0, 0, 1}, b = {0, 1, 1, 0};
+  omtcore::VectorProblem p;
+  p.grid.shape = {2};
+  p.channels = 2;
+  p.a = a.data();
+  p.b = b.data();
+  p.edges = std::vector<std::array<int, 2>>{{0, 2}};
+  CHECK_THROWS_AS(omtcore::solve(p), omtcore::InvalidInputError);
+  p.edges = std::vector<std::array<int, 2>>{{1, 1}};
+  CHECK_THROWS_AS(omtcore::solve(p), omtcore::InvalidInputError);
+  p.edges.reset();
+  p.alpha = -1;
+  CHECK_THROWS_AS(omtcore::solve(p), omtcore::InvalidInputError);
+
+  std::vector<double> A = {1, 0, 0, 0, 0, 0, -1, 0}, B = {0, 0, 0, 0, 0, 0, 0, 0};  // indefinite
+  omtcore::MatrixProblem m;
+  m.grid.shape = {1};
+  m.k = 2;
+  m.a = A.data();
+  m.b = B.data();
+  CHECK_THROWS_AS(omtcore::solve(m), omtcore::InvalidInputError);
 }
