@@ -51,16 +51,19 @@
  * Passing vre = vim = 0 skips the eigenvector accumulation (norms only). */
 OMT_FN void omt_herm_eig(int k, real_t* re, real_t* im, real_t* w, real_t* vre, real_t* vim) {
   const real_t eps = OMT_HERM_EPS;
-  /* Scale by the largest entry: the rotation formulas square entries, which
-   * would overflow for entries ~1e20 in float (~1e155 in double) and underflow
-   * to lose all precision for tiny ones. Dividing (not multiplying by 1/m) keeps
-   * denormal m finite; the scaled entries are then <= 1 in magnitude. */
+  /* Scale by the largest entry m when it is far from 1: the rotation formulas
+   * square entries, which overflows for entries ~1e19 in float (~1e154 in
+   * double) and underflows, losing all precision, for tiny ones. Inside
+   * [2^-32, 2^32] nothing is scaled, so typical data is not rounded (a diagonal
+   * matrix gives its diagonal exactly); outside, dividing (not multiplying by
+   * 1/m, which overflows for denormal m) costs one rounding per entry, a
+   * backward error of eps ||A||. */
   real_t m = 0;
   for (int i = 0; i < k * k; ++i) {
     m = fabs(re[i]) > m ? fabs(re[i]) : m;
     m = fabs(im[i]) > m ? fabs(im[i]) : m;
   }
-  const real_t d = m > (real_t)0 ? m : (real_t)1;  /* the zero matrix stays zero */
+  const real_t d = (m > (real_t)4294967296.0f || m < (real_t)2.3283064e-10f) && m > (real_t)0 ? m : (real_t)1;
   real_t total = 0;                                 /* ||A/d||_F^2: rotations keep it */
   for (int r = 0; r < k; ++r) {
     re[r * k + r] = re[r * k + r] / d;
