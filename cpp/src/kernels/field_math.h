@@ -17,7 +17,9 @@
  * (b*m + j)*n. Padding as in cell_math.h: flux arrays readable stride[0]
  * entries before their start, potentials stride[0] past their end.
  * Exchange enters the constraint as (K x)_p = sum_q C[p*X*m + q] x_q (C the
- * coupling, q = b*m + j), so -K^T phi = -C^T phi. */
+ * coupling, q = b*m + j), so -K^T phi = -C^T phi. C is sparse for the
+ * commutators (58 of 648 entries for k = 3 Gell-Mann): zeros are skipped, a
+ * branch that is the same for every cell. */
 
 #define OMT_MAX_PLANES 64 /* P <= 64: k <= 8 for matrices (private arrays on GPUs) */
 
@@ -125,7 +127,10 @@ OMT_FN void omt_field_exchange_cell(omt_index_t i, omt_index_t n, int planes, in
     for (int j = 0; j < m; ++j) {
       const int q = bl * m + j;
       real_t acc = 0;
-      for (int p = 0; p < planes; ++p) acc += coupling[p * cols + q] * here[p];
+      for (int p = 0; p < planes; ++p) {
+        real_t c = coupling[p * cols + q];
+        if (c != (real_t)0) acc += c * here[p];
+      }
       y[j] = x[q * n + i] - mu * acc;
     }
     const real_t t = mu * threshold[bl];
@@ -154,7 +159,10 @@ OMT_FN void omt_field_residual_cell(omt_index_t i, omt_index_t n, int d, int pla
                                     OMT_GLOBAL real_t* r) {
   for (int p = 0; p < planes; ++p) {
     real_t acc = omt_scalar_div_cell(i, n, d, stride, inv_h, bits, v + p * d * n);
-    for (int q = 0; q < cols; ++q) acc += coupling[p * cols + q] * x[q * n + i];
+    for (int q = 0; q < cols; ++q) {
+      real_t c = coupling[p * cols + q];
+      if (c != (real_t)0) acc += c * x[q * n + i];
+    }
     r[p * n + i] = acc - rhs[p * n + i];
   }
 }
@@ -169,7 +177,10 @@ OMT_FN real_t omt_field_violation_cell(omt_index_t i, omt_index_t n, int d, int 
   real_t total = 0;
   for (int p = 0; p < planes; ++p) {
     real_t acc = omt_scalar_div_cell(i, n, d, stride, inv_h, bits, v + p * d * n);
-    for (int q = 0; q < cols; ++q) acc += coupling[p * cols + q] * x[q * n + i];
+    for (int q = 0; q < cols; ++q) {
+      real_t c = coupling[p * cols + q];
+      if (c != (real_t)0) acc += c * x[q * n + i];
+    }
     e[p] = acc - rhs[p * n + i];
     total += fabs(e[p]);
   }
@@ -226,7 +237,10 @@ OMT_FN void omt_field_movement_cell(omt_index_t i, omt_index_t n, int d, int pla
     real_t dv = x[q * n + i] - x0[q * n + i];
     dx += dv * dv;
     real_t acc = 0;
-    for (int p = 0; p < planes; ++p) acc += coupling[p * cols + q] * dphi[p];
+    for (int p = 0; p < planes; ++p) {
+      real_t c = coupling[p * cols + q];
+      if (c != (real_t)0) acc += c * dphi[p];
+    }
     dy += acc * acc;
   }
   out[0] = dx;
