@@ -104,6 +104,27 @@ def test_explicit_L_and_free_exchange(backend, dtype, matrix_norm):
                                  exact_rtol=1e-7, tol=TOL)
 
 
+@pytest.mark.parametrize("matrix_norm", ["frobenius", "nuclear"])
+def test_k4_equals_conic(backend, dtype, matrix_norm):
+    A, B = pair((2, 2), 4, seed=4)
+    exact = matrix_cvxpy(A, B, alpha=1.0, matrix_norm=matrix_norm)
+    res = solve(A, B, backend, dtype, alpha=1.0, matrix_norm=matrix_norm)
+    check_matrix_certificate(res, A, B, alpha=1.0, matrix_norm=matrix_norm, exact=exact,
+                             exact_rtol=1e-7, tol=TOL)
+    assert res.exchange.shape == (15, 2, 2, 4, 4)
+
+
+@pytest.mark.parametrize("matrix_norm", ["frobenius", "nuclear"])
+def test_plain_pdhg_agrees(backend, matrix_norm):
+    A, B = pair((3, 3), 2, seed=8)
+    auto = solve(A, B, backend, "float64", matrix_norm=matrix_norm, tol=1e-4)
+    plain = solve(A, B, backend, "float64", matrix_norm=matrix_norm, tol=1e-4, method="pdhg")
+    for r in (auto, plain):
+        check_matrix_certificate(r, A, B, matrix_norm=matrix_norm, tol=1e-4)
+    assert max(auto.lower_bound, plain.lower_bound) <= min(auto.distance, plain.distance) * (1 + 1e-12)
+    assert plain.distance == pytest.approx(auto.distance, rel=2e-4)
+
+
 @pytest.mark.parametrize("matrix_norm,norm", [("frobenius", "isotropic"), ("nuclear", "anisotropic")])
 def test_one_by_one_is_scalar(backend, dtype, matrix_norm, norm):
     rng = np.random.default_rng(2)
@@ -111,6 +132,7 @@ def test_one_by_one_is_scalar(backend, dtype, matrix_norm, norm):
     b *= a.sum() / b.sum()
     scalar = omtcore.scalar_omt(a, b, norm=norm, tol=1e-7, dtype="float64", max_iter=MAX_ITER)
     res = solve(a[..., None, None], b[..., None, None], backend, dtype, matrix_norm=matrix_norm)
+    check_matrix_certificate(res, a[..., None, None], b[..., None, None], matrix_norm=matrix_norm, tol=TOL)
     assert res.exchange.shape == (0, 5, 6, 1, 1)
     assert scalar.lower_bound * (1 - 1e-9) <= res.distance
     assert res.lower_bound <= scalar.distance * (1 + 1e-9)
@@ -189,6 +211,16 @@ def test_commutant_imbalance(backend):
     B[..., 0, 0], B[..., 1, 1] = rng.random((3, 3)), rng.random((3, 3))
     B *= np.trace(A, axis1=-2, axis2=-1).sum() / np.trace(B, axis1=-2, axis2=-1).sum()
     raises_invalid("commutant", A, B, backend, L=[np.diag([1.0, -1.0])])
+
+
+def test_imbalance_per_masked_part(backend):
+    mask = np.ones((3, 4), dtype=bool)
+    mask[:, 1] = False  # two parts
+    A, B = pair((3, 4), 2, seed=0)
+    A[~mask] = 0
+    B[~mask] = 0
+    B[:, :1] *= 2.0
+    raises_invalid("part", A, B, backend, mask=mask, normalize=True)
 
 
 def test_L_wrong_size(backend):

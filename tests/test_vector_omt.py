@@ -112,6 +112,7 @@ def test_one_channel_is_scalar(backend, dtype, norm):
     b *= a.sum() / b.sum()
     scalar = omtcore.scalar_omt(a, b, norm=norm, tol=1e-7, dtype="float64", max_iter=MAX_ITER)
     res = solve(a[..., None], b[..., None], backend, dtype, norm=norm)
+    check_vector_certificate(res, a[..., None], b[..., None], norm=norm, tol=TOL)
     assert res.exchange.shape == (0, 6, 5)
     assert scalar.lower_bound * (1 - 1e-9) <= res.distance
     assert res.lower_bound <= scalar.distance * (1 + 1e-9)
@@ -156,9 +157,23 @@ def test_two_cells_by_hand(backend, dtype, norm):
     # direct edge of weight 3: value 2 alpha.
     a = np.array([[1.0, 0.0, 0.0]])
     b = np.array([[0.0, 1.0, 0.0]])
-    res = solve(a, b, backend, dtype, edges=[(0, 1), (0, 2), (2, 1)], weights=[3.0, 1.0, 1.0],
-                alpha=alpha, norm=norm)
-    assert res.distance == pytest.approx(2 * alpha, rel=1e-5)
+    edges, weights = [(0, 1), (0, 2), (2, 1)], [3.0, 1.0, 1.0]
+    res = solve(a, b, backend, dtype, edges=edges, weights=weights, alpha=alpha, norm=norm)
+    check_vector_certificate(res, a, b, edges=edges, weights=weights, alpha=alpha, norm=norm,
+                             exact=2 * alpha, tol=TOL)
+
+
+@pytest.mark.parametrize("norm", ["isotropic", "anisotropic"])
+def test_plain_pdhg_agrees(backend, norm):
+    a, b = pair((4, 5), 3, seed=9)
+    auto = solve(a, b, backend, "float64", alpha=0.5, norm=norm, tol=1e-4)
+    plain = solve(a, b, backend, "float64", alpha=0.5, norm=norm, tol=1e-4, method="pdhg")
+    for r in (auto, plain):
+        check_vector_certificate(r, a, b, alpha=0.5, norm=norm, tol=1e-4)
+    assert plain.method == "pdhg" and auto.method == "auto"
+    # Both brackets hold the optimum, so they overlap.
+    assert max(auto.lower_bound, plain.lower_bound) <= min(auto.distance, plain.distance) * (1 + 1e-12)
+    assert plain.distance == pytest.approx(auto.distance, rel=2e-4)
 
 
 def test_layouts_and_types(backend):
