@@ -111,7 +111,8 @@ void run_loop(Backend& backend_ref, const LoopSpec& spec, const SolveOptions& op
   double mu = preconditioned ? 1.0 : std::sqrt(0.99 / spec.norm_bound);
   double tau = preconditioned ? 0.99 : std::sqrt(0.99 / spec.norm_bound);
   const double step_product = mu * tau;
-  const double weight_range = spec.lp ? kWeightRangeAnisotropic : kWeightRangeIsotropic;
+  const double weight_range =
+      spec.weight_range > 0 ? spec.weight_range : spec.lp ? kWeightRangeAnisotropic : kWeightRangeIsotropic;
   double weight = 1.0;  // primal weight omega: mu = mu0 / omega, tau = tau0 * omega
 
   auto certify_now = [&] { return spec.certify(); };
