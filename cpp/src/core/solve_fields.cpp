@@ -129,13 +129,14 @@ Result solve_field(const detail::PreparedField& f, const Grid& grid, const Solve
   detail::LoopSpec spec;
   spec.lp = f.spatial == detail::SpatialProx::soft && f.exchange == detail::ExchangeProx::soft;
   spec.norm_bound = norm_bound;
-  // Every field problem keeps the primal weight within [1/10, 10]. Measured
+  // Vector problems keep the primal weight within [1/10, 10]. Measured
   // (RGB photographs, alpha = h, isotropic): with the scalar isotropic range
   // of 100 the weight fell to 0.01-0.05 and oscillated at 256^2, and the
   // residual with it (gap 5e-3 after 100000 iterations); with 10 it converged
-  // in 3625. The price: 128^2 RGB 2225 -> 4725 iterations, matrix k = 2 at
-  // 64^2 350 -> 550 (Frobenius), 1700 -> 2025 (nuclear); 30 still diverged.
-  spec.weight_range = 10;
+  // in 3600 (128^2: 2225 -> 4150, the price). Matrix problems keep 100: with
+  // 10 their iterations grew 1.6-2.3x (smooth k = 2, 3 fields, 64^2-128^2,
+  // e.g. k = 2 nuclear at 128^2 6500 -> 11900) and none oscillated with 100.
+  spec.weight_range = f.matrix ? 0.0 : 10.0;
   spec.residual_scale = f.total_mass > 0 ? 1.0 / (mass_scale * f.total_mass) : 0.0;
   spec.trivial = trivial;
   spec.certify = [&] {
