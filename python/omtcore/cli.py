@@ -1,8 +1,10 @@
-"""The omtcore command line: `omtcore demo`, `omtcore devices`."""
+"""The omtcore command line: `omtcore demo`, `omtcore solve`, `omtcore devices`."""
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import sys
 
 import numpy as np
@@ -37,6 +39,125 @@ def _demo(args) -> int:
     return 0
 
 
+class CliError(Exception):
+    """A problem with the command's inputs: one line on stderr, exit status 2."""
+
+
+def _read_image(path: str) -> np.ndarray:
+    try:
+        from PIL import Image, UnidentifiedImageError
+    except ImportError:
+        raise CliError("reading images needs Pillow: pip install 'omtcore[image]'") from None
+    try:
+        with Image.open(path) as img:
+            # Grey images are scalar masses; anything else is read as RGB
+            # (palette expanded, alpha dropped): three channels.
+            if img.mode in ("1", "L", "LA", "I", "I;16", "F"):
+                return np.asarray(img.convert("L" if img.mode == "LA" else img.mode).convert("F"),
+                                  dtype=np.float64)
+            return np.asarray(img.convert("RGB"), dtype=np.float64)
+    except FileNotFoundError:
+        raise CliError(f"{path}: no such file") from None
+    except (UnidentifiedImageError, OSError) as exc:
+        raise CliError(f"{path}: not a readable image ({exc})") from None
+
+
+def read_masses(path: str) -> np.ndarray:
+    """An image (grey: (h, w); colour: (h, w, 3)) or an array from .npy / .npz
+    (the first array in the file) as float64 or complex128 masses."""
+    ext = os.path.splitext(path)[1].lower()
+    if ext in (".npy", ".npz"):
+        try:
+            data = np.load(path, allow_pickle=False)
+        except FileNotFoundError:
+            raise CliError(f"{path}: no such file") from None
+        except (OSError, ValueError) as exc:
+            raise CliError(f"{path}: not a readable numpy file ({exc})") from None
+        if ext == ".npz":
+            if not data.files:
+                raise CliError(f"{path}: the archive holds no array")
+            data = data[data.files[0]]
+        if data.dtype.kind not in "biufc":
+            raise CliError(f"{path}: expected a numeric array, got dtype {data.dtype}")
+        return np.asarray(data)
+    return _read_image(path)
+
+
+def problem_kind(a: np.ndarray, requested: str) -> str:
+    """scalar: 1-3 grid axes; vector: (*grid, k); matrix: (*grid, k, k).
+    'auto' reads 2-D arrays as scalar, complex or (..., k, k) arrays of 4+ axes
+    or with equal last two axes as matrix, 3-D arrays as channel-last vector."""
+    if requested != "auto":
+        return requested
+    if a.ndim <= 2:
+        return "scalar"
+    if np.iscomplexobj(a) or (a.shape[-1] == a.shape[-2] and a.ndim >= 4):
+        return "matrix"
+    if a.ndim == 3 and a.shape[-1] == a.shape[-2] and np.allclose(a, np.swapaxes(a, -1, -2)):
+        return "matrix"
+    return "vector"
+
+
+class _Progress:
+    """Iteration, gap and residual on one terminal line (callback of a solve)."""
+
+    def __init__(self, stream, enabled: bool):
+        self.stream, self.enabled, self.shown = stream, enabled, False
+
+    def __call__(self, iteration, gap, residual):
+        if self.enabled:
+            self.stream.write(f"\r  iteration {iteration:7d}   gap {gap:9.2e}   residual {residual:9.2e}")
+            self.stream.flush()
+            self.shown = True
+        return True
+
+    def close(self):
+        if self.shown:
+            self.stream.write("\n")
+            self.stream.flush()
+
+
+def _solve(args) -> int:
+    a, b = read_masses(args.source), read_masses(args.target)
+    if a.shape != b.shape:
+        raise CliError(f"source and target differ in shape: {a.shape} and {b.shape}")
+    kind = problem_kind(a, args.kind)
+    progress = _Progress(sys.stderr, args.progress or (not args.json and sys.stderr.isatty()))
+    common = dict(h=args.h, mask=None, normalize=args.normalize, tol=args.tol, max_iter=args.max_iter,
+                  backend=args.backend, device=args.device, dtype=args.dtype, callback=progress)
+    try:
+        if kind == "scalar":
+            res = api.scalar_omt(a, b, norm=args.norm, **common)
+        elif kind == "vector":
+            edges = None
+            if args.graph == "path":
+                edges = [(c, c + 1) for c in range(a.shape[-1] - 1)]
+            elif args.graph == "none":
+                edges = []
+            res = api.vector_omt(a, b, edges=edges, alpha=args.alpha, norm=args.norm, **common)
+        else:
+            res = api.matrix_omt(a, b, alpha=args.alpha, matrix_norm=args.matrix_norm, **common)
+    finally:
+        progress.close()
+    summary = {"kind": kind, "shape": list(a.shape), "distance": res.distance,
+               "lower_bound": res.lower_bound, "gap": res.gap, "residual": res.residual,
+               "iterations": res.iterations, "converged": res.converged, "seconds": res.seconds,
+               "backend": res.backend, "device": res.device, "dtype": res.dtype}
+    if args.json:
+        print(json.dumps(summary))
+    else:
+        print(f"omtcore solve: {kind} OMT on a grid of shape {a.shape}")
+        print(f"  distance     {res.distance:.8g}")
+        print(f"  certified    [{res.lower_bound:.8g}, {res.distance:.8g}]  (relative gap {res.gap:.2e})")
+        print(f"  iterations   {res.iterations}  ({'converged' if res.converged else 'NOT converged'})")
+        print(f"  time         {res.seconds:.3f} s")
+        print(f"  backend      {res.backend} / {res.device} / {res.dtype}")
+    if args.plot:
+        from .plot import plot_result
+        plot_result(args.plot, a, b, res, kind)
+    return 0
+
+
 def _devices(args) -> int:
     for info in api.backends():
         state = "available" if info.available else f"unavailable: {info.reason}"
@@ -56,14 +177,41 @@ def main(argv=None) -> int:
     p.add_argument("--backend", default="auto")
     p.add_argument("--dtype", choices=("float32", "float64"), default="float32")
     p.set_defaults(run=_demo)
+    p = sub.add_parser("solve", help="transport between two images or arrays (grey: scalar, colour: "
+                                     "vector over RGB, .npy/.npz: scalar, vector or matrix fields)")
+    p.add_argument("source", help="image (PNG, JPEG, TIFF, ...) or .npy/.npz array")
+    p.add_argument("target", help="same kind and shape as the source")
+    p.add_argument("--kind", choices=("auto", "scalar", "vector", "matrix"), default="auto",
+                   help="problem kind (auto: from the array's shape and dtype)")
+    p.add_argument("--norm", choices=("isotropic", "anisotropic"), default="isotropic",
+                   help="spatial norm of scalar and vector problems")
+    p.add_argument("--matrix-norm", choices=("frobenius", "nuclear"), default="frobenius")
+    p.add_argument("--alpha", type=float, default=1.0, help="price of exchange between channels")
+    p.add_argument("--graph", choices=("all", "path", "none"), default="all",
+                   help="channel graph of vector problems: all pairs, a path 0-1-2-..., or none")
+    p.add_argument("--h", type=float, default=1.0, help="grid spacing")
+    p.add_argument("--normalize", action="store_true", help="scale both inputs to unit mass")
+    p.add_argument("--tol", type=float, default=1e-4)
+    p.add_argument("--max-iter", type=int, default=None)
+    p.add_argument("--backend", default="auto")
+    p.add_argument("--device", type=int, default=None)
+    p.add_argument("--dtype", choices=("float32", "float64"), default="float32")
+    p.add_argument("--json", action="store_true", help="print the result as one JSON object")
+    p.add_argument("--progress", action="store_true",
+                   help="show iterations and gap on stderr (default: only on a terminal)")
+    p.add_argument("--plot", metavar="PNG", help="draw source, target, flux and potential to this file")
+    p.set_defaults(run=_solve)
     p = sub.add_parser("devices", help="list backends, devices and why any is unavailable")
     p.set_defaults(run=_devices)
     args = parser.parse_args(argv)
     try:
         return args.run(args)
-    except (InvalidInputError, BackendUnavailableError) as exc:
+    except (InvalidInputError, BackendUnavailableError, CliError) as exc:
         print(f"omtcore: error: {exc}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print("omtcore: interrupted", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":  # pragma: no cover
