@@ -10,9 +10,12 @@ import time
 import pytest
 
 CHILD = r"""
-import sys, time
+import signal, sys, time
 import numpy as np
 import omtcore
+# A background job of a non-interactive shell inherits SIGINT ignored, and
+# Python then keeps it ignored: install the usual handler explicitly.
+signal.signal(signal.SIGINT, signal.default_int_handler)
 n = 384
 rng = np.random.default_rng(0)
 a, b = rng.random((n, n)), rng.random((n, n))
