@@ -22,15 +22,17 @@ def _run(cmd, **kw):
     return subprocess.run(cmd, capture_output=True, text=True, **kw)
 
 
-def test_cpp_api_through_ctest(tmp_path):
+def configure_core(build, *, tests):
+    """cmake-configure the core alone (no Python, no GPU backends) into
+    ``build``; skips or fails the test when cmake or doctest is missing.
+    Returns the cmake executable."""
     if not (ROOT / "CMakeLists.txt").exists():
         _skip_or_fail("the source tree is not beside the tests")
-    cmake, ctest = shutil.which("cmake"), shutil.which("ctest")
-    if not cmake or not ctest:
+    cmake = shutil.which("cmake")
+    if not cmake or (tests and not shutil.which("ctest")):
         _skip_or_fail("cmake/ctest not found on PATH")
-    build = tmp_path / "build"
     configure = [cmake, "-S", str(ROOT), "-B", str(build), "-DCMAKE_BUILD_TYPE=Release",
-                 "-DOMTCORE_BUILD_PYTHON=OFF", "-DOMTCORE_BUILD_TESTS=ON",
+                 "-DOMTCORE_BUILD_PYTHON=OFF", f"-DOMTCORE_BUILD_TESTS={'ON' if tests else 'OFF'}",
                  "-DOMTCORE_WITH_OPENCL=OFF", "-DOMTCORE_WITH_CUDA=OFF"]
     if shutil.which("ninja"):
         configure += ["-G", "Ninja"]
@@ -39,8 +41,14 @@ def test_cpp_api_through_ctest(tmp_path):
         if "doctest" in out.stdout + out.stderr:
             _skip_or_fail("doctest is not installed (Debian: apt-get install doctest-dev)")
         pytest.fail("cmake configure failed:\n" + out.stdout + out.stderr)
+    return cmake
+
+
+def test_cpp_api_through_ctest(tmp_path):
+    build = tmp_path / "build"
+    cmake = configure_core(build, tests=True)
     out = _run([cmake, "--build", str(build), "-j", str(os.cpu_count() or 2)])
     assert out.returncode == 0, "build failed:\n" + out.stdout + out.stderr
-    out = _run([ctest, "--test-dir", str(build), "--output-on-failure"])
+    out = _run([shutil.which("ctest"), "--test-dir", str(build), "--output-on-failure"])
     assert out.returncode == 0, "ctest failed:\n" + out.stdout + out.stderr
     assert "100% tests passed" in out.stdout

@@ -8,21 +8,16 @@ import shutil
 
 import pytest
 
-from test_cpp_api import ROOT, _run, _skip_or_fail
+from test_cpp_api import ROOT, _run, _skip_or_fail, configure_core
 
 
 def test_installed_package_builds_and_runs_the_example(tmp_path):
     if not (ROOT / "examples" / "cpp" / "CMakeLists.txt").exists():
         _skip_or_fail("the source tree is not beside the tests")
-    cmake = shutil.which("cmake")
-    if not cmake:
-        _skip_or_fail("cmake not found on PATH")
     gen = ["-G", "Ninja"] if shutil.which("ninja") else []
     jobs = str(os.cpu_count() or 2)
     build, prefix, example = tmp_path / "core", tmp_path / "prefix", tmp_path / "example"
-    out = _run([cmake, "-S", str(ROOT), "-B", str(build), "-DCMAKE_BUILD_TYPE=Release",
-                "-DOMTCORE_BUILD_PYTHON=OFF", "-DOMTCORE_WITH_OPENCL=OFF", "-DOMTCORE_WITH_CUDA=OFF", *gen])
-    assert out.returncode == 0, out.stdout + out.stderr
+    cmake = configure_core(build, tests=False)
     out = _run([cmake, "--build", str(build), "-j", jobs])
     assert out.returncode == 0, out.stdout + out.stderr
     out = _run([cmake, "--install", str(build), "--prefix", str(prefix), "--component", "cpp"])

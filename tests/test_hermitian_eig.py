@@ -15,12 +15,11 @@ Tight enough to fail a solver that stops its sweeps at 1000 eps ||A||_F.
 """
 
 import os
-import shutil
 
 import numpy as np
 import pytest
 
-from test_cpp_api import ROOT, _run, _skip_or_fail
+from test_cpp_api import _run, configure_core
 
 TOL = {"double": 1e-14, "float": 1e-5}
 DTYPE = {"double": np.complex128, "float": np.complex64}
@@ -31,22 +30,8 @@ MAX_K = 8
 @pytest.fixture(scope="module")
 def probe(tmp_path_factory):
     """Path of a freshly built omtcore_eig_probe."""
-    if not (ROOT / "CMakeLists.txt").exists():
-        _skip_or_fail("the source tree is not beside the tests")
-    cmake = shutil.which("cmake")
-    if not cmake:
-        _skip_or_fail("cmake not found on PATH")
     build = tmp_path_factory.mktemp("eig_probe") / "build"
-    configure = [cmake, "-S", str(ROOT), "-B", str(build), "-DCMAKE_BUILD_TYPE=Release",
-                 "-DOMTCORE_BUILD_PYTHON=OFF", "-DOMTCORE_BUILD_TESTS=ON",
-                 "-DOMTCORE_WITH_OPENCL=OFF", "-DOMTCORE_WITH_CUDA=OFF"]
-    if shutil.which("ninja"):
-        configure += ["-G", "Ninja"]
-    out = _run(configure)
-    if out.returncode != 0:
-        if "doctest" in out.stdout + out.stderr:
-            _skip_or_fail("doctest is not installed (Debian: apt-get install doctest-dev)")
-        pytest.fail("cmake configure failed:\n" + out.stdout + out.stderr)
+    cmake = configure_core(build, tests=True)
     out = _run([cmake, "--build", str(build), "--target", "omtcore_eig_probe",
                 "-j", str(os.cpu_count() or 2)])
     assert out.returncode == 0, "build failed:\n" + out.stdout + out.stderr

@@ -253,3 +253,11 @@ def test_mass_outside_mask(backend):
     mask = np.ones((3, 3), dtype=bool)
     mask[0, 0] = False
     raises_invalid("outside the mask", A, B, backend, mask=mask)
+
+
+@pytest.mark.parametrize("k", [1, 2, 3, 4])
+def test_gell_mann_helper_matches_the_reference(k):
+    ours = omtcore.gell_mann(k)
+    ref = np.array(gell_mann(k), dtype=complex).reshape(-1, k, k)
+    assert ours.shape == (k * k - 1, k, k)
+    np.testing.assert_allclose(ours, ref, atol=1e-15)

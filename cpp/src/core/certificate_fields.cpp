@@ -271,7 +271,7 @@ double field_flux_cost(const PreparedField& f, const std::vector<double>& flux,
                        const std::vector<double>& exchange) {
   const Domain& dom = f.domain;
   const std::int64_t n = dom.cells;
-  const int P = f.planes, d = dom.d, m = f.block_size, cols = columns(f);
+  const int P = f.planes, d = dom.d, m = f.block_size;
   double total = 0;
   std::vector<double> w(std::size_t(P) * 3), x(std::max(P, m));
   for (std::int64_t i = 0; i < n; ++i) {
@@ -305,7 +305,6 @@ double field_flux_cost(const PreparedField& f, const std::vector<double>& flux,
       }
       total += f.cost[b] * norm;
     }
-    (void)cols;
   }
   return total;
 }

@@ -4,7 +4,6 @@
 #include <cmath>
 #include <complex>
 #include <limits>
-#include <sstream>
 
 #include "core/prepare.hpp"
 #include "omtcore/errors.hpp"
@@ -26,13 +25,6 @@ constexpr double kRebalanceTolerance = 1e-6;  // formulation.md, "Tolerated imba
 constexpr double kHermitianTolerance = 1e-8;  // and "eigenvalue below -1e-8 times the largest"
 using cplx = std::complex<double>;
 
-std::string num(double x) {
-  std::ostringstream os;
-  os.precision(10);
-  os << x;
-  return os.str();
-}
-
 std::string part_name(const Domain& dom, int q, std::int64_t first) {
   return dom.parts == 1 ? std::string("")
                         : " on part " + std::to_string(q) + " of the mask (the part containing cell " +
@@ -50,19 +42,6 @@ std::vector<std::int64_t> first_cells(const Domain& dom) {
 void check_alpha(double alpha) {
   if (!(std::isfinite(alpha) && alpha >= 0))
     throw InvalidInputError("alpha must be a finite number >= 0; got " + num(alpha));
-}
-
-// Modes of coupling coupling^T, shared by both kinds.
-void finish_modes(PreparedField& f) {
-  const int P = f.planes, cols = f.blocks * f.block_size;
-  std::vector<double> cct(std::size_t(P) * P, 0.0);
-  for (int p = 0; p < P; ++p)
-    for (int q = 0; q < P; ++q) {
-      double acc = 0;
-      for (int c = 0; c < cols; ++c) acc += f.coupling[p * cols + c] * f.coupling[q * cols + c];
-      cct[p * P + q] = acc;
-    }
-  symmetric_eigen(P, cct, f.mode_eigenvalues, f.modes);
 }
 
 }  // namespace
@@ -115,6 +94,18 @@ void symmetric_eigen(int n, std::vector<double> a, std::vector<double>& values,
     for (int r = 0; r < n; ++r) sorted[r * n + c] = vectors[r * n + order[c]];
   }
   vectors.swap(sorted);
+}
+
+void coupling_modes(int planes, int cols, const std::vector<double>& coupling, std::vector<double>& values,
+                    std::vector<double>& vectors) {
+  std::vector<double> cct(std::size_t(planes) * planes, 0.0);
+  for (int p = 0; p < planes; ++p)
+    for (int q = 0; q < planes; ++q) {
+      double acc = 0;
+      for (int c = 0; c < cols; ++c) acc += coupling[p * cols + c] * coupling[q * cols + c];
+      cct[p * planes + q] = acc;
+    }
+  symmetric_eigen(planes, std::move(cct), values, vectors);
 }
 
 void matrix_to_coords(int k, const double* m, double* x) {
@@ -283,7 +274,7 @@ PreparedField prepare_vector(const VectorProblem& pr) {
     for (int c = 0; c < k; ++c)
       if (comp[c] == g) f.conserved_basis[g * k + c] = 1 / std::sqrt(double(size));
   }
-  finish_modes(f);
+  coupling_modes(f.planes, f.blocks * f.block_size, f.coupling, f.mode_eigenvalues, f.modes);
   return f;
 }
 
@@ -382,7 +373,7 @@ PreparedField prepare_matrix(const MatrixProblem& pr) {
         for (int p = 0; p < P; ++p) f.coupling[std::size_t(p) * cols + l * P + j] = coords[p];
       }
   }
-  finish_modes(f);
+  coupling_modes(f.planes, f.blocks * f.block_size, f.coupling, f.mode_eigenvalues, f.modes);
   // The commutant of L: eigenvectors of coupling coupling^T with eigenvalue 0.
   const double top = f.mode_eigenvalues.empty() ? 0.0 : f.mode_eigenvalues.back();
   for (int p = 0; p < P; ++p)

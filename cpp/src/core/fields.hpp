@@ -50,6 +50,11 @@ PreparedField prepare_matrix(const MatrixProblem& problem);
 void symmetric_eigen(int n, std::vector<double> a, std::vector<double>& values,
                      std::vector<double>& vectors);
 
+// coupling coupling^T (planes x planes, coupling row-major planes x cols)
+// = vectors diag(values) vectors^T, by symmetric_eigen.
+void coupling_modes(int planes, int cols, const std::vector<double>& coupling, std::vector<double>& values,
+                    std::vector<double>& vectors);
+
 // Hermitian k x k matrix <-> its k^2 real coordinates (field_math.h's basis);
 // matrices are interleaved (re, im) pairs, row-major.
 void matrix_to_coords(int k, const double* interleaved, double* coords);

@@ -11,13 +11,6 @@ namespace {
 
 constexpr double kRebalanceTolerance = 1e-6;  // formulation.md, "Tolerated imbalance"
 
-std::string num(double x) {
-  std::ostringstream os;
-  os.precision(10);
-  os << x;
-  return os.str();
-}
-
 void check_masses(const char* name, const double* x, const Domain& dom) {
   if (!x) throw InvalidInputError(std::string(name) + " is missing (null pointer)");
   for (std::int64_t i = 0; i < dom.cells; ++i) {
@@ -34,6 +27,13 @@ void check_masses(const char* name, const double* x, const Domain& dom) {
 }
 
 }  // namespace
+
+std::string num(double x) {
+  std::ostringstream os;
+  os.precision(10);
+  os << x;
+  return os.str();
+}
 
 std::string cell_string(const Domain& dom, std::int64_t i) {
   std::ostringstream os;

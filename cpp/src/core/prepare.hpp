@@ -20,5 +20,7 @@ struct PreparedScalar {
 PreparedScalar prepare_scalar(const ScalarProblem& problem);
 void check_options(const SolveOptions& options);
 std::string cell_string(const Domain& dom, std::int64_t i);
+// A number for error messages (10 significant digits).
+std::string num(double x);
 
 }  // namespace omtcore::detail

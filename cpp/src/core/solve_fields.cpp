@@ -100,14 +100,7 @@ Result solve_field(const detail::PreparedField& f, const Grid& grid, const Solve
   for (int p = 0; p < P; ++p)
     for (int q = 0; q < cols; ++q) setup.coupling[p * cols + q] = f.coupling[p * cols + q] / sigma[q / m];
   {
-    std::vector<double> cct(std::size_t(P) * P, 0.0);
-    for (int p = 0; p < P; ++p)
-      for (int q = 0; q < P; ++q) {
-        double acc = 0;
-        for (int c = 0; c < cols; ++c) acc += setup.coupling[p * cols + c] * setup.coupling[q * cols + c];
-        cct[p * P + q] = acc;
-      }
-    detail::symmetric_eigen(P, cct, setup.shift, setup.modes);
+    detail::coupling_modes(P, cols, setup.coupling, setup.shift, setup.modes);
     // Null modes (one per conserved direction) come out as rounding noise of
     // either sign; they must be exactly 0, or the constant spatial mode of
     // the residual, which is rounding noise too, gets divided by ~1e-16.

@@ -150,31 +150,13 @@ OMT_FN void omt_field_exchange_cell(omt_index_t i, omt_index_t n, int planes, in
   }
 }
 
-/* (K (v, x))_p(i) - rhs_p(i) for every plane p at cell i, written to r. */
-OMT_FN void omt_field_residual_cell(omt_index_t i, omt_index_t n, int d, int planes, int cols,
-                                    const omt_index_t* stride, const real_t* inv_h,
-                                    OMT_GLOBAL const unsigned char* bits,
-                                    OMT_GLOBAL const real_t* coupling, OMT_GLOBAL const real_t* v,
-                                    OMT_GLOBAL const real_t* x, OMT_GLOBAL const real_t* rhs,
-                                    OMT_GLOBAL real_t* r) {
-  for (int p = 0; p < planes; ++p) {
-    real_t acc = omt_scalar_div_cell(i, n, d, stride, inv_h, bits, v + p * d * n);
-    for (int q = 0; q < cols; ++q) {
-      real_t c = coupling[p * cols + q];
-      if (c != (real_t)0) acc += c * x[q * n + i];
-    }
-    r[p * n + i] = acc - rhs[p * n + i];
-  }
-}
-
-/* |(K (v, x))(i) - rhs(i)|: the 1-norm over planes, or for matrices the trace norm. */
-OMT_FN real_t omt_field_violation_cell(omt_index_t i, omt_index_t n, int d, int planes, int cols,
-                                       int nuclear, int k, const omt_index_t* stride,
-                                       const real_t* inv_h, OMT_GLOBAL const unsigned char* bits,
-                                       OMT_GLOBAL const real_t* coupling, OMT_GLOBAL const real_t* v,
-                                       OMT_GLOBAL const real_t* x, OMT_GLOBAL const real_t* rhs) {
-  real_t e[OMT_MAX_PLANES];
-  real_t total = 0;
+/* The constraint violation e_p = (K (v, x))_p(i) - rhs_p(i) of every plane p at cell i. */
+OMT_FN void omt_field_constraint_cell(omt_index_t i, omt_index_t n, int d, int planes, int cols,
+                                      const omt_index_t* stride, const real_t* inv_h,
+                                      OMT_GLOBAL const unsigned char* bits,
+                                      OMT_GLOBAL const real_t* coupling, OMT_GLOBAL const real_t* v,
+                                      OMT_GLOBAL const real_t* x, OMT_GLOBAL const real_t* rhs,
+                                      real_t* e) {
   for (int p = 0; p < planes; ++p) {
     real_t acc = omt_scalar_div_cell(i, n, d, stride, inv_h, bits, v + p * d * n);
     for (int q = 0; q < cols; ++q) {
@@ -182,8 +164,31 @@ OMT_FN real_t omt_field_violation_cell(omt_index_t i, omt_index_t n, int d, int 
       if (c != (real_t)0) acc += c * x[q * n + i];
     }
     e[p] = acc - rhs[p * n + i];
-    total += fabs(e[p]);
   }
+}
+
+/* The violation at cell i written to the planes of r (the dual step's input). */
+OMT_FN void omt_field_residual_cell(omt_index_t i, omt_index_t n, int d, int planes, int cols,
+                                    const omt_index_t* stride, const real_t* inv_h,
+                                    OMT_GLOBAL const unsigned char* bits,
+                                    OMT_GLOBAL const real_t* coupling, OMT_GLOBAL const real_t* v,
+                                    OMT_GLOBAL const real_t* x, OMT_GLOBAL const real_t* rhs,
+                                    OMT_GLOBAL real_t* r) {
+  real_t e[OMT_MAX_PLANES];
+  omt_field_constraint_cell(i, n, d, planes, cols, stride, inv_h, bits, coupling, v, x, rhs, e);
+  for (int p = 0; p < planes; ++p) r[p * n + i] = e[p];
+}
+
+/* |violation at cell i|: the 1-norm over planes, or for matrices the trace norm. */
+OMT_FN real_t omt_field_violation_cell(omt_index_t i, omt_index_t n, int d, int planes, int cols,
+                                       int nuclear, int k, const omt_index_t* stride,
+                                       const real_t* inv_h, OMT_GLOBAL const unsigned char* bits,
+                                       OMT_GLOBAL const real_t* coupling, OMT_GLOBAL const real_t* v,
+                                       OMT_GLOBAL const real_t* x, OMT_GLOBAL const real_t* rhs) {
+  real_t e[OMT_MAX_PLANES];
+  omt_field_constraint_cell(i, n, d, planes, cols, stride, inv_h, bits, coupling, v, x, rhs, e);
+  real_t total = 0;
+  for (int p = 0; p < planes; ++p) total += fabs(e[p]);
   if (nuclear) {
     real_t re[OMT_MAX_K * OMT_MAX_K], im[OMT_MAX_K * OMT_MAX_K];
     omt_coords_to_herm(k, e, re, im);

@@ -196,7 +196,7 @@ class BatchedDctPoisson {
   // shifted: solves (K K^T + shift I) for a shift given per call (the field
   // problems' modes) instead of K K^T alone; keeps eigenvalues, not inverses.
   explicit BatchedDctPoisson(const ScalarSetup& setup, bool shifted = false)
-      : dom_(*setup.domain), shifted_(shifted) {
+      : dom_(*setup.domain) {
     const double pi = 3.14159265358979323846;
 #ifdef _OPENMP
     threads_ = omp_get_max_threads();
@@ -413,8 +413,7 @@ class BatchedDctPoisson {
   std::vector<LaneFft<T, kHalf>> fft_;                // per axis
   std::array<std::vector<T>, 3> twiddle_re_, twiddle_im_;  // e^{-i pi k / 2n} per axis
   std::vector<std::vector<T>> scratch_;
-  std::vector<T> inv_eigenvalue_;  // 1 / (eigenvalue * N), or the eigenvalue when shifted_
-  bool shifted_ = false;
+  std::vector<T> inv_eigenvalue_;  // 1 / (eigenvalue * N), or the eigenvalue when shifted
   double volume_ = 1;
 };
 
