@@ -108,6 +108,10 @@ struct SolveOptions {
   int device = -1;              // index into the backend's device list; -1: its default
   Dtype dtype = Dtype::float32; // iterate precision; certificates are always double
   int check_every = 0;          // iterations between checks; 0: default (25)
+  // The caller's own queue or stream to run on, instead of `device`: OpenCL, a
+  // cl_command_queue (its context and device are used; the queue is retained
+  // for the solve and finished before solve returns).
+  std::uintptr_t native_queue = 0;
   ProgressCallback callback = nullptr;
   void* callback_data = nullptr;
 };

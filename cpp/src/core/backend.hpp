@@ -89,8 +89,14 @@ class Backend {
 struct BackendEntry {
   std::string name;
   std::function<BackendInfo()> probe;  // availability, devices
-  std::function<std::unique_ptr<Backend>(const ScalarSetup&, int device, Dtype)> make_scalar;
-  std::function<std::unique_ptr<Backend>(const FieldSetup&, int device, Dtype)> make_field;
+  // Uses options.device, options.dtype and options.native_queue.
+  std::function<std::unique_ptr<Backend>(const ScalarSetup&, const SolveOptions&)> make_scalar;
+  std::function<std::unique_ptr<Backend>(const FieldSetup&, const SolveOptions&)> make_field;
+  // backend="auto" takes the first available backend for which this is
+  // true (unset: true). OpenCL on CPUs only is slower than the CPU backend.
+  std::function<bool()> accelerates;
+  // The name of the device a solve with these options runs on.
+  std::function<std::string(const SolveOptions&)> device_name;
 };
 
 // All known backends in order of preference for backend="auto".

@@ -1,6 +1,9 @@
 #include <algorithm>
 
 #include "backends/cpu/cpu_backend.hpp"
+#ifdef OMTCORE_HAVE_OPENCL
+#include "backends/opencl/opencl_backend.hpp"
+#endif
 #include "core/backend.hpp"
 #include "omtcore/solve.hpp"
 
@@ -26,7 +29,11 @@ BackendEntry not_built(const std::string& name, const std::string& why) {
 const std::vector<BackendEntry>& backend_registry() {
   static const std::vector<BackendEntry> registry = {
       not_built("cuda", "CUDA backend not built yet (this version of omtcore has none)"),
-      not_built("opencl", "OpenCL backend not built yet (this version of omtcore has none)"),
+#ifdef OMTCORE_HAVE_OPENCL
+      opencl_backend_entry(),
+#else
+      not_built("opencl", "OpenCL backend not compiled in (built with OMTCORE_WITH_OPENCL=OFF)"),
+#endif
       cpu_backend_entry(),
   };
   return registry;

@@ -115,8 +115,8 @@ Result solve_field(const detail::PreparedField& f, const Grid& grid, const Solve
     trivial = trivial && f.rhs[e] == 0;
   }
 
-  std::unique_ptr<detail::Backend> backend = entry.make_field(setup, options.device, options.dtype);
-  result.device = detail::device_name(entry, options.device);
+  std::unique_ptr<detail::Backend> backend = entry.make_field(setup, options);
+  result.device = detail::device_name(entry, options);
   std::vector<double>().swap(setup.rhs);
 
   detail::LoopSpec spec;

@@ -57,7 +57,7 @@ const BackendEntry& pick_backend(const std::string& name) {
   const auto& registry = backend_registry();
   if (name == "auto") {
     for (const auto& entry : registry)
-      if (entry.probe().available) return entry;
+      if (entry.probe().available && (!entry.accelerates || entry.accelerates())) return entry;
     throw BackendUnavailableError("no backend is available");
   }
   for (const auto& entry : registry) {
@@ -72,9 +72,10 @@ const BackendEntry& pick_backend(const std::string& name) {
   throw InvalidInputError("unknown backend '" + name + "'; known backends: 'auto', " + known);
 }
 
-std::string device_name(const BackendEntry& entry, int device) {
+std::string device_name(const BackendEntry& entry, const SolveOptions& options) {
+  if (entry.device_name) return entry.device_name(options);
   BackendInfo info = entry.probe();
-  std::size_t index = device < 0 ? 0 : static_cast<std::size_t>(device);
+  std::size_t index = options.device < 0 ? 0 : static_cast<std::size_t>(options.device);
   return index < info.devices.size() ? info.devices[index] : "";
 }
 

@@ -33,6 +33,6 @@ ScalarSetup grid_setup(const Domain& dom, double& h_ref, double& norm_bound);
 
 // The backend entry for options.backend ("auto": the first available).
 const BackendEntry& pick_backend(const std::string& name);
-std::string device_name(const BackendEntry& entry, int device);
+std::string device_name(const BackendEntry& entry, const SolveOptions& options);
 
 }  // namespace omtcore::detail

@@ -55,8 +55,8 @@ Result solve(const ScalarProblem& problem, const SolveOptions& options) {
     trivial = trivial && prep.a[i] == prep.b[i];
   }
 
-  std::unique_ptr<detail::Backend> backend = entry.make_scalar(setup, options.device, options.dtype);
-  result.device = detail::device_name(entry, options.device);
+  std::unique_ptr<detail::Backend> backend = entry.make_scalar(setup, options);
+  result.device = detail::device_name(entry, options);
   std::vector<double>().swap(setup.rhs);  // the backend holds its own copy
 
   detail::LoopSpec spec;

@@ -21,7 +21,12 @@
  * commutators (58 of 648 entries for k = 3 Gell-Mann): zeros are skipped, a
  * branch that is the same for every cell. */
 
-#define OMT_MAX_PLANES 64 /* P <= 64: k <= 8 for matrices (private arrays on GPUs) */
+/* P <= 64: k <= 8 for matrices (private arrays on GPUs). A GPU program built
+ * for one problem defines it as that problem's P, so its private arrays are no
+ * larger than needed. */
+#ifndef OMT_MAX_PLANES
+#define OMT_MAX_PLANES 64
+#endif
 
 #define OMT_SPATIAL_GROUP_PER_PLANE 0
 #define OMT_SPATIAL_SOFT 1

@@ -228,6 +228,14 @@ class CpuScalarBackend final : public Backend {
   BatchedDctPoisson<T> poisson_;  // the Poisson solve of the preconditioned dual step
 };
 
+void check_cpu_options(const SolveOptions& options) {
+  if (options.device > 0)
+    throw InvalidInputError("the cpu backend has 1 device (index 0); got device=" +
+                            std::to_string(options.device));
+  if (options.native_queue)
+    throw InvalidInputError("the cpu backend runs on no queue or stream; native_queue is for 'opencl' and 'cuda'");
+}
+
 }  // namespace
 
 BackendEntry cpu_backend_entry() {
@@ -240,18 +248,14 @@ BackendEntry cpu_backend_entry() {
     info.devices = {device_label()};
     return info;
   };
-  e.make_scalar = [](const ScalarSetup& setup, int device, Dtype dtype) -> std::unique_ptr<Backend> {
-    if (device > 0)
-      throw InvalidInputError("the cpu backend has 1 device (index 0); got device=" +
-                              std::to_string(device));
-    if (dtype == Dtype::float64) return std::make_unique<CpuScalarBackend<double>>(setup);
+  e.make_scalar = [](const ScalarSetup& setup, const SolveOptions& options) -> std::unique_ptr<Backend> {
+    check_cpu_options(options);
+    if (options.dtype == Dtype::float64) return std::make_unique<CpuScalarBackend<double>>(setup);
     return std::make_unique<CpuScalarBackend<float>>(setup);
   };
-  e.make_field = [](const FieldSetup& setup, int device, Dtype dtype) -> std::unique_ptr<Backend> {
-    if (device > 0)
-      throw InvalidInputError("the cpu backend has 1 device (index 0); got device=" +
-                              std::to_string(device));
-    return make_cpu_field_backend(setup, dtype);
+  e.make_field = [](const FieldSetup& setup, const SolveOptions& options) -> std::unique_ptr<Backend> {
+    check_cpu_options(options);
+    return make_cpu_field_backend(setup, options.dtype);
   };
   return e;
 }
