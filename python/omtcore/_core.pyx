@@ -1,7 +1,7 @@
 # cython: language_level=3, boundscheck=False, wraparound=False
 """Low-level binding of the C++ core. Use the functions in omtcore.api."""
 
-from libc.stdint cimport int64_t, uint8_t
+from libc.stdint cimport int64_t, uint8_t, uintptr_t
 from libcpp cimport bool as cbool
 from libcpp.string cimport string
 from libcpp.vector cimport vector
@@ -74,6 +74,7 @@ cdef extern from "omtcore/omtcore.hpp" namespace "omtcore":
         int device
         Dtype dtype
         int check_every
+        uintptr_t native_queue
         ProgressCallback callback
         void* callback_data
 
@@ -167,7 +168,7 @@ def max_iter_default(shape):
 
 
 cdef int _fill_options(SolveOptions* options, double tol, int64_t max_iter, str method,
-                       str backend, int device, str dtype) except -1:
+                       str backend, int device, str dtype, uintptr_t native_queue) except -1:
     cdef Status status
     options.tol = tol
     options.max_iter = max_iter
@@ -175,6 +176,7 @@ cdef int _fill_options(SolveOptions* options, double tol, int64_t max_iter, str 
     _raise_if_failed(status)
     options.backend = backend.encode()
     options.device = device
+    options.native_queue = native_queue
     options.dtype = dtype_from(dtype.encode(), status)
     _raise_if_failed(status)
     return 0
@@ -230,7 +232,7 @@ cdef class _Progress:
 def solve_vector_problem(const double[::1] a, const double[::1] b, shape, int channels, edges,
                          weights, double alpha, spacing, const uint8_t[::1] mask, str norm,
                          bint normalize, double tol, int64_t max_iter, str method, str backend,
-                         int device, str dtype, callback=None):
+                         int device, str dtype, callback=None, uintptr_t native_queue=0):
     """Solve one vector problem; a, b flat C-order (cells, channels) float64;
     edges None (all pairs) or a flat list of channel indices."""
     cdef Status status
@@ -253,7 +255,7 @@ def solve_vector_problem(const double[::1] a, const double[::1] b, shape, int ch
         flat_edges = [int(x) for x in edges]
     if weights is not None:
         problem.weights = [float(x) for x in weights]
-    _fill_options(&options, tol, max_iter, method, backend, device, dtype)
+    _fill_options(&options, tol, max_iter, method, backend, device, dtype, native_queue)
     progress = _Progress(callback)
     progress.attach(&options)
     with nogil:
@@ -265,7 +267,7 @@ def solve_vector_problem(const double[::1] a, const double[::1] b, shape, int ch
 def solve_matrix_problem(const double[::1] a, const double[::1] b, shape, int k, L,
                          double alpha, spacing, const uint8_t[::1] mask, str matrix_norm,
                          bint normalize, double tol, int64_t max_iter, str method, str backend,
-                         int device, str dtype, callback=None):
+                         int device, str dtype, callback=None, uintptr_t native_queue=0):
     """Solve one matrix problem; a, b flat C-order (cells, k, k, 2) float64
     (interleaved complex); L None (Gell-Mann) or flat (N, k, k, 2) float64."""
     cdef Status status
@@ -286,7 +288,7 @@ def solve_matrix_problem(const double[::1] a, const double[::1] b, shape, int k,
     problem.alpha = alpha
     if L is not None:
         flat_L = [float(x) for x in L]
-    _fill_options(&options, tol, max_iter, method, backend, device, dtype)
+    _fill_options(&options, tol, max_iter, method, backend, device, dtype, native_queue)
     progress = _Progress(callback)
     progress.attach(&options)
     with nogil:
@@ -298,7 +300,7 @@ def solve_matrix_problem(const double[::1] a, const double[::1] b, shape, int k,
 def solve_scalar_problem(const double[::1] a, const double[::1] b, shape, spacing,
                          const uint8_t[::1] mask, str norm, bint normalize, double tol,
                          int64_t max_iter, str method, str backend, int device, str dtype,
-                         callback=None):
+                         callback=None, uintptr_t native_queue=0):
     """Solve one scalar problem; arrays are flat C-order float64 (mask uint8 or None)."""
     cdef Status status
     cdef ScalarProblem problem
@@ -312,7 +314,7 @@ def solve_scalar_problem(const double[::1] a, const double[::1] b, shape, spacin
     problem.norm = norm_from(norm.encode(), status)
     _raise_if_failed(status)
     problem.normalize = normalize
-    _fill_options(&options, tol, max_iter, method, backend, device, dtype)
+    _fill_options(&options, tol, max_iter, method, backend, device, dtype, native_queue)
     progress = _Progress(callback)
     progress.attach(&options)
     with nogil:

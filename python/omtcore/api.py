@@ -11,6 +11,7 @@ import numpy as np
 
 from . import _core
 from .errors import ConvergenceWarning, InvalidInputError
+from .interop import finish, placement, to_host
 
 __all__ = ["Result", "BackendInfo", "scalar_omt", "vector_omt", "matrix_omt", "backends"]
 
@@ -99,7 +100,7 @@ def _spacing(h, ndim: int) -> list:
     return [float(x) for x in values]
 
 
-def _options(tol, max_iter, dtype, device, shape):
+def _options(tol, max_iter, dtype, shape):
     if isinstance(tol, bool) or not isinstance(tol, numbers.Real) or not (0 < float(tol) < 1):
         raise InvalidInputError(f"tol must be a number in (0, 1); got {tol!r}")
     if max_iter is None:
@@ -114,11 +115,7 @@ def _options(tol, max_iter, dtype, device, shape):
         raise InvalidInputError(f"unknown dtype {dtype!r}; expected 'float32' or 'float64'") from None
     if dtype_name not in ("float32", "float64"):
         raise InvalidInputError(f"unknown dtype {dtype!r}; expected 'float32' or 'float64'")
-    if device is None:
-        device = -1
-    elif isinstance(device, bool) or not isinstance(device, numbers.Integral) or device < 0:
-        raise InvalidInputError(f"device must be a non-negative index or None; got {device!r}")
-    return float(tol), int(max_iter), dtype_name, int(device)
+    return float(tol), int(max_iter), dtype_name
 
 
 def _finish(raw: dict, shapes: tuple, tol: float) -> Result:
@@ -177,28 +174,32 @@ def scalar_omt(a, b, *, h: Union[float, Sequence[float]] = 1.0, norm: str = "iso
     method: "auto" (Poisson-preconditioned PDHG with adaptive primal weight);
         "preconditioned" (the same, fixed weight) and "pdhg" (plain PDHG) are
         kept for comparison.
-    backend: "auto", "cpu", "opencl" or "cuda"; device: index into its devices.
+    backend: "auto", "cpu", "opencl" or "cuda"; "auto" takes CUDA, then OpenCL
+        when it has a GPU or accelerator, then the CPU backend.
+    device: index into the backend's devices (backends()), default its first
+        GPU; or a pyopencl Device, Context or CommandQueue (backend "opencl").
+        a and b may be pyopencl arrays: the solve then runs on their queue and
+        flux and potential come back as pyopencl arrays on it.
     dtype: iterate precision, "float32" (default) or "float64"; certificates
         and the returned flux are always float64.
     callback: called as callback(iteration, gap, residual) at every check;
         returning False stops the solve.
     """
-    a = _masses(a, "a")
-    b = _masses(b, "b")
+    place = placement(backend, device, (a, b))
+    a = _masses(to_host(a), "a")
+    b = _masses(to_host(b), "b")
     shape = _grid_shape(a, b)
     m = _mask(mask, shape)
     spacing = _spacing(h, len(shape))
-    tol, max_iter, dtype_name, dev = _options(tol, max_iter, dtype, device, shape)
+    tol, max_iter, dtype_name = _options(tol, max_iter, dtype, shape)
     if not isinstance(norm, str):
         raise InvalidInputError(f"norm must be a string; got {norm!r}")
     if not isinstance(method, str):
         raise InvalidInputError(f"method must be a string; got {method!r}")
-    if not isinstance(backend, str):
-        raise InvalidInputError(f"backend must be a string; got {backend!r}")
     raw = _core.solve_scalar_problem(a.ravel(), b.ravel(), shape, spacing, m, norm,
-                                     bool(normalize), tol, max_iter, method, backend, dev,
-                                     dtype_name, callback)
-    return _finish(raw, ((len(shape),) + shape, None, shape), tol)
+                                     bool(normalize), tol, max_iter, method, place.backend,
+                                     place.device, dtype_name, callback, place.native_queue)
+    return finish(_finish(raw, ((len(shape),) + shape, None, shape), tol), place)
 
 
 def _edges(edges, k: int):
@@ -244,8 +245,9 @@ def vector_omt(a, b, *, edges=None, weights=None, alpha: float = 1.0,
     Result.exchange G (n_edges, *grid) (mass moved from s_e to t_e inside each
     cell), Result.potential (*grid, k).
     """
-    a = _masses(a, "a")
-    b = _masses(b, "b")
+    place = placement(backend, device, (a, b))
+    a = _masses(to_host(a), "a")
+    b = _masses(to_host(b), "b")
     if a.shape != b.shape:
         raise InvalidInputError(f"a and b must have the same shape; got {a.shape} and {b.shape}")
     if not 2 <= a.ndim <= 4:
@@ -256,14 +258,16 @@ def vector_omt(a, b, *, edges=None, weights=None, alpha: float = 1.0,
         raise InvalidInputError(f"grid is empty or there are no channels: shape {a.shape}")
     m = _mask(mask, shape)
     spacing = _spacing(h, len(shape))
-    tol, max_iter, dtype_name, dev = _options(tol, max_iter, dtype, device, shape)
-    _check_strings(norm=norm, method=method, backend=backend)
+    tol, max_iter, dtype_name = _options(tol, max_iter, dtype, shape)
+    _check_strings(norm=norm, method=method)
     flat_edges = _edges(edges, k)
     raw = _core.solve_vector_problem(a.ravel(), b.ravel(), shape, k, flat_edges, _weights(weights),
                                      _alpha(alpha), spacing, m, norm, bool(normalize), tol,
-                                     max_iter, method, backend, dev, dtype_name, callback)
+                                     max_iter, method, place.backend, place.device, dtype_name,
+                                     callback, place.native_queue)
     n_edges = k * (k - 1) // 2 if flat_edges is None else len(flat_edges) // 2
-    return _finish(raw, ((len(shape),) + shape + (k,), (n_edges,) + shape, shape + (k,)), tol)
+    return finish(_finish(raw, ((len(shape),) + shape + (k,), (n_edges,) + shape, shape + (k,)), tol),
+                  place)
 
 
 def _matrices(x, name: str) -> np.ndarray:
@@ -314,8 +318,9 @@ def matrix_omt(A, B, *, L=None, alpha: float = 1.0, h: Union[float, Sequence[flo
     Result.exchange W (N, *grid, k, k) and Result.potential (*grid, k, k) are
     complex128.
     """
-    A = _matrices(A, "A")
-    B = _matrices(B, "B")
+    place = placement(backend, device, (A, B))
+    A = _matrices(to_host(A), "A")
+    B = _matrices(to_host(B), "B")
     if A.shape != B.shape:
         raise InvalidInputError(f"A and B must have the same shape; got {A.shape} and {B.shape}")
     if not 3 <= A.ndim <= 5 or A.shape[-1] != A.shape[-2]:
@@ -326,8 +331,8 @@ def matrix_omt(A, B, *, L=None, alpha: float = 1.0, h: Union[float, Sequence[flo
         raise InvalidInputError(f"grid is empty or k is 0: shape {A.shape}")
     m = _mask(mask, shape)
     spacing = _spacing(h, len(shape))
-    tol, max_iter, dtype_name, dev = _options(tol, max_iter, dtype, device, shape)
-    _check_strings(matrix_norm=matrix_norm, method=method, backend=backend)
+    tol, max_iter, dtype_name = _options(tol, max_iter, dtype, shape)
+    _check_strings(matrix_norm=matrix_norm, method=method)
     flat_L = None
     n_L = k * k - 1
     if L is not None:
@@ -343,8 +348,8 @@ def matrix_omt(A, B, *, L=None, alpha: float = 1.0, h: Union[float, Sequence[flo
         flat_L = np.ascontiguousarray(Ls).view(np.float64).ravel()
     raw = _core.solve_matrix_problem(A.view(np.float64).ravel(), B.view(np.float64).ravel(), shape,
                                      k, flat_L, _alpha(alpha), spacing, m, matrix_norm,
-                                     bool(normalize), tol, max_iter, method, backend, dev,
-                                     dtype_name, callback)
+                                     bool(normalize), tol, max_iter, method, place.backend,
+                                     place.device, dtype_name, callback, place.native_queue)
     d = len(shape)
-    return _finish(raw, ((d,) + shape + (k, k, "complex"), (n_L,) + shape + (k, k, "complex"),
-                         shape + (k, k, "complex")), tol)
+    return finish(_finish(raw, ((d,) + shape + (k, k, "complex"), (n_L,) + shape + (k, k, "complex"),
+                                shape + (k, k, "complex")), tol), place)

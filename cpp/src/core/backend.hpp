@@ -84,6 +84,8 @@ class Backend {
   virtual void read_state(std::vector<double>& v, std::vector<double>& phi) = 0;
   // Fields only: the exchange iterate x as (blocks * block_size, cells).
   virtual void read_exchange(std::vector<double>& x) { x.clear(); }
+  // Waits until every step issued so far has run (asynchronous devices).
+  virtual void finish() {}
 };
 
 struct BackendEntry {

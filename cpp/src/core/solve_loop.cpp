@@ -50,6 +50,11 @@ constexpr std::int64_t kMinRestartEpoch = 50;
 // large grids: once the residual allows one, certify at checks only while the
 // time spent certifying stays below this share of the time spent iterating.
 constexpr double kCertifyShare = 0.25;
+// Devices run the steps asynchronously: the loop waits for them about this
+// often, so that a callback, Ctrl-C or the time check sees the device's
+// progress rather than how far ahead the host has queued work (on a slow
+// device, 25 queued iterations of a large grid are seconds).
+constexpr double kSyncSeconds = 0.02;
 
 }  // namespace
 
@@ -143,6 +148,8 @@ void run_loop(Backend& backend_ref, const LoopSpec& spec, const SolveOptions& op
   double restart_residual = INFINITY;
   if (halpern) backend->save_restart_point();
   std::int64_t it = 0;
+  std::int64_t sync_every = 1, since_sync = 0;
+  auto last_sync = Clock::now();
   auto last_callback = Clock::now();
   double certify_seconds = 0;
   const auto loop_start = Clock::now();
@@ -159,6 +166,14 @@ void run_loop(Backend& backend_ref, const LoopSpec& spec, const SolveOptions& op
       if (halpern) ++epoch;
       backend->primal_step(mu, lambda);
       backend->dual_step(tau, preconditioned, lambda);
+      if (++since_sync >= sync_every) {
+        backend->finish();
+        const auto now = Clock::now();
+        const double per_iteration = std::chrono::duration<double>(now - last_sync).count() / double(since_sync);
+        sync_every = per_iteration > 0 ? std::clamp<std::int64_t>(std::int64_t(kSyncSeconds / per_iteration), 1, 1 << 20) : 1;
+        since_sync = 0;
+        last_sync = now;
+      }
       if (adaptive && it % kWeightEvery == 0) {
         // Adaptive primal weight (as in PDLP): balance primal and dual movement.
         auto [dx2, dy2] = backend->anchor_distances();

@@ -300,6 +300,8 @@ class OpenClBackend final : public Backend {
     phi = read(phi_, potential_bytes_, 0, std::size_t(planes_) * n_);
   }
 
+  void finish() override { check(cl().clFinish(queue_), "clFinish"); }
+
   void read_exchange(std::vector<double>& x) override {
     x = read(x_, real_bytes_, 0, std::size_t(cols_) * n_);
   }

@@ -1,0 +1,218 @@
+"""The OpenCL backend beyond the shared backend matrix: agreement with the CPU
+backend on identical inputs, how it reports being unavailable, device
+selection (indices and pyopencl objects), pyopencl arrays in and out, and
+out-of-memory as an exception the process survives.
+
+The exactness tests (POT, the conic models, certificates, bad input) run on
+OpenCL through the ``backend`` fixture in the other test files.
+"""
+
+import os
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+
+import omtcore
+from conftest import use_backend
+from references import check_certificate, emd_l1
+from references_vm import check_matrix_certificate, check_vector_certificate
+
+TOL = 1e-5
+
+
+@pytest.fixture
+def opencl():
+    return use_backend("opencl")
+
+
+def random_pair(shape, seed):
+    rng = np.random.default_rng(seed)
+    a = rng.random(shape)
+    b = rng.random(shape)
+    return a, b * (a.sum() / b.sum())
+
+
+def random_psd(shape, k, seed):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=shape + (k, k)) + 1j * rng.normal(size=shape + (k, k))
+    A = X @ np.conj(np.swapaxes(X, -1, -2)) / k
+    return A
+
+
+def agree(cpu, ocl, tol):
+    """Both certify the same optimum: their brackets overlap and both distances
+    are within tol of each other (relative)."""
+    assert ocl.backend == "opencl" and cpu.backend == "cpu"
+    assert ocl.converged and cpu.converged
+    assert max(cpu.lower_bound, ocl.lower_bound) <= min(cpu.distance, ocl.distance) * (1 + 1e-12)
+    assert abs(cpu.distance - ocl.distance) <= 2 * tol * cpu.distance
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("norm", ["anisotropic", "isotropic"])
+def test_scalar_agrees_with_cpu(opencl, dtype, norm):
+    a, b = random_pair((9, 11), seed=3)
+    kw = dict(norm=norm, h=(0.5, 1.0), tol=TOL, dtype=dtype, max_iter=100_000)
+    cpu = omtcore.scalar_omt(a, b, backend="cpu", **kw)
+    ocl = omtcore.scalar_omt(a, b, backend=opencl, **kw)
+    agree(cpu, ocl, TOL)
+    exact = emd_l1(a, b, (0.5, 1.0)) if norm == "anisotropic" else None
+    check_certificate(ocl, a, b, (0.5, 1.0), norm, exact=exact, tol=TOL)
+    # The same loop on the same inputs: the iteration counts stay close (float
+    # rounding differs between the backends' transforms).
+    assert abs(cpu.iterations - ocl.iterations) <= max(100, 0.2 * cpu.iterations)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("norm", ["anisotropic", "isotropic"])
+def test_vector_agrees_with_cpu(opencl, dtype, norm):
+    a, b = random_pair((7, 6, 3), seed=4)
+    kw = dict(norm=norm, alpha=0.7, tol=TOL, dtype=dtype, max_iter=100_000)
+    cpu = omtcore.vector_omt(a, b, backend="cpu", **kw)
+    ocl = omtcore.vector_omt(a, b, backend=opencl, **kw)
+    agree(cpu, ocl, TOL)
+    check_vector_certificate(ocl, a, b, alpha=0.7, norm=norm, tol=TOL)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("matrix_norm", ["frobenius", "nuclear"])
+def test_matrix_agrees_with_cpu(opencl, dtype, matrix_norm):
+    A = random_psd((5, 4), 2, seed=5)
+    B = random_psd((5, 4), 2, seed=6)
+    B *= np.trace(A, axis1=-2, axis2=-1).sum().real / np.trace(B, axis1=-2, axis2=-1).sum().real
+    kw = dict(matrix_norm=matrix_norm, alpha=0.5, tol=TOL, dtype=dtype, max_iter=100_000)
+    cpu = omtcore.matrix_omt(A, B, backend="cpu", **kw)
+    ocl = omtcore.matrix_omt(A, B, backend=opencl, **kw)
+    agree(cpu, ocl, TOL)
+    check_matrix_certificate(ocl, A, B, alpha=0.5, matrix_norm=matrix_norm, tol=TOL)
+
+
+def test_every_listed_device_solves(opencl):
+    (info,) = [i for i in omtcore.backends() if i.name == "opencl"]
+    a = np.zeros((5, 5)); a[0, 0] = 1
+    b = np.zeros((5, 5)); b[4, 3] = 1
+    for index, name in enumerate(info.devices):
+        res = omtcore.scalar_omt(a, b, norm="anisotropic", backend="opencl", device=index,
+                                 tol=1e-6, dtype="float32")
+        assert res.device == name
+        assert res.distance == pytest.approx(7, rel=1e-5)
+
+
+def test_device_index_out_of_range(opencl):
+    (info,) = [i for i in omtcore.backends() if i.name == "opencl"]
+    a, b = random_pair((4, 4), seed=0)
+    with pytest.raises(omtcore.InvalidInputError, match="device"):
+        omtcore.scalar_omt(a, b, backend="opencl", device=len(info.devices))
+
+
+def test_out_of_device_memory_is_an_exception_and_the_process_goes_on(opencl):
+    # 64 channels, all 2016 pairs on 512^2 cells: the exchange alone needs
+    # 2016 * 512^2 floats (2.1 GB) per copy and the solve about 9 GB in all.
+    cl = pytest.importorskip("pyopencl", reason="sizing this test needs pyopencl")
+    devices = [d for p in cl.get_platforms() for d in p.get_devices()]
+    if max(d.global_mem_size for d in devices) > 8 << 30:
+        pytest.skip("a device has more than 8 GiB: this test's problem would fit")
+    rng = np.random.default_rng(0)
+    a = rng.random((512, 512, 64)).astype(np.float32)
+    b = a[::-1].copy()
+    with pytest.raises(omtcore.DeviceMemoryError, match="MiB"):
+        omtcore.vector_omt(a, b, backend="opencl", norm="anisotropic")
+    del a, b
+    x, y = random_pair((6, 6), seed=1)
+    res = omtcore.scalar_omt(x, y, backend="opencl", norm="anisotropic", tol=1e-5)
+    assert res.distance == pytest.approx(emd_l1(x, y, 1.0), rel=1e-4)
+
+
+def _run(code, **env):
+    full = dict(os.environ, **env)
+    out = subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True,
+                         text=True, env=full, timeout=120)
+    assert out.returncode == 0, out.stderr
+    return out.stdout
+
+
+REPORT = """
+    import omtcore
+    (info,) = [i for i in omtcore.backends() if i.name == "opencl"]
+    print(info.available, info.reason, sep="|")
+    try:
+        omtcore.scalar_omt([1.0, 0.0], [0.0, 1.0], backend="opencl")
+    except omtcore.BackendUnavailableError as e:
+        print("raised", e)
+    print(omtcore.scalar_omt([1.0, 0.0], [0.0, 1.0]).backend)
+"""
+
+
+def test_no_loader_is_reported_not_fatal():
+    out = _run(REPORT, OMTCORE_OPENCL_LIBRARY="libOpenCL-that-does-not-exist.so.1")
+    available, reason = out.splitlines()[0].split("|", 1)
+    assert available == "False"
+    assert reason.startswith("no OpenCL loader"), reason
+    assert "raised backend 'opencl' is unavailable: no OpenCL loader" in out
+    assert out.splitlines()[-1] in ("cpu", "cuda")  # auto falls back
+
+
+def test_no_platform_is_reported_not_fatal(tmp_path):
+    # ocl-icd reads the vendor list from OCL_ICD_VENDORS: an empty directory
+    # leaves the loader with no platform.
+    if not os.path.exists("/etc/OpenCL/vendors"):
+        pytest.skip("this check needs the ocl-icd loader (/etc/OpenCL/vendors)")
+    out = _run(REPORT, OCL_ICD_VENDORS=str(tmp_path))
+    available, reason = out.splitlines()[0].split("|", 1)
+    assert available == "False"
+    assert reason.startswith(("no OpenCL platform", "no OpenCL loader")), reason
+
+
+# ---- pyopencl interop ---------------------------------------------------------
+
+@pytest.fixture
+def cl(opencl):
+    return pytest.importorskip("pyopencl", reason="pyopencl is an optional extra (omtcore[opencl])")
+
+
+def test_pyopencl_device_context_and_queue(cl):
+    a, b = random_pair((6, 5), seed=2)
+    exact = emd_l1(a, b, 1.0)
+    platform_devices = [d for p in cl.get_platforms() for d in p.get_devices()]
+    device = platform_devices[0]
+    ctx = cl.Context([device])
+    queue = cl.CommandQueue(ctx)
+    for handle in (device, ctx, queue):
+        res = omtcore.scalar_omt(a, b, norm="anisotropic", device=handle, tol=TOL)
+        assert res.backend == "opencl"
+        assert device.name in res.device
+        assert res.distance == pytest.approx(exact, rel=1e-4)
+        assert isinstance(res.flux, np.ndarray)
+    with pytest.raises(omtcore.InvalidInputError, match="opencl"):
+        omtcore.scalar_omt(a, b, device=queue, backend="cpu")
+
+
+def test_pyopencl_arrays_in_and_out(cl):
+    import pyopencl.array as cla
+
+    ctx = cl.Context([cl.get_platforms()[0].get_devices()[0]])
+    queue = cl.CommandQueue(ctx)
+    a, b = random_pair((6, 5), seed=7)
+    res = omtcore.scalar_omt(cla.to_device(queue, a), cla.to_device(queue, b), norm="anisotropic",
+                             tol=TOL, dtype="float64")
+    assert res.backend == "opencl"
+    assert isinstance(res.flux, cla.Array) and isinstance(res.potential, cla.Array)
+    assert res.flux.queue is queue and res.flux.shape == (2, 6, 5)
+    host = omtcore.scalar_omt(a, b, norm="anisotropic", tol=TOL, dtype="float64", backend="opencl")
+    np.testing.assert_allclose(res.flux.get(), host.flux)
+    np.testing.assert_allclose(res.potential.get(), host.potential)
+    assert res.distance == pytest.approx(emd_l1(a, b, 1.0), rel=1e-4)
+
+    A = random_psd((3, 3), 2, seed=1)
+    B = random_psd((3, 3), 2, seed=2)
+    B *= np.trace(A, axis1=-2, axis2=-1).sum().real / np.trace(B, axis1=-2, axis2=-1).sum().real
+    mres = omtcore.matrix_omt(cla.to_device(queue, A), cla.to_device(queue, B), tol=1e-4)
+    assert isinstance(mres.flux, cla.Array) and mres.flux.dtype == np.complex128
+    assert isinstance(mres.exchange, cla.Array) and mres.exchange.shape == (3, 3, 3, 2, 2)
+    with pytest.raises(omtcore.InvalidInputError, match="not both"):
+        omtcore.scalar_omt(cla.to_device(queue, a), cla.to_device(queue, b), device=0)
+    with pytest.raises(omtcore.InvalidInputError, match="'opencl'"):
+        omtcore.scalar_omt(cla.to_device(queue, a), cla.to_device(queue, b), backend="cpu")
