@@ -216,3 +216,28 @@ def test_pyopencl_arrays_in_and_out(cl):
         omtcore.scalar_omt(cla.to_device(queue, a), cla.to_device(queue, b), device=0)
     with pytest.raises(omtcore.InvalidInputError, match="'opencl'"):
         omtcore.scalar_omt(cla.to_device(queue, a), cla.to_device(queue, b), backend="cpu")
+
+
+def test_pip_only_route_through_pyopencls_loader():
+    # Without a system loader (simulated: a library name that does not exist),
+    # omtcore uses the loader bundled in pyopencl's wheel, which pyopencl has
+    # loaded first; the ICDs it finds are the machine's (here /etc/OpenCL).
+    pytest.importorskip("pyopencl", reason="pyopencl is an optional extra (omtcore[opencl])")
+    use_backend("opencl")
+    out = _run("""
+        import os
+        from omtcore._opencl_loader import use_pyopencl_loader_if_needed
+        used = use_pyopencl_loader_if_needed("libOpenCL-that-does-not-exist.so.1")
+        print(used, os.environ.get("OMTCORE_OPENCL_LIBRARY", ""))
+        import omtcore
+        (info,) = [i for i in omtcore.backends() if i.name == "opencl"]
+        print(info.available, info.reason)
+        r = omtcore.scalar_omt([1.0, 0.0, 0.0], [0.0, 0.0, 1.0], norm="anisotropic", backend="opencl")
+        print(round(r.distance, 4))
+    """, OMTCORE_OPENCL_LIBRARY="")
+    first, second, third = out.splitlines()[-3:]
+    if first.startswith("False"):
+        pytest.skip("this pyopencl wheel bundles no ICD loader (pyopencl/.libs)")
+    assert "pyopencl" in first and ".libs" in first, first
+    assert second.startswith("True"), second
+    assert third == "2.0"

@@ -8,6 +8,9 @@
 
 from importlib.metadata import PackageNotFoundError, version as _version
 
+from ._opencl_loader import use_pyopencl_loader_if_needed as _use_pyopencl_loader
+
+_use_pyopencl_loader()  # before anything asks the core about OpenCL
 from .api import BackendInfo, Result, backends, gell_mann, matrix_omt, scalar_omt, vector_omt
 from .errors import (BackendUnavailableError, ConvergenceWarning, DeviceMemoryError,
                      InvalidInputError)
