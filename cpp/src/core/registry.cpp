@@ -1,6 +1,9 @@
 #include <algorithm>
 
 #include "backends/cpu/cpu_backend.hpp"
+#ifdef OMTCORE_HAVE_CUDA
+#include "backends/cuda/cuda_backend.hpp"
+#endif
 #ifdef OMTCORE_HAVE_OPENCL
 #include "backends/opencl/opencl_backend.hpp"
 #endif
@@ -11,7 +14,8 @@ namespace omtcore::detail {
 
 namespace {
 
-BackendEntry not_built(const std::string& name, const std::string& why) {
+// Unused when every optional backend is compiled in.
+[[maybe_unused]] BackendEntry not_built(const std::string& name, const std::string& why) {
   BackendEntry e;
   e.name = name;
   e.probe = [name, why] {
@@ -28,7 +32,11 @@ BackendEntry not_built(const std::string& name, const std::string& why) {
 
 const std::vector<BackendEntry>& backend_registry() {
   static const std::vector<BackendEntry> registry = {
-      not_built("cuda", "CUDA backend not built yet (this version of omtcore has none)"),
+#ifdef OMTCORE_HAVE_CUDA
+      cuda_backend_entry(),
+#else
+      not_built("cuda", "CUDA backend not compiled in (nvcc not found at build time, or OMTCORE_WITH_CUDA=OFF)"),
+#endif
 #ifdef OMTCORE_HAVE_OPENCL
       opencl_backend_entry(),
 #else

@@ -1,0 +1,885 @@
+// The CUDA backend: opencl_backend.cpp and kernels.cl translated to CUDA.
+// Every problem is a field problem (a scalar problem is one plane with no
+// exchange); one thread per cell calls the per-cell math that the CPU and
+// OpenCL backends use, compiled here once per precision. Where OpenCL builds
+// a program per problem shape at run time, nvcc instantiates the kernels
+// ahead of time for the common shapes (with_shape) and once with every shape
+// value read at run time.
+#include "backends/cuda/cuda_backend.hpp"
+
+#include <cuda_runtime.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "omtcore/errors.hpp"
+
+#define OMT_FN static __device__ inline
+#define OMT_GLOBAL
+namespace omtcore::detail::cuda_f32 {
+using ::fabs;  // CUDA's float overloads: sqrt.rn.f32, not a double sqrt
+using ::sqrt;
+typedef float real_t;
+typedef double potential_t;  // as on the CPU: see cell_math.h
+typedef long long omt_index_t;
+#include "kernels/cell_math.h"
+#include "kernels/hermitian_eig.h"
+#include "kernels/field_math.h"
+}  // namespace omtcore::detail::cuda_f32
+namespace omtcore::detail::cuda_f64 {
+using ::fabs;
+using ::sqrt;
+typedef double real_t;
+typedef double potential_t;
+typedef long long omt_index_t;
+#include "kernels/cell_math.h"
+#include "kernels/hermitian_eig.h"
+#include "kernels/field_math.h"
+}  // namespace omtcore::detail::cuda_f64
+#undef OMT_FN
+#undef OMT_GLOBAL
+
+namespace omtcore::detail {
+
+namespace {
+
+// ---- Errors -------------------------------------------------------------------
+
+[[noreturn]] void fail(cudaError_t err, const std::string& call) {
+  cudaGetLastError();  // clears a non-sticky error, so that later calls do not report it again
+  if (err == cudaErrorMemoryAllocation)
+    throw DeviceMemoryError("CUDA: " + call + " failed: out of device memory");
+  throw Error(ErrorKind::internal,
+              "CUDA: " + call + " failed: " + cudaGetErrorName(err) + ": " + cudaGetErrorString(err));
+}
+
+void check(cudaError_t err, const char* call) {
+  if (err != cudaSuccess) fail(err, call);
+}
+
+// ---- Kernels ------------------------------------------------------------------
+
+template <class T> struct Cell;
+#define OMT_CUDA_CELL(T, ns)                                                                          \
+  template <> struct Cell<T> {                                                                        \
+    template <class... A> __device__ static void spatial(A... a) { ns::omt_field_spatial_cell(a...); } \
+    template <class... A> __device__ static void exchange(A... a) { ns::omt_field_exchange_cell(a...); } \
+    template <class... A> __device__ static void residual(A... a) { ns::omt_field_residual_cell(a...); } \
+    template <class... A> __device__ static T violation(A... a) { return ns::omt_field_violation_cell(a...); } \
+    template <class... A> __device__ static void modes(A... a) { ns::omt_field_modes_cell(a...); }     \
+    template <class... A> __device__ static void movement(A... a) { ns::omt_field_movement_cell(a...); } \
+  };
+OMT_CUDA_CELL(float, cuda_f32)
+OMT_CUDA_CELL(double, cuda_f64)
+#undef OMT_CUDA_CELL
+
+constexpr int kCellBlock = 256;        // threads per block of the per-cell kernels
+constexpr int kReduceBlock = 256;      // of the reductions (block_sum assumes it)
+constexpr int kMaxReduceBlocks = 1024; // partial sums summed on the host
+constexpr int kTile = 16;              // tile edge of the transform's matrix products
+
+// The shape and layout of one solve, every kernel's first argument. The
+// kernels take each shape value as a template argument, -1 meaning "read it
+// from here at run time".
+template <class T>
+struct Geometry {
+  long long n = 0, pad = 0;  // cells; v's entries before its first (stride[0])
+  long long stride[3] = {0, 0, 0};
+  T inv_h[3] = {1, 1, 1};
+  int d = 1, planes = 1, cols = 0, m = 1, k = 1, spatial = 0, exchange = 0, nuclear = 0;
+};
+
+__host__ __device__ constexpr int pick(int fixed, int runtime) { return fixed >= 0 ? fixed : runtime; }
+
+// Private copies: the per-cell math indexes them with loop counters.
+#define OMT_CUDA_GEOMETRY                                                    \
+  const long long stride[3] = {g.stride[0], g.stride[1], g.stride[2]};      \
+  const T inv_h[3] = {g.inv_h[0], g.inv_h[1], g.inv_h[2]};
+
+#define OMT_CUDA_FOR_CELLS(i, count)                                                                  \
+  for (long long i = (long long)blockIdx.x * blockDim.x + threadIdx.x; i < (count);                  \
+       i += (long long)gridDim.x * blockDim.x)
+
+// The block's sum of x, valid in thread 0; every thread must call it.
+__device__ double block_sum(double x) {
+  __shared__ double warp_sums[kReduceBlock / 32];
+  const int lane = threadIdx.x % 32, warp = threadIdx.x / 32;
+  for (int offset = 16; offset > 0; offset /= 2) x += __shfl_down_sync(0xffffffffu, x, offset);
+  if (lane == 0) warp_sums[warp] = x;
+  __syncthreads();
+  if (warp == 0) {
+    x = lane < int(blockDim.x / 32) ? warp_sums[lane] : 0.0;
+    for (int offset = 16; offset > 0; offset /= 2) x += __shfl_down_sync(0xffffffffu, x, offset);
+  }
+  __syncthreads();  // warp_sums may be reused by the next call
+  return x;
+}
+
+// Primal step: spatial flux and exchange of each cell (field_math.h).
+template <class T, int D, int P, int C, int M, int S, int X, int K>
+__global__ void __launch_bounds__(kCellBlock)
+primal_kernel(Geometry<T> g, T mu, T lambda, const unsigned char* bits, const double* phi, const T* coupling,
+              const T* threshold, const T* v_restart, T* v, T* vbar, const T* x_restart, T* x, T* xbar) {
+  OMT_CUDA_GEOMETRY
+  const int d = pick(D, g.d), planes = pick(P, g.planes), cols = pick(C, g.cols), m = pick(M, g.m);
+  const int spatial = pick(S, g.spatial), exchange = pick(X, g.exchange), k = pick(K, g.k);
+  OMT_CUDA_FOR_CELLS(i, g.n) {
+    Cell<T>::spatial(i, g.n, d, planes, spatial, k, stride, inv_h, mu, lambda, bits, phi, v_restart + g.pad,
+                     v + g.pad, vbar + g.pad);
+    if (cols > 0)
+      Cell<T>::exchange(i, g.n, planes, cols / m, m, exchange, k, coupling, threshold, mu, lambda, phi,
+                        x_restart, x, xbar);
+  }
+}
+
+// r = K (vbar, xbar) - rhs, every plane.
+template <class T, int D, int P, int C>
+__global__ void __launch_bounds__(kCellBlock)
+residual_kernel(Geometry<T> g, const unsigned char* bits, const T* coupling, const T* vbar, const T* xbar,
+                const T* rhs, T* r) {
+  OMT_CUDA_GEOMETRY
+  const int d = pick(D, g.d), planes = pick(P, g.planes), cols = pick(C, g.cols);
+  OMT_CUDA_FOR_CELLS(i, g.n)
+  Cell<T>::residual(i, g.n, d, planes, cols, stride, inv_h, bits, coupling, vbar + g.pad, xbar, rhs, r);
+}
+
+// r(i) <- Q^T r(i) (forward) or Q r(i): the in-cell coupling's modes.
+template <class T, int P>
+__global__ void __launch_bounds__(kCellBlock) modes_kernel(Geometry<T> g, int forward, const T* modes, T* r) {
+  const int planes = pick(P, g.planes);
+  OMT_CUDA_FOR_CELLS(i, g.n) Cell<T>::modes(i, g.n, planes, forward, modes, r);
+}
+
+// Per-block sums of the cells' violation (1-norm, or trace norm).
+template <class T, int D, int P, int C, int K, int NUC>
+__global__ void __launch_bounds__(kReduceBlock)
+violation_kernel(Geometry<T> g, const unsigned char* bits, const T* coupling, const T* v, const T* x,
+                 const T* rhs, double* partial) {
+  OMT_CUDA_GEOMETRY
+  const int d = pick(D, g.d), planes = pick(P, g.planes), cols = pick(C, g.cols);
+  const int k = pick(K, g.k), nuclear = pick(NUC, g.nuclear);
+  double sum = 0;
+  OMT_CUDA_FOR_CELLS(i, g.n)
+  sum += double(Cell<T>::violation(i, g.n, d, planes, cols, nuclear, k, stride, inv_h, bits, coupling,
+                                   v + g.pad, x, rhs));
+  sum = block_sum(sum);
+  if (threadIdx.x == 0) partial[blockIdx.x] = sum;
+}
+
+// Per-block sums of the primal and dual movement since the anchor.
+template <class T, int D, int P, int C>
+__global__ void __launch_bounds__(kReduceBlock)
+movement_kernel(Geometry<T> g, const unsigned char* bits, const T* coupling, const T* v, const T* v0,
+                const T* x, const T* x0, const double* phi, const double* phi0, double* partial) {
+  OMT_CUDA_GEOMETRY
+  const int d = pick(D, g.d), planes = pick(P, g.planes), cols = pick(C, g.cols);
+  double dx = 0, dy = 0;
+  OMT_CUDA_FOR_CELLS(i, g.n) {
+    T out[2];
+    Cell<T>::movement(i, g.n, d, planes, cols, stride, inv_h, bits, coupling, v + g.pad, v0 + g.pad, x, x0, phi,
+                      phi0, out);
+    dx += double(out[0]);
+    dy += double(out[1]);
+  }
+  dx = block_sum(dx);
+  dy = block_sum(dy);
+  if (threadIdx.x == 0) {
+    partial[2 * blockIdx.x] = dx;
+    partial[2 * blockIdx.x + 1] = dy;
+  }
+}
+
+// phi <- lambda (phi + tau r) + (1 - lambda) phi_restart, over all planes.
+template <class T>
+__global__ void __launch_bounds__(kCellBlock)
+dual_update_kernel(long long total, double tau, double lambda, int halpern, const T* r, const double* phi_restart,
+                   double* phi) {
+  OMT_CUDA_FOR_CELLS(i, total) {
+    const double step = phi[i] + tau * double(r[i]);
+    phi[i] = halpern ? lambda * step + (1.0 - lambda) * phi_restart[i] : step;
+  }
+}
+
+// The Poisson solve's transform, one axis at a time, as a batched matrix
+// product in kTile x kTile tiles (omt_transform in kernels.cl):
+//   Y[b](a, c) = sum_m L[b](a, m) R[b](m, c),
+// each operand given by its row, column and batch strides. Blocks loop over
+// tiles and batches, as the grid's y and z extents are capped at 65535.
+template <class T>
+__global__ void __launch_bounds__(kTile * kTile)
+transform_kernel(long long rows, long long cols, long long depth, long long batches, const T* L, long long l_row,
+                 long long l_col, long long l_batch, const T* R, long long r_row, long long r_col, long long r_batch,
+                 T* Y, long long y_row, long long y_col, long long y_batch) {
+  __shared__ T lt[kTile][kTile];
+  __shared__ T rt[kTile][kTile + 1];
+  const int tc = threadIdx.x, ta = threadIdx.y;
+  for (long long b = blockIdx.z; b < batches; b += gridDim.z) {
+    const T* Lb = L + b * l_batch;
+    const T* Rb = R + b * r_batch;
+    for (long long a0 = (long long)blockIdx.y * kTile; a0 < rows; a0 += (long long)gridDim.y * kTile) {
+      for (long long c0 = (long long)blockIdx.x * kTile; c0 < cols; c0 += (long long)gridDim.x * kTile) {
+        const long long a = a0 + ta, c = c0 + tc;
+        T acc = 0;
+        for (long long m0 = 0; m0 < depth; m0 += kTile) {
+          const long long lm = m0 + tc, rm = m0 + ta;
+          lt[ta][tc] = a < rows && lm < depth ? Lb[a * l_row + lm * l_col] : T(0);
+          rt[ta][tc] = rm < depth && c < cols ? Rb[rm * r_row + c * r_col] : T(0);
+          __syncthreads();
+#pragma unroll
+          for (int t = 0; t < kTile; ++t) acc += lt[ta][t] * rt[t][tc];
+          __syncthreads();
+        }
+        if (a < rows && c < cols) Y[b * y_batch + a * y_row + c * y_col] = acc;
+      }
+    }
+  }
+}
+
+// Divides each transform coefficient of plane p by its eigenvalue of
+// K K^T: eigenvalue[i] + shift[p]; exact null modes (0) are set to 0.
+template <class T>
+__global__ void __launch_bounds__(kCellBlock)
+divide_kernel(long long n, long long total, const T* eigenvalue, const T* shift, T* r) {
+  OMT_CUDA_FOR_CELLS(j, total) {
+    const T e = eigenvalue[j % n] + shift[j / n];
+    r[j] = e > T(0) ? r[j] / e : T(0);
+  }
+}
+
+// ---- Problem shapes -----------------------------------------------------------
+
+// The kernels of one shape (host stubs of the instantiated __global__ functions).
+template <class T>
+struct KernelSet {
+  void (*primal)(Geometry<T>, T, T, const unsigned char*, const double*, const T*, const T*, const T*, T*, T*,
+                 const T*, T*, T*);
+  void (*residual)(Geometry<T>, const unsigned char*, const T*, const T*, const T*, const T*, T*);
+  void (*modes)(Geometry<T>, int, const T*, T*);
+  void (*violation)(Geometry<T>, const unsigned char*, const T*, const T*, const T*, const T*, double*);
+  void (*movement)(Geometry<T>, const unsigned char*, const T*, const T*, const T*, const T*, const T*,
+                   const double*, const double*, double*);
+};
+
+template <class T, int D, int P, int C, int M, int S, int X, int K, int NUC>
+KernelSet<T> shape_kernels() {
+  return {primal_kernel<T, D, P, C, M, S, X, K>, residual_kernel<T, D, P, C>, modes_kernel<T, P>,
+          violation_kernel<T, D, P, C, K, NUC>, movement_kernel<T, D, P, C>};
+}
+
+// The kernels for g's shape: compile-time constants for the common shapes
+// (those of cpu_field_backend.cpp's with_field_shape and the scalar ones),
+// so that the per-cell loops unroll and the private arrays can live in
+// registers; other shapes read every value at run time. K (matrix size) and
+// NUC (trace-norm residual) are fixed only where the matrix math uses them.
+template <class T>
+KernelSet<T> kernels_for(const Geometry<T>& g) {
+#define OMT_SHAPE(D, P, C, M, S, X, K, NUC)                                                                \
+  if (g.d == D && g.planes == P && g.cols == C && g.m == M && g.spatial == S && g.exchange == X &&          \
+      (K < 0 || g.k == K) && g.nuclear == NUC)                                                             \
+    return shape_kernels<T, D, P, C, M, S, X, K, NUC>();
+#define OMT_SCALAR_SHAPES_D(D)                                                    \
+  OMT_SHAPE(D, 1, 0, 1, OMT_SPATIAL_GROUP_PER_PLANE, OMT_EXCHANGE_SOFT, -1, 0)   \
+  OMT_SHAPE(D, 1, 0, 1, OMT_SPATIAL_SOFT, OMT_EXCHANGE_SOFT, -1, 0)
+#define OMT_FIELD_SHAPES_D(D)                                                                    \
+  OMT_SHAPE(D, 3, 3, 1, OMT_SPATIAL_GROUP_PER_PLANE, OMT_EXCHANGE_SOFT, -1, 0) /* RGB, all pairs */ \
+  OMT_SHAPE(D, 3, 3, 1, OMT_SPATIAL_SOFT, OMT_EXCHANGE_SOFT, -1, 0)                               \
+  OMT_SHAPE(D, 3, 2, 1, OMT_SPATIAL_GROUP_PER_PLANE, OMT_EXCHANGE_SOFT, -1, 0) /* RGB, a path */  \
+  OMT_SHAPE(D, 3, 2, 1, OMT_SPATIAL_SOFT, OMT_EXCHANGE_SOFT, -1, 0)                               \
+  OMT_SHAPE(D, 4, 12, 4, OMT_SPATIAL_GROUP_ALL, OMT_EXCHANGE_GROUP, 2, 1) /* k = 2, Pauli */       \
+  OMT_SHAPE(D, 4, 12, 4, OMT_SPATIAL_NUCLEAR, OMT_EXCHANGE_NUCLEAR, 2, 1)                         \
+  OMT_SHAPE(D, 9, 72, 9, OMT_SPATIAL_GROUP_ALL, OMT_EXCHANGE_GROUP, 3, 1) /* k = 3, Gell-Mann */   \
+  OMT_SHAPE(D, 9, 72, 9, OMT_SPATIAL_NUCLEAR, OMT_EXCHANGE_NUCLEAR, 3, 1)
+  OMT_SCALAR_SHAPES_D(1)
+  OMT_SCALAR_SHAPES_D(2)
+  OMT_SCALAR_SHAPES_D(3)
+  OMT_FIELD_SHAPES_D(2)
+  OMT_FIELD_SHAPES_D(3)
+#undef OMT_FIELD_SHAPES_D
+#undef OMT_SCALAR_SHAPES_D
+#undef OMT_SHAPE
+  return shape_kernels<T, -1, -1, -1, -1, -1, -1, -1, -1>();
+}
+
+int spatial_code(SpatialProx p) {
+  switch (p) {
+    case SpatialProx::group_per_plane: return OMT_SPATIAL_GROUP_PER_PLANE;
+    case SpatialProx::soft: return OMT_SPATIAL_SOFT;
+    case SpatialProx::group_all: return OMT_SPATIAL_GROUP_ALL;
+    default: return OMT_SPATIAL_NUCLEAR;
+  }
+}
+
+int exchange_code(ExchangeProx p) {
+  switch (p) {
+    case ExchangeProx::soft: return OMT_EXCHANGE_SOFT;
+    case ExchangeProx::group: return OMT_EXCHANGE_GROUP;
+    default: return OMT_EXCHANGE_NUCLEAR;
+  }
+}
+
+// ---- Devices --------------------------------------------------------------------
+
+struct DeviceRef {
+  int index = 0;
+  std::string name;
+  int multiprocessors = 1;
+};
+
+struct Discovery {
+  std::vector<DeviceRef> devices;
+  std::string why;  // when there is none
+};
+
+std::string runtime_version() {
+  int v = 0;
+  cudaRuntimeGetVersion(&v);
+  return std::to_string(v / 1000) + "." + std::to_string(v % 1000 / 10);
+}
+
+DeviceRef describe(int index) {
+  cudaDeviceProp prop{};
+  check(cudaGetDeviceProperties(&prop, index), "cudaGetDeviceProperties");
+  DeviceRef ref;
+  ref.index = index;
+  const std::size_t gib = (prop.totalGlobalMem + (std::size_t(1) << 29)) >> 30;
+  ref.name = std::string(prop.name) + " (sm_" + std::to_string(prop.major) + std::to_string(prop.minor) + ", " +
+             std::to_string(gib) + " GiB)";
+  ref.multiprocessors = std::max(1, prop.multiProcessorCount);
+  return ref;
+}
+
+// Every CUDA device, in the runtime's order (CUDA_VISIBLE_DEVICES applies):
+// `device=` indexes this list.
+const Discovery& discover() {
+  static const Discovery found = [] {
+    Discovery out;
+    int count = 0;
+    const cudaError_t err = cudaGetDeviceCount(&count);
+    if (err == cudaErrorNoDevice || (err == cudaSuccess && count == 0)) {
+      cudaGetLastError();
+      out.why = "no CUDA device";
+      return out;
+    }
+    if (err == cudaErrorInsufficientDriver) {
+      cudaGetLastError();
+      out.why = std::string("no CUDA driver: ") + cudaGetErrorString(err) +
+                " (no NVIDIA driver installed, or one older than CUDA " + runtime_version() + " needs)";
+      return out;
+    }
+    if (err != cudaSuccess) {
+      cudaGetLastError();
+      out.why = std::string("no CUDA driver: ") + cudaGetErrorName(err) + ": " + cudaGetErrorString(err);
+      return out;
+    }
+    try {
+      for (int i = 0; i < count; ++i) out.devices.push_back(describe(i));
+    } catch (const Error& e) {
+      out.devices.clear();
+      out.why = e.what();
+    }
+    return out;
+  }();
+  return found;
+}
+
+// The device and stream a solve runs on: the caller's stream (its device),
+// or the listed device and a stream of the backend's own (stream = 0).
+struct Target {
+  DeviceRef dev;
+  cudaStream_t stream = nullptr;
+};
+
+Target target(const SolveOptions& options) {
+  const Discovery& found = discover();
+  if (found.devices.empty()) throw BackendUnavailableError("backend 'cuda' is unavailable: " + found.why);
+  if (options.native_queue) {
+    if (options.device >= 0)
+      throw InvalidInputError("pass either device= or a native stream to the cuda backend, not both");
+    Target t;
+    t.stream = reinterpret_cast<cudaStream_t>(options.native_queue);
+    int index = 0;
+#if CUDART_VERSION >= 12080
+    check(cudaStreamGetDevice(t.stream, &index), "cudaStreamGetDevice (is native_queue a cudaStream_t?)");
+#else
+    check(cudaGetDevice(&index), "cudaGetDevice");  // no cudaStreamGetDevice: the current device's stream
+#endif
+    t.dev = found.devices.at(std::size_t(index));
+    return t;
+  }
+  const std::size_t count = found.devices.size();
+  if (options.device >= 0 && std::size_t(options.device) >= count)
+    throw InvalidInputError("the cuda backend has " + std::to_string(count) + " device(s) (indices 0.." +
+                            std::to_string(int(count) - 1) + "); got device=" + std::to_string(options.device));
+  Target t;
+  t.dev = found.devices[options.device < 0 ? 0 : std::size_t(options.device)];
+  return t;
+}
+
+// ---- Resources ------------------------------------------------------------------
+
+// Makes a device current for one call and restores the caller's afterwards
+// (a caller working on another device, say with CuPy, keeps its own).
+class DeviceScope {
+ public:
+  explicit DeviceScope(int device) {
+    if (cudaGetDevice(&previous_) != cudaSuccess) previous_ = -1;
+    if (previous_ == device) {
+      previous_ = -1;
+      return;
+    }
+    check(cudaSetDevice(device), "cudaSetDevice");
+  }
+  DeviceScope(const DeviceScope&) = delete;
+  DeviceScope& operator=(const DeviceScope&) = delete;
+  ~DeviceScope() {
+    if (previous_ >= 0) cudaSetDevice(previous_);
+  }
+
+ private:
+  int previous_ = -1;
+};
+
+// Owns one device allocation.
+class DeviceBuffer {
+ public:
+  DeviceBuffer() = default;
+  DeviceBuffer(const DeviceBuffer&) = delete;
+  DeviceBuffer& operator=(const DeviceBuffer&) = delete;
+  ~DeviceBuffer() {
+    if (ptr_) cudaFree(ptr_);
+  }
+  void create(std::size_t bytes) {
+    const cudaError_t err = cudaMalloc(&ptr_, std::max<std::size_t>(bytes, 8));
+    if (err != cudaSuccess) {
+      ptr_ = nullptr;
+      cudaGetLastError();
+      throw DeviceMemoryError("CUDA: cudaMalloc of " + std::to_string(bytes >> 20) + " MiB failed: " +
+                              cudaGetErrorName(err) + ": " + cudaGetErrorString(err));
+    }
+  }
+  void* get() const { return ptr_; }
+  explicit operator bool() const { return ptr_ != nullptr; }
+
+ private:
+  void* ptr_ = nullptr;
+};
+
+// The backend's own stream, or the caller's (borrowed, never destroyed).
+class Stream {
+ public:
+  Stream() = default;
+  Stream(const Stream&) = delete;
+  Stream& operator=(const Stream&) = delete;
+  ~Stream() { close(); }
+  void close() {
+    if (owned_) cudaStreamDestroy(stream_);
+    owned_ = false;
+  }
+  void open(cudaStream_t borrowed) {
+    if (borrowed) {
+      stream_ = borrowed;
+      return;
+    }
+    // Non-blocking: no implicit synchronisation with the legacy default stream of other work.
+    check(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking), "cudaStreamCreateWithFlags");
+    owned_ = true;
+  }
+  cudaStream_t get() const { return stream_; }
+
+ private:
+  cudaStream_t stream_ = nullptr;
+  bool owned_ = false;
+};
+
+template <class U>
+U* ptr(const DeviceBuffer& b) {
+  return static_cast<U*>(b.get());
+}
+
+std::size_t ceil_div(std::size_t x, std::size_t m) { return (x + m - 1) / m; }
+
+// ---- The backend ----------------------------------------------------------------
+
+// Scalar and field problems alike (a scalar problem is one plane, no exchange),
+// one solve, every array on the device; layouts and padding as in the OpenCL backend.
+template <class T>
+class CudaBackend final : public Backend {
+ public:
+  CudaBackend(const FieldSetup& setup, const Target& t)
+      : dom_(*setup.grid.domain), dev_(t.dev), d_(dom_.d), n_(dom_.cells), planes_(setup.planes),
+        cols_(setup.blocks * setup.block_size), pad_(dom_.stride[0]) {
+    g_.n = n_;
+    g_.pad = pad_;
+    for (int s = 0; s < 3; ++s) {
+      g_.stride[s] = dom_.stride[s];
+      g_.inv_h[s] = T(setup.grid.inv_h[s]);
+    }
+    g_.d = d_;
+    g_.planes = planes_;
+    g_.cols = cols_;
+    g_.m = std::max(1, setup.block_size);
+    g_.k = setup.k;
+    g_.spatial = spatial_code(setup.spatial);
+    g_.exchange = exchange_code(setup.exchange);
+    g_.nuclear = setup.nuclear_residual ? 1 : 0;
+    kernels_ = kernels_for(g_);
+    DeviceScope scope(dev_.index);
+    stream_.open(t.stream);
+    auto arrays = std::make_unique<Arrays>();
+    allocate(setup, *arrays);
+    a_ = std::move(arrays);  // on a throw above, freed while the device is still current
+  }
+
+  // Errors are ignored here: a destructor must not throw, and a failed
+  // solve has already reported its error.
+  ~CudaBackend() override {
+    int previous = -1;
+    if (cudaGetDevice(&previous) != cudaSuccess) previous = -1;
+    if (cudaSetDevice(dev_.index) == cudaSuccess) {
+      // Nothing may still run on the arrays when they are freed.
+      cudaStreamSynchronize(stream_.get());
+      a_.reset();
+      stream_.close();
+    }
+    if (previous >= 0 && previous != dev_.index) cudaSetDevice(previous);
+  }
+
+  void primal_step(double mu, double lambda) override {
+    DeviceScope scope(dev_.index);
+    const bool halpern = lambda < 1;
+    const DeviceBuffer& vr = halpern ? a_->vr : a_->v;
+    const DeviceBuffer& xr = halpern && cols_ > 0 ? a_->xr : a_->x;
+    kernels_.primal<<<cell_blocks(n_), kCellBlock, 0, stream()>>>(
+        g_, T(mu), T(lambda), ptr<unsigned char>(a_->bits), ptr<double>(a_->phi), ptr<T>(a_->coupling),
+        ptr<T>(a_->threshold), ptr<T>(vr), ptr<T>(a_->v), ptr<T>(a_->vbar), ptr<T>(xr), ptr<T>(a_->x),
+        ptr<T>(a_->xbar));
+    launched("primal_kernel");
+  }
+
+  void dual_step(double tau, bool preconditioned, double lambda) override {
+    DeviceScope scope(dev_.index);
+    kernels_.residual<<<cell_blocks(n_), kCellBlock, 0, stream()>>>(
+        g_, ptr<unsigned char>(a_->bits), ptr<T>(a_->coupling), ptr<T>(a_->vbar), ptr<T>(a_->xbar),
+        ptr<T>(a_->rhs), ptr<T>(a_->r));
+    launched("residual_kernel");
+    if (preconditioned) {
+      if (planes_ > 1) modes(1);
+      poisson();
+      if (planes_ > 1) modes(0);
+    }
+    const bool halpern = lambda < 1;
+    const long long total = (long long)planes_ * n_;
+    const DeviceBuffer& phir = halpern ? a_->phir : a_->phi;
+    dual_update_kernel<T><<<cell_blocks(total), kCellBlock, 0, stream()>>>(
+        total, tau, lambda, halpern ? 1 : 0, ptr<T>(a_->r), ptr<double>(phir), ptr<double>(a_->phi));
+    launched("dual_update_kernel");
+  }
+
+  double residual_l1() override {
+    DeviceScope scope(dev_.index);
+    const unsigned blocks = reduce_blocks();
+    kernels_.violation<<<blocks, kReduceBlock, 0, stream()>>>(g_, ptr<unsigned char>(a_->bits),
+                                                               ptr<T>(a_->coupling), ptr<T>(a_->v),
+                                                               ptr<T>(a_->x), ptr<T>(a_->rhs),
+                                                               ptr<double>(a_->partial));
+    launched("violation_kernel");
+    return sum_partials(blocks, 1)[0];
+  }
+
+  void save_restart_point() override {
+    DeviceScope scope(dev_.index);
+    if (!a_->vr) {
+      a_->vr.create(v_bytes_);
+      a_->xr.create(x_bytes_);
+      a_->phir.create(phi_bytes_);
+    }
+    copy(a_->v, a_->vr, v_bytes_);
+    copy(a_->x, a_->xr, x_bytes_);
+    copy(a_->phi, a_->phir, phi_bytes_);
+  }
+
+  void save_anchor() override {
+    DeviceScope scope(dev_.index);
+    copy(a_->v, a_->v0, v_bytes_);
+    copy(a_->x, a_->x0, x_bytes_);
+    copy(a_->phi, a_->phi0, phi_bytes_);
+  }
+
+  std::array<double, 2> anchor_distances() override {
+    DeviceScope scope(dev_.index);
+    const unsigned blocks = reduce_blocks();
+    kernels_.movement<<<blocks, kReduceBlock, 0, stream()>>>(
+        g_, ptr<unsigned char>(a_->bits), ptr<T>(a_->coupling), ptr<T>(a_->v), ptr<T>(a_->v0), ptr<T>(a_->x),
+        ptr<T>(a_->x0), ptr<double>(a_->phi), ptr<double>(a_->phi0), ptr<double>(a_->partial));
+    launched("movement_kernel");
+    const auto sums = sum_partials(blocks, 2);
+    return {sums[0], sums[1]};
+  }
+
+  void read_state(std::vector<double>& v, std::vector<double>& phi) override {
+    DeviceScope scope(dev_.index);
+    v = read<T>(a_->v, pad_, std::size_t(planes_) * d_ * n_);
+    phi = read<double>(a_->phi, 0, std::size_t(planes_) * n_);
+  }
+
+  void read_exchange(std::vector<double>& x) override {
+    DeviceScope scope(dev_.index);
+    x = read<T>(a_->x, 0, std::size_t(cols_) * n_);
+  }
+
+  void finish() override {
+    DeviceScope scope(dev_.index);
+    check(cudaStreamSynchronize(stream()), "cudaStreamSynchronize");
+  }
+
+ private:
+  // Every device array, freed together (see the destructor).
+  struct Arrays {
+    DeviceBuffer v, vbar, v0, vr, x, xbar, x0, xr, phi, phi0, phir, r, tmp, rhs, bits, partial;
+    DeviceBuffer coupling, threshold, modes, shift, eigenvalue, dct[3];
+  };
+
+  cudaStream_t stream() const { return stream_.get(); }
+
+  void launched(const char* kernel) {
+    const cudaError_t err = cudaGetLastError();
+    if (err != cudaSuccess) fail(err, std::string("launching ") + kernel);
+  }
+
+  // Enough blocks to fill the device; the kernels loop over the rest.
+  unsigned cell_blocks(long long items) const {
+    const std::size_t wanted = ceil_div(std::size_t(std::max<long long>(items, 1)), kCellBlock);
+    return unsigned(std::min<std::size_t>(wanted, std::size_t(dev_.multiprocessors) * 64));
+  }
+  unsigned reduce_blocks() const {
+    const std::size_t wanted = ceil_div(std::size_t(std::max<long long>(n_, 1)), kReduceBlock);
+    return unsigned(std::min<std::size_t>({wanted, std::size_t(dev_.multiprocessors) * 8, kMaxReduceBlocks}));
+  }
+
+  void allocate(const FieldSetup& setup, Arrays& a) {
+    const std::size_t n = std::size_t(n_), P = std::size_t(planes_), real = sizeof(T);
+    v_bytes_ = (std::size_t(pad_) + P * d_ * n) * real;
+    x_bytes_ = std::size_t(cols_) * n * real;
+    phi_bytes_ = (P * n + std::size_t(pad_)) * sizeof(double);
+    const std::size_t plane_bytes = P * n * real;
+    std::size_t dct_bytes = 0;
+    for (int s = 0; s < d_; ++s) dct_bytes += std::size_t(dom_.n[s] * dom_.n[s]) * real;
+    // The iterate, extrapolation, anchor and restart point of v, x and phi;
+    // residual and transform scratch; right-hand side; the rest is small.
+    const std::size_t need = 4 * (v_bytes_ + x_bytes_ + phi_bytes_) + 3 * plane_bytes + n * real + n + dct_bytes;
+    std::size_t free_bytes = 0, total_bytes = 0;
+    check(cudaMemGetInfo(&free_bytes, &total_bytes), "cudaMemGetInfo");
+    if (need > free_bytes)
+      throw DeviceMemoryError("CUDA device '" + dev_.name + "' has " + std::to_string(free_bytes >> 20) +
+                              " MiB free of " + std::to_string(total_bytes >> 20) +
+                              " MiB; this solve needs about " + std::to_string(need >> 20) + " MiB");
+    a.v.create(v_bytes_);
+    a.vbar.create(v_bytes_);
+    a.v0.create(v_bytes_);
+    a.x.create(x_bytes_);
+    a.xbar.create(x_bytes_);
+    a.x0.create(x_bytes_);
+    a.phi.create(phi_bytes_);
+    a.phi0.create(phi_bytes_);
+    a.r.create(plane_bytes);
+    a.tmp.create(plane_bytes);
+    a.rhs.create(plane_bytes);
+    a.bits.create(n);
+    a.partial.create(2 * kMaxReduceBlocks * sizeof(double));
+    // Padding included: the stencils read it unconditionally (cell_math.h).
+    for (DeviceBuffer* b : {&a.v, &a.vbar, &a.v0}) zero(*b, v_bytes_);
+    for (DeviceBuffer* b : {&a.x, &a.xbar, &a.x0}) zero(*b, x_bytes_);
+    for (DeviceBuffer* b : {&a.phi, &a.phi0}) zero(*b, phi_bytes_);
+    write_reals(a.rhs, setup.rhs);
+    write(a.bits, dom_.bits.data(), n);
+    std::vector<double> coupling = setup.coupling, threshold = setup.threshold;
+    if (coupling.empty()) coupling.assign(1, 0.0);
+    if (threshold.empty()) threshold.assign(1, 0.0);
+    a.coupling.create(coupling.size() * real);
+    a.threshold.create(threshold.size() * real);
+    write_reals(a.coupling, coupling);
+    write_reals(a.threshold, threshold);
+    std::vector<double> modes = setup.modes, shift = setup.shift;
+    if (modes.empty()) modes.assign(1, 1.0);
+    if (shift.empty()) shift.assign(P, 0.0);
+    a.modes.create(modes.size() * real);
+    a.shift.create(shift.size() * real);
+    write_reals(a.modes, modes);
+    write_reals(a.shift, shift);
+    // The Poisson solve: the orthonormal DCT-II matrix of each axis, and the
+    // eigenvalues of the grid Laplacian per transform coefficient.
+    const double pi = 3.14159265358979323846;
+    for (int s = 0; s < d_; ++s) {
+      const std::int64_t len = dom_.n[s];
+      std::vector<double> c(std::size_t(len * len));
+      for (std::int64_t k = 0; k < len; ++k)
+        for (std::int64_t i = 0; i < len; ++i)
+          c[std::size_t(k * len + i)] = std::sqrt((k == 0 ? 1.0 : 2.0) / double(len)) *
+                                        std::cos(pi * double(k) * double(2 * i + 1) / (2.0 * double(len)));
+      a.dct[s].create(c.size() * real);
+      write_reals(a.dct[s], c);
+    }
+    std::vector<double> eig(n, 0.0);
+    for (std::size_t i = 0; i < n; ++i)
+      for (int s = 0; s < d_; ++s)
+        eig[i] += setup.grid.laplacian_eigenvalues[s][(std::int64_t(i) / dom_.stride[s]) % dom_.n[s]];
+    a.eigenvalue.create(n * real);
+    write_reals(a.eigenvalue, eig);
+    check(cudaStreamSynchronize(stream()), "cudaStreamSynchronize after allocation");
+  }
+
+  // Sums the first `blocks` partial sums of `values` each on the host, in double.
+  std::vector<double> sum_partials(unsigned blocks, int values) {
+    const std::vector<double> partial = read<double>(a_->partial, 0, std::size_t(blocks) * values);
+    std::vector<double> sums(values, 0.0);
+    for (unsigned b = 0; b < blocks; ++b)
+      for (int j = 0; j < values; ++j) sums[j] += partial[std::size_t(b) * values + j];
+    return sums;
+  }
+
+  void modes(int forward) {
+    kernels_.modes<<<cell_blocks(n_), kCellBlock, 0, stream()>>>(g_, forward, ptr<T>(a_->modes), ptr<T>(a_->r));
+    launched("modes_kernel");
+  }
+
+  // r <- (Laplacian (x) I + I (x) diag(shift))^+ r for all planes at once:
+  // DCT along each axis, divide, inverse DCT; 2d passes ping-pong between r
+  // and tmp and end in r.
+  void poisson() {
+    T* src = ptr<T>(a_->r);
+    T* dst = ptr<T>(a_->tmp);
+    for (int s = 0; s < d_; ++s) {
+      transform(s, false, src, dst);
+      std::swap(src, dst);
+    }
+    const long long total = (long long)planes_ * n_;
+    divide_kernel<T><<<cell_blocks(total), kCellBlock, 0, stream()>>>(n_, total, ptr<T>(a_->eigenvalue),
+                                                                       ptr<T>(a_->shift), src);
+    launched("divide_kernel");
+    for (int s = d_ - 1; s >= 0; --s) {
+      transform(s, true, src, dst);
+      std::swap(src, dst);
+    }
+  }
+
+  // Y = the DCT-II (inverse: DCT-III) of X along axis s, every plane.
+  void transform(int s, bool inverse, const T* X, T* Y) {
+    const long long len = dom_.n[s], inner = dom_.stride[s];
+    const long long outer = (long long)planes_ * (n_ / (len * inner));
+    // C (k, m) = dct[k * len + m]; its transpose by swapped strides.
+    const long long c_row = inverse ? 1 : len, c_col = inverse ? len : 1;
+    const T* C = ptr<T>(a_->dct[s]);
+    const dim3 block(kTile, kTile, 1);
+    if (inner == 1) {
+      // Rows of the last axis: Y (row, k) = sum_m X (row, m) C (k, m).
+      const long long rows = outer;
+      transform_kernel<T><<<tiles(len, rows, 1), block, 0, stream()>>>(rows, len, len, 1, X, len, 1, 0, C, c_col,
+                                                                        c_row, 0, Y, len, 1, 0);
+    } else {
+      // Y_b (k, j) = sum_m C (k, m) X_b (m, j), one batch b per outer index.
+      transform_kernel<T><<<tiles(inner, len, outer), block, 0, stream()>>>(
+          len, inner, len, outer, C, c_row, c_col, 0, X, inner, 1, len * inner, Y, inner, 1, len * inner);
+    }
+    launched("transform_kernel");
+  }
+
+  static dim3 tiles(long long cols, long long rows, long long batches) {
+    const auto cap = [](long long x, long long limit) { return unsigned(std::max(1LL, std::min(x, limit))); };
+    return dim3(cap((cols + kTile - 1) / kTile, 0x7fffffffLL), cap((rows + kTile - 1) / kTile, 65535),
+                cap(batches, 65535));
+  }
+
+  void zero(const DeviceBuffer& b, std::size_t bytes) {
+    if (bytes == 0) return;
+    check(cudaMemsetAsync(ptr<void>(b), 0, bytes, stream()), "cudaMemsetAsync");
+  }
+  void copy(const DeviceBuffer& from, const DeviceBuffer& to, std::size_t bytes) {
+    if (bytes == 0) return;
+    check(cudaMemcpyAsync(ptr<void>(to), ptr<void>(from), bytes, cudaMemcpyDeviceToDevice, stream()),
+          "cudaMemcpyAsync (device to device)");
+  }
+  // From pageable memory: the call returns once the data is staged, so `data` may go away.
+  void write(const DeviceBuffer& b, const void* data, std::size_t bytes) {
+    if (bytes == 0) return;
+    check(cudaMemcpyAsync(ptr<void>(b), data, bytes, cudaMemcpyHostToDevice, stream()),
+          "cudaMemcpyAsync (host to device)");
+  }
+  void write_reals(const DeviceBuffer& b, const std::vector<double>& values) {
+    const std::vector<T> converted(values.begin(), values.end());
+    write(b, converted.data(), converted.size() * sizeof(T));
+  }
+  // `count` values of type U from entry `offset`, as double; waits for the stream.
+  template <class U>
+  std::vector<double> read(const DeviceBuffer& b, std::int64_t offset, std::size_t count) {
+    std::vector<U> host(count);
+    if (count > 0) {
+      check(cudaMemcpyAsync(host.data(), ptr<U>(b) + offset, count * sizeof(U), cudaMemcpyDeviceToHost, stream()),
+            "cudaMemcpyAsync (device to host)");
+      check(cudaStreamSynchronize(stream()), "cudaStreamSynchronize");
+    }
+    return std::vector<double>(host.begin(), host.end());
+  }
+
+  const Domain& dom_;
+  DeviceRef dev_;
+  int d_;
+  std::int64_t n_;
+  int planes_, cols_;
+  std::int64_t pad_;
+  std::size_t v_bytes_ = 0, x_bytes_ = 0, phi_bytes_ = 0;
+  Geometry<T> g_;
+  KernelSet<T> kernels_{};
+  Stream stream_;                  // declared before the arrays: destroyed after them
+  std::unique_ptr<Arrays> a_;
+};
+
+std::unique_ptr<Backend> make(const FieldSetup& setup, const SolveOptions& options) {
+  const Target t = target(options);
+  if (options.dtype == Dtype::float64) return std::make_unique<CudaBackend<double>>(setup, t);
+  return std::make_unique<CudaBackend<float>>(setup, t);
+}
+
+// As in opencl_backend.cpp: a scalar problem is one plane with no exchange.
+FieldSetup as_field(const ScalarSetup& s) {
+  FieldSetup f;
+  f.grid = s;
+  f.grid.rhs.clear();
+  f.planes = 1;
+  f.k = 1;
+  f.spatial = s.isotropic ? SpatialProx::group_per_plane : SpatialProx::soft;
+  f.exchange = ExchangeProx::soft;
+  f.blocks = 0;
+  f.block_size = 1;
+  f.rhs = s.rhs;
+  f.modes = {1.0};
+  f.shift = {0.0};
+  return f;
+}
+
+}  // namespace
+
+BackendEntry cuda_backend_entry() {
+  BackendEntry e;
+  e.name = "cuda";
+  e.probe = [] {
+    BackendInfo info;
+    info.name = "cuda";
+    const Discovery& found = discover();
+    info.available = !found.devices.empty();
+    info.reason = found.why;
+    for (const auto& dev : found.devices) info.devices.push_back(dev.name);
+    return info;
+  };
+  e.make_scalar = [](const ScalarSetup& setup, const SolveOptions& options) { return make(as_field(setup), options); };
+  e.make_field = [](const FieldSetup& setup, const SolveOptions& options) { return make(setup, options); };
+  e.device_name = [](const SolveOptions& options) { return target(options).dev.name; };
+  e.accelerates = [] { return true; };
+  return e;
+}
+
+}  // namespace omtcore::detail
