@@ -5,8 +5,11 @@
 
 namespace omtcore {
 
-// Every backend this library knows, in order of preference for backend="auto",
-// with whether it can run here and why not.
+// Every backend this library knows ("cuda", "opencl", "cpu"), with whether it
+// can run here, why not ("no CUDA driver: ...", "no OpenCL loader: ...",
+// "not compiled in ...") and its devices (SolveOptions::device indexes them).
+// backend="auto" takes the first available one in this order, except that
+// OpenCL is taken only when it has a GPU or accelerator.
 std::vector<BackendInfo> backends();
 
 // The iteration limit used when SolveOptions::max_iter is 0:

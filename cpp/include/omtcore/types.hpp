@@ -105,7 +105,7 @@ struct SolveOptions {
   std::int64_t max_iter = 0;    // 0: default_max_iter(grid)
   Method method = Method::automatic;
   std::string backend = "auto"; // "auto", "cpu", "opencl", "cuda"
-  int device = -1;              // index into the backend's device list; -1: its default
+  int device = -1;              // index into the backend's device list; -1: its default (first GPU)
   Dtype dtype = Dtype::float32; // iterate precision; certificates are always double
   int check_every = 0;          // iterations between checks; 0: default (25)
   // The caller's own queue or stream to run on, instead of `device`: OpenCL, a
