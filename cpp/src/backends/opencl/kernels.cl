@@ -13,7 +13,6 @@
  * offset `pad` to their first entry. */
 
 #define OMT_REDUCE_GROUP 128 /* work-group size of the reductions */
-#define OMT_TILE 16          /* tile edge of the transform's matrix products */
 
 /* A work-group's sum of x, valid in work-item 0. */
 ACC omt_group_sum(__local ACC* buf, ACC x) {
@@ -123,33 +122,84 @@ void omt_movement(long n, OMT_GEOMETRY_ARGS, long vpad, __global const uchar* bi
   }
 }
 
-/* The Poisson solve's transform, one axis at a time, as a batched matrix
- * product in OMT_TILE x OMT_TILE tiles:
- *   Y[b](a, c) = sum_m L[b](a, m) R[b](m, c),
- * each operand given by its row, column and batch strides, so that one kernel
- * applies the orthonormal DCT matrix (or its transpose) along any axis of the
- * (plane, n0, n1, n2) array. */
-__kernel __attribute__((reqd_work_group_size(OMT_TILE, OMT_TILE, 1)))
-void omt_transform(long rows, long cols, long depth,
-                   __global const real_t* L, long l_row, long l_col, long l_batch,
-                   __global const real_t* R, long r_row, long r_col, long r_batch,
-                   __global real_t* Y, long y_row, long y_col, long y_batch) {
-  __local real_t lt[OMT_TILE][OMT_TILE];
-  __local real_t rt[OMT_TILE][OMT_TILE + 1];
-  const int tc = (int)get_local_id(0), ta = (int)get_local_id(1);
-  const long c = get_global_id(0), a = get_global_id(1), b = get_global_id(2);
-  L += b * l_batch;
-  R += b * r_batch;
-  real_t acc = 0;
-  for (long m0 = 0; m0 < depth; m0 += OMT_TILE) {
-    const long lm = m0 + tc, rm = m0 + ta;
-    lt[ta][tc] = a < rows && lm < depth ? L[a * l_row + lm * l_col] : (real_t)0;
-    rt[ta][tc] = rm < depth && c < cols ? R[rm * r_row + c * r_col] : (real_t)0;
-    barrier(CLK_LOCAL_MEM_FENCE);
-    for (int t = 0; t < OMT_TILE; ++t) acc += lt[ta][t] * rt[t][tc];
-    barrier(CLK_LOCAL_MEM_FENCE);
+/* The Poisson solve's transforms: the orthonormal DCT-II (and its inverse)
+ * along one axis of the (plane, n0, n1, n2) array, by one complex FFT of the
+ * axis' length (Makhoul 1980), as in the CPU backend (batched_dct.hpp):
+ *   forward  v = (x0, x2, x4, ..., x5, x3, x1), V = FFT(v),
+ *            Y_k = c_k Re(e^{-i pi k/2n} V_k), c_k = sqrt((k ? 2 : 1) / n);
+ *   inverse  X_k = Y_k / c_k, V_k = e^{i pi k/2n} (X_k - i X_{n-k}) (X_n = 0),
+ *            v = IFFT(V) = conj(FFT(conj V)) / n, x undoes the reordering.
+ * The FFT is a self-sorting mixed-radix Stockham FFT, one kernel launch per
+ * stage; each work-item computes one output of a stage, so any radix (any
+ * length) runs in the same kernel. Arrays are indexed (outer, m, inner) with
+ * m along the axis, and so is the 3D range of work-items (inner, n, outer):
+ * no integer division to find a work-item's place. */
+
+/* Source index of the reordered sequence's entry m: even samples forward, odd backward. */
+long omt_makhoul_source(long m, long n) { return 2 * m < n ? 2 * m : 2 * (n - 1 - m) + 1; }
+
+/* Into split complex (re, im): the reordered rows (forward), or conj(V) / n (inverse).
+ * cosines[k] = cos(pi k / 2n), sines[k] = sin(pi k / 2n), scale[k] = c_k. */
+#define OMT_AXIS_ITEM                                                         \
+  const long c = get_global_id(0), m = get_global_id(1);                      \
+  const long row = (long)get_global_id(2) * n * inner, g = row + m * inner + c;
+
+__kernel void omt_dct_pre(long n, long inner, int inverse, __global const real_t* x,
+                          __global const real_t* cosines, __global const real_t* sines,
+                          __global const real_t* scale, __global real_t* re, __global real_t* im) {
+  OMT_AXIS_ITEM
+  if (!inverse) {
+    re[g] = x[row + omt_makhoul_source(m, n) * inner + c];
+    im[g] = 0;
+    return;
   }
-  if (a < rows && c < cols) Y[b * y_batch + a * y_row + c * y_col] = acc;
+  const real_t xk = x[g] / scale[m];
+  const real_t xnk = m > 0 ? x[row + (n - m) * inner + c] / scale[n - m] : (real_t)0;
+  const real_t inv_n = (real_t)1 / (real_t)n;
+  re[g] = (cosines[m] * xk + sines[m] * xnk) * inv_n;
+  im[g] = (cosines[m] * xnk - sines[m] * xk) * inv_n;
+}
+
+/* One Stockham stage of radix R after stages of total size `span`: output
+ * p = (j / span) span R + r span + k, k = j mod span, of
+ *   y = sum_q x[j + q m] twiddle[k R + q] root[(q r) mod R],  m = n / R,
+ * twiddle[k R + q] = e^{-2 pi i q k / (span R)}, root[t] = e^{-2 pi i t / R}
+ * (interleaved complex, at offsets tw and rt of the axis' table). */
+__kernel void omt_fft_stage(long n, long inner, int R, int span, long tw, long rt,
+                            __global const real_t* table, __global const real_t* xr,
+                            __global const real_t* xi, __global real_t* yr, __global real_t* yi) {
+  const long c = get_global_id(0);
+  const int p = (int)get_global_id(1);
+  const long row = (long)get_global_id(2) * n * inner, g = row + p * inner + c;
+  const int block = span * R, m = (int)n / R;
+  const int r = (p % block) / span, k = p % span, j = (p / block) * span + k;
+  __global const real_t* w = table + 2 * (tw + k * R);
+  __global const real_t* root = table + 2 * rt;
+  real_t sr = 0, si = 0;
+  for (int q = 0; q < R; ++q) {
+    const long at = row + (long)(j + q * m) * inner + c;
+    const real_t ar = xr[at] * w[2 * q] - xi[at] * w[2 * q + 1];
+    const real_t ai = xr[at] * w[2 * q + 1] + xi[at] * w[2 * q];
+    const int t = (q * r) % R;
+    sr += ar * root[2 * t] - ai * root[2 * t + 1];
+    si += ar * root[2 * t + 1] + ai * root[2 * t];
+  }
+  yr[g] = sr;
+  yi[g] = si;
+}
+
+/* From the FFT's result: the scaled coefficients (forward), or the rows in
+ * their original order (inverse: the real part of FFT(conj V) / n). */
+__kernel void omt_dct_post(long n, long inner, int inverse, __global const real_t* re,
+                           __global const real_t* im, __global const real_t* cosines,
+                           __global const real_t* sines, __global const real_t* scale,
+                           __global real_t* x) {
+  OMT_AXIS_ITEM
+  if (!inverse) {
+    x[g] = scale[m] * (cosines[m] * re[g] + sines[m] * im[g]);
+    return;
+  }
+  x[row + omt_makhoul_source(m, n) * inner + c] = re[g];
 }
 
 /* Divides each transform coefficient of plane p by its eigenvalue of

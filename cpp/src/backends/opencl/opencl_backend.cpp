@@ -203,7 +203,6 @@ int exchange_code(ExchangeProx p) {
 
 constexpr std::size_t kReduceGroup = 128;   // OMT_REDUCE_GROUP in kernels.cl
 constexpr std::size_t kReduceGroups = 256;  // work-groups of a reduction
-constexpr std::size_t kTile = 16;           // OMT_TILE in kernels.cl
 
 std::size_t round_up(std::size_t x, std::size_t m) { return (x + m - 1) / m * m; }
 
@@ -240,7 +239,7 @@ class OpenClBackend final : public Backend {
   }
 
   ~OpenClBackend() override {
-    for (cl_kernel k : {primal_, residual_, modes_k_, dual_, violation_, movement_, transform_, divide_})
+    for (cl_kernel k : {primal_, residual_, modes_k_, dual_, violation_, movement_, dct_pre_, fft_stage_, dct_post_, divide_})
       if (k) cl().clReleaseKernel(k);
     cl().clReleaseCommandQueue(queue_);
     cl().clReleaseContext(ctx_);
@@ -346,7 +345,9 @@ class OpenClBackend final : public Backend {
     dual_ = kernel("omt_dual_update");
     violation_ = kernel("omt_violation");
     movement_ = kernel("omt_movement");
-    transform_ = kernel("omt_transform");
+    dct_pre_ = kernel("omt_dct_pre");
+    fft_stage_ = kernel("omt_fft_stage");
+    dct_post_ = kernel("omt_dct_post");
     divide_ = kernel("omt_divide");
   }
 
@@ -356,11 +357,10 @@ class OpenClBackend final : public Backend {
     x_bytes_ = std::size_t(cols_) * n * real_bytes_;
     phi_bytes_ = (P * n + std::size_t(pad_)) * potential_bytes_;
     const std::size_t plane_bytes = P * n * real_bytes_;
-    std::size_t dct_bytes = 0;
-    for (int s = 0; s < d_; ++s) dct_bytes += std::size_t(dom_.n[s] * dom_.n[s]) * real_bytes_;
     // The iterate, extrapolation, anchor and restart point of v, x and phi;
-    // residual and transform scratch; right-hand side; the rest is small.
-    const std::size_t need = 4 * (v_bytes_ + x_bytes_ + phi_bytes_) + 3 * plane_bytes + n * real_bytes_ + n + dct_bytes;
+    // residual, right-hand side and the FFT's two complex buffers; the
+    // eigenvalues and bits; the rest (tables, coupling) is small.
+    const std::size_t need = 4 * (v_bytes_ + x_bytes_ + phi_bytes_) + 6 * plane_bytes + n * real_bytes_ + n;
     const std::size_t largest = std::max({v_bytes_, x_bytes_, phi_bytes_, plane_bytes});
     if (need > dev.memory || largest > dev.max_alloc)
       throw DeviceMemoryError("OpenCL device '" + dev.name + "' has " + std::to_string(dev.memory >> 20) +
@@ -376,7 +376,10 @@ class OpenClBackend final : public Backend {
     phi_.create(ctx_, phi_bytes_);
     phi0_.create(ctx_, phi_bytes_);
     r_.create(ctx_, plane_bytes);
-    tmp_.create(ctx_, plane_bytes);
+    for (int b = 0; b < 2; ++b) {
+      fft_re_[b].create(ctx_, plane_bytes);
+      fft_im_[b].create(ctx_, plane_bytes);
+    }
     rhs_.create(ctx_, plane_bytes);
     bits_.create(ctx_, n);
     partial_.create(ctx_, 2 * kReduceGroups * acc_bytes_);
@@ -400,19 +403,10 @@ class OpenClBackend final : public Backend {
     shift_.create(ctx_, shift.size() * real_bytes_);
     write_reals(modes_, modes);
     write_reals(shift_, shift);
-    // The Poisson solve: the orthonormal DCT-II matrix of each axis, and the
-    // eigenvalues of the grid Laplacian per transform coefficient.
-    const double pi = 3.14159265358979323846;
-    for (int s = 0; s < d_; ++s) {
-      const std::int64_t len = dom_.n[s];
-      std::vector<double> c(std::size_t(len * len));
-      for (std::int64_t k = 0; k < len; ++k)
-        for (std::int64_t i = 0; i < len; ++i)
-          c[std::size_t(k * len + i)] =
-              std::sqrt((k == 0 ? 1.0 : 2.0) / double(len)) * std::cos(pi * double(k) * double(2 * i + 1) / (2.0 * double(len)));
-      dct_[s].create(ctx_, c.size() * real_bytes_);
-      write_reals(dct_[s], c);
-    }
+    // The Poisson solve: per axis, the DCT's twiddles and scaling and the FFT's
+    // stages (kernels.cl), and the eigenvalues of the grid Laplacian per
+    // transform coefficient.
+    for (int s = 0; s < d_; ++s) plan_axis(s);
     std::vector<double> eig(n, 0.0);
     for (std::size_t i = 0; i < n; ++i)
       for (int s = 0; s < d_; ++s)
@@ -458,6 +452,12 @@ class OpenClBackend final : public Backend {
           "clEnqueueNDRangeKernel");
   }
 
+  // A 3D range, work-group size left to the runtime (no padding: no bounds checks).
+  void launch3(cl_kernel k, const std::size_t range[3]) {
+    check(cl().clEnqueueNDRangeKernel(queue_, k, 3, nullptr, range, nullptr, 0, nullptr, nullptr),
+          "clEnqueueNDRangeKernel");
+  }
+
   // Runs a reduction kernel over kReduceGroups work-groups and sums the
   // groups' `values` partial sums on the host, in double.
   std::vector<double> reduce(cl_kernel k, int values) {
@@ -478,49 +478,78 @@ class OpenClBackend final : public Backend {
   }
 
   // r <- (Laplacian (x) I + I (x) diag(shift))^+ r for all planes at once:
-  // DCT along each axis, divide, inverse DCT; 2d passes ping-pong between r
-  // and tmp and end in r.
+  // DCT along each axis, divide by the eigenvalues, inverse DCTs, in place.
   void poisson() {
-    const Buffer* src = &r_;
-    const Buffer* dst = &tmp_;
-    for (int s = 0; s < d_; ++s) {
-      transform(s, false, *src, *dst);
-      std::swap(src, dst);
-    }
-    args(divide_, n_, cl_long(planes_ * n_), eigenvalue_, shift_, *src);
+    for (int s = 0; s < d_; ++s) dct(s, false);
+    args(divide_, n_, cl_long(planes_ * n_), eigenvalue_, shift_, r_);
     launch(divide_, planes_ * n_);
-    for (int s = d_ - 1; s >= 0; --s) {
-      transform(s, true, *src, *dst);
-      std::swap(src, dst);
+    for (int s = d_ - 1; s >= 0; --s) dct(s, true);
+  }
+
+  // The FFT of one axis: radices 8, 4, 2, then odd factors (any length; a
+  // large prime factor is one O(n^2) stage), each stage's twiddles
+  // e^{-2 pi i q k / (span R)} and roots e^{-2 pi i t / R} in one table.
+  struct Stage {
+    int radix;
+    cl_long span, twiddles, roots;  // offsets in complex entries
+  };
+
+  void plan_axis(int s) {
+    const double pi = 3.14159265358979323846;
+    const std::int64_t len = dom_.n[s];
+    std::vector<double> cosines(len), sines(len), scale(len), table;
+    for (std::int64_t k = 0; k < len; ++k) {
+      cosines[k] = std::cos(pi * double(k) / (2.0 * double(len)));
+      sines[k] = std::sin(pi * double(k) / (2.0 * double(len)));
+      scale[k] = std::sqrt((k == 0 ? 1.0 : 2.0) / double(len));
+    }
+    std::int64_t rest = len, span = 1;
+    auto add_stage = [&](int radix) {
+      Stage st{radix, span, cl_long(table.size() / 2), 0};
+      for (std::int64_t k = 0; k < span; ++k)
+        for (int q = 0; q < radix; ++q) {
+          const double angle = -2.0 * pi * double(q) * double(k) / double(span * radix);
+          table.push_back(std::cos(angle));
+          table.push_back(std::sin(angle));
+        }
+      st.roots = cl_long(table.size() / 2);
+      for (int t = 0; t < radix; ++t) {
+        table.push_back(std::cos(-2.0 * pi * t / radix));
+        table.push_back(std::sin(-2.0 * pi * t / radix));
+      }
+      stages_[s].push_back(st);
+      span *= radix;
+      rest /= radix;
+    };
+    for (int radix : {8, 4, 2})
+      while (rest % radix == 0) add_stage(radix);
+    for (int radix = 3; rest > 1; radix += 2)
+      while (rest % radix == 0) add_stage(radix);
+    if (table.empty()) table.assign(2, 0.0);
+    for (auto [buffer, values] : {std::pair{&cosines_[s], &cosines}, {&sines_[s], &sines}, {&scale_[s], &scale},
+                                  {&fft_table_[s], &table}}) {
+      buffer->create(ctx_, values->size() * real_bytes_);
+      write_reals(*buffer, *values);
     }
   }
 
-  // Y = the DCT-II (inverse: DCT-III) of X along axis s, every plane.
-  void transform(int s, bool inverse, const Buffer& X, const Buffer& Y) {
+  // r <- its orthonormal DCT-II along axis s (inverse: DCT-III), every plane.
+  void dct(int s, bool inverse) {
     const cl_long len = dom_.n[s], inner = dom_.stride[s];
-    const cl_long outer = cl_long(planes_) * (n_ / (len * inner));
-    // C (k, m) = dct[k * len + m]; its transpose by swapped strides.
-    const cl_long c_row = inverse ? 1 : len, c_col = inverse ? len : 1;
-    std::size_t global[3];
-    const std::size_t local[3] = {kTile, kTile, 1};
-    if (inner == 1) {
-      // Rows of the last axis: Y (row, k) = sum_m X (row, m) C (k, m).
-      const cl_long rows = outer;
-      args(transform_, rows, len, len, X, len, cl_long(1), cl_long(0), dct_[s], c_col, c_row, cl_long(0), Y, len,
-           cl_long(1), cl_long(0));
-      global[0] = round_up(std::size_t(len), kTile);
-      global[1] = round_up(std::size_t(rows), kTile);
-      global[2] = 1;
-    } else {
-      // Y_b (k, j) = sum_m C (k, m) X_b (m, j), one batch b per outer index.
-      args(transform_, len, inner, len, dct_[s], c_row, c_col, cl_long(0), X, inner, cl_long(1), len * inner, Y,
-           inner, cl_long(1), len * inner);
-      global[0] = round_up(std::size_t(inner), kTile);
-      global[1] = round_up(std::size_t(len), kTile);
-      global[2] = std::size_t(outer);
+    // Work-items (inner, axis, outer), outer counting every plane.
+    const std::size_t range[3] = {std::size_t(inner), std::size_t(len),
+                                  std::size_t(planes_) * std::size_t(n_ / (len * inner))};
+    args(dct_pre_, len, inner, cl_int(inverse), r_, cosines_[s], sines_[s], scale_[s], fft_re_[0], fft_im_[0]);
+    launch3(dct_pre_, range);
+    int cur = 0;
+    for (const Stage& st : stages_[s]) {
+      args(fft_stage_, len, inner, cl_int(st.radix), cl_int(st.span), st.twiddles, st.roots, fft_table_[s],
+           fft_re_[cur], fft_im_[cur], fft_re_[cur ^ 1], fft_im_[cur ^ 1]);
+      launch3(fft_stage_, range);
+      cur ^= 1;
     }
-    check(cl().clEnqueueNDRangeKernel(queue_, transform_, 3, nullptr, global, local, 0, nullptr, nullptr),
-          "clEnqueueNDRangeKernel");
+    args(dct_post_, len, inner, cl_int(inverse), fft_re_[cur], fft_im_[cur], cosines_[s], sines_[s], scale_[s], r_);
+    launch3(dct_post_, range);
   }
 
   void zero(const Buffer& b, std::size_t bytes) {
@@ -572,9 +601,12 @@ class OpenClBackend final : public Backend {
   std::int64_t pad_ = 0;
   std::size_t v_bytes_ = 0, x_bytes_ = 0, phi_bytes_ = 0;
   cl_kernel primal_ = nullptr, residual_ = nullptr, modes_k_ = nullptr, dual_ = nullptr, violation_ = nullptr,
-            movement_ = nullptr, transform_ = nullptr, divide_ = nullptr;
-  Buffer v_, vbar_, v0_, vr_, x_, xbar_, x0_, xr_, phi_, phi0_, phir_, r_, tmp_, rhs_, bits_, partial_;
-  Buffer coupling_, threshold_, modes_, shift_, eigenvalue_, dct_[3];
+            movement_ = nullptr, dct_pre_ = nullptr, fft_stage_ = nullptr, dct_post_ = nullptr, divide_ = nullptr;
+  Buffer v_, vbar_, v0_, vr_, x_, xbar_, x0_, xr_, phi_, phi0_, phir_, r_, rhs_, bits_, partial_;
+  Buffer coupling_, threshold_, modes_, shift_, eigenvalue_;
+  Buffer fft_re_[2], fft_im_[2];                             // the FFT's ping-pong buffers
+  Buffer cosines_[3], sines_[3], scale_[3], fft_table_[3];  // per axis
+  std::vector<Stage> stages_[3];
 };
 
 // device=-1: the first GPU or accelerator, else the first device.
