@@ -81,7 +81,6 @@ OMT_CUDA_CELL(double, cuda_f64)
 constexpr int kCellBlock = 256;        // threads per block of the per-cell kernels
 constexpr int kReduceBlock = 256;      // of the reductions (block_sum assumes it)
 constexpr int kMaxReduceBlocks = 1024; // partial sums summed on the host
-constexpr int kTile = 16;              // tile edge of the transform's matrix products
 
 // The shape and layout of one solve, every kernel's first argument. The
 // kernels take each shape value as a template argument, -1 meaning "read it
@@ -205,38 +204,67 @@ dual_update_kernel(long long total, double tau, double lambda, int halpern, cons
   }
 }
 
-// The Poisson solve's transform, one axis at a time, as a batched matrix
-// product in kTile x kTile tiles (omt_transform in kernels.cl):
-//   Y[b](a, c) = sum_m L[b](a, m) R[b](m, c),
-// each operand given by its row, column and batch strides. Blocks loop over
-// tiles and batches, as the grid's y and z extents are capped at 65535.
+// The Poisson solve's transforms: the orthonormal DCT-II (inverse: DCT-III)
+// along one axis by one complex FFT of its length (Makhoul), exactly as
+// omt_dct_pre, omt_fft_stage and omt_dct_post in kernels.cl (the formulas are
+// documented there). Arrays are (outer, n, inner) with n along the axis; a
+// thread per element, grid-stride, so no grid extent limits the sizes.
+__device__ inline long long makhoul_source(long long m, long long n) {
+  return 2 * m < n ? 2 * m : 2 * (n - 1 - m) + 1;
+}
+
 template <class T>
-__global__ void __launch_bounds__(kTile * kTile)
-transform_kernel(long long rows, long long cols, long long depth, long long batches, const T* L, long long l_row,
-                 long long l_col, long long l_batch, const T* R, long long r_row, long long r_col, long long r_batch,
-                 T* Y, long long y_row, long long y_col, long long y_batch) {
-  __shared__ T lt[kTile][kTile];
-  __shared__ T rt[kTile][kTile + 1];
-  const int tc = threadIdx.x, ta = threadIdx.y;
-  for (long long b = blockIdx.z; b < batches; b += gridDim.z) {
-    const T* Lb = L + b * l_batch;
-    const T* Rb = R + b * r_batch;
-    for (long long a0 = (long long)blockIdx.y * kTile; a0 < rows; a0 += (long long)gridDim.y * kTile) {
-      for (long long c0 = (long long)blockIdx.x * kTile; c0 < cols; c0 += (long long)gridDim.x * kTile) {
-        const long long a = a0 + ta, c = c0 + tc;
-        T acc = 0;
-        for (long long m0 = 0; m0 < depth; m0 += kTile) {
-          const long long lm = m0 + tc, rm = m0 + ta;
-          lt[ta][tc] = a < rows && lm < depth ? Lb[a * l_row + lm * l_col] : T(0);
-          rt[ta][tc] = rm < depth && c < cols ? Rb[rm * r_row + c * r_col] : T(0);
-          __syncthreads();
-#pragma unroll
-          for (int t = 0; t < kTile; ++t) acc += lt[ta][t] * rt[t][tc];
-          __syncthreads();
-        }
-        if (a < rows && c < cols) Y[b * y_batch + a * y_row + c * y_col] = acc;
-      }
+__global__ void __launch_bounds__(kCellBlock)
+dct_pre_kernel(long long total, long long n, long long inner, int inverse, const T* x, const T* cosines,
+               const T* sines, const T* scale, T* re, T* im) {
+  OMT_CUDA_FOR_CELLS(g, total) {
+    const long long c = g % inner, m = (g / inner) % n, row = g - m * inner - c;
+    if (!inverse) {
+      re[g] = x[row + makhoul_source(m, n) * inner + c];
+      im[g] = T(0);
+      continue;
     }
+    const T xk = x[g] / scale[m];
+    const T xnk = m > 0 ? x[row + (n - m) * inner + c] / scale[n - m] : T(0);
+    const T inv_n = T(1) / T(n);
+    re[g] = (cosines[m] * xk + sines[m] * xnk) * inv_n;
+    im[g] = (cosines[m] * xnk - sines[m] * xk) * inv_n;
+  }
+}
+
+template <class T>
+__global__ void __launch_bounds__(kCellBlock)
+fft_stage_kernel(long long total, long long n, long long inner, int R, long long span, const T* twiddles,
+                 const T* roots, const T* xr, const T* xi, T* yr, T* yi) {
+  OMT_CUDA_FOR_CELLS(g, total) {
+    const long long c = g % inner, p = (g / inner) % n, row = g - p * inner - c;
+    const long long block = span * R, m = n / R;
+    const long long r = (p % block) / span, k = p % span, j = (p / block) * span + k;
+    const T* w = twiddles + 2 * k * R;
+    T sr = 0, si = 0;
+    for (int q = 0; q < R; ++q) {
+      const long long at = row + (j + q * m) * inner + c;
+      const T ar = xr[at] * w[2 * q] - xi[at] * w[2 * q + 1];
+      const T ai = xr[at] * w[2 * q + 1] + xi[at] * w[2 * q];
+      const int t = int((q * r) % R);
+      sr += ar * roots[2 * t] - ai * roots[2 * t + 1];
+      si += ar * roots[2 * t + 1] + ai * roots[2 * t];
+    }
+    yr[g] = sr;
+    yi[g] = si;
+  }
+}
+
+template <class T>
+__global__ void __launch_bounds__(kCellBlock)
+dct_post_kernel(long long total, long long n, long long inner, int inverse, const T* re, const T* im,
+                const T* cosines, const T* sines, const T* scale, T* x) {
+  OMT_CUDA_FOR_CELLS(g, total) {
+    const long long c = g % inner, m = (g / inner) % n, row = g - m * inner - c;
+    if (!inverse)
+      x[g] = scale[m] * (cosines[m] * re[g] + sines[m] * im[g]);
+    else
+      x[row + makhoul_source(m, n) * inner + c] = re[g];
   }
 }
 
@@ -640,8 +668,10 @@ class CudaBackend final : public Backend {
  private:
   // Every device array, freed together (see the destructor).
   struct Arrays {
-    DeviceBuffer v, vbar, v0, vr, x, xbar, x0, xr, phi, phi0, phir, r, tmp, rhs, bits, partial;
-    DeviceBuffer coupling, threshold, modes, shift, eigenvalue, dct[3];
+    DeviceBuffer v, vbar, v0, vr, x, xbar, x0, xr, phi, phi0, phir, r, rhs, bits, partial;
+    DeviceBuffer coupling, threshold, modes, shift, eigenvalue;
+    DeviceBuffer fft_re[2], fft_im[2];                      // the FFT's ping-pong buffers
+    DeviceBuffer cosines[3], sines[3], scale[3], fft_table[3];  // per axis
   };
 
   cudaStream_t stream() const { return stream_.get(); }
@@ -667,11 +697,10 @@ class CudaBackend final : public Backend {
     x_bytes_ = std::size_t(cols_) * n * real;
     phi_bytes_ = (P * n + std::size_t(pad_)) * sizeof(double);
     const std::size_t plane_bytes = P * n * real;
-    std::size_t dct_bytes = 0;
-    for (int s = 0; s < d_; ++s) dct_bytes += std::size_t(dom_.n[s] * dom_.n[s]) * real;
     // The iterate, extrapolation, anchor and restart point of v, x and phi;
-    // residual and transform scratch; right-hand side; the rest is small.
-    const std::size_t need = 4 * (v_bytes_ + x_bytes_ + phi_bytes_) + 3 * plane_bytes + n * real + n + dct_bytes;
+    // residual, right-hand side and the FFT's two complex buffers; the
+    // eigenvalues and bits; the rest (tables, coupling) is small.
+    const std::size_t need = 4 * (v_bytes_ + x_bytes_ + phi_bytes_) + 6 * plane_bytes + n * real + n;
     std::size_t free_bytes = 0, total_bytes = 0;
     check(cudaMemGetInfo(&free_bytes, &total_bytes), "cudaMemGetInfo");
     if (need > free_bytes)
@@ -687,7 +716,10 @@ class CudaBackend final : public Backend {
     a.phi.create(phi_bytes_);
     a.phi0.create(phi_bytes_);
     a.r.create(plane_bytes);
-    a.tmp.create(plane_bytes);
+    for (int b = 0; b < 2; ++b) {
+      a.fft_re[b].create(plane_bytes);
+      a.fft_im[b].create(plane_bytes);
+    }
     a.rhs.create(plane_bytes);
     a.bits.create(n);
     a.partial.create(2 * kMaxReduceBlocks * sizeof(double));
@@ -711,19 +743,9 @@ class CudaBackend final : public Backend {
     a.shift.create(shift.size() * real);
     write_reals(a.modes, modes);
     write_reals(a.shift, shift);
-    // The Poisson solve: the orthonormal DCT-II matrix of each axis, and the
-    // eigenvalues of the grid Laplacian per transform coefficient.
-    const double pi = 3.14159265358979323846;
-    for (int s = 0; s < d_; ++s) {
-      const std::int64_t len = dom_.n[s];
-      std::vector<double> c(std::size_t(len * len));
-      for (std::int64_t k = 0; k < len; ++k)
-        for (std::int64_t i = 0; i < len; ++i)
-          c[std::size_t(k * len + i)] = std::sqrt((k == 0 ? 1.0 : 2.0) / double(len)) *
-                                        std::cos(pi * double(k) * double(2 * i + 1) / (2.0 * double(len)));
-      a.dct[s].create(c.size() * real);
-      write_reals(a.dct[s], c);
-    }
+    // The Poisson solve: per axis, the DCT's twiddles and scaling and the FFT's
+    // stages, and the eigenvalues of the grid Laplacian per coefficient.
+    for (int s = 0; s < d_; ++s) plan_axis(s, a);
     std::vector<double> eig(n, 0.0);
     for (std::size_t i = 0; i < n; ++i)
       for (int s = 0; s < d_; ++s)
@@ -748,50 +770,85 @@ class CudaBackend final : public Backend {
   }
 
   // r <- (Laplacian (x) I + I (x) diag(shift))^+ r for all planes at once:
-  // DCT along each axis, divide, inverse DCT; 2d passes ping-pong between r
-  // and tmp and end in r.
+  // DCT along each axis, divide by the eigenvalues, inverse DCTs, in place.
   void poisson() {
-    T* src = ptr<T>(a_->r);
-    T* dst = ptr<T>(a_->tmp);
-    for (int s = 0; s < d_; ++s) {
-      transform(s, false, src, dst);
-      std::swap(src, dst);
-    }
+    for (int s = 0; s < d_; ++s) dct(s, false);
     const long long total = (long long)planes_ * n_;
     divide_kernel<T><<<cell_blocks(total), kCellBlock, 0, stream()>>>(n_, total, ptr<T>(a_->eigenvalue),
-                                                                       ptr<T>(a_->shift), src);
+                                                                       ptr<T>(a_->shift), ptr<T>(a_->r));
     launched("divide_kernel");
-    for (int s = d_ - 1; s >= 0; --s) {
-      transform(s, true, src, dst);
-      std::swap(src, dst);
+    for (int s = d_ - 1; s >= 0; --s) dct(s, true);
+  }
+
+  // The FFT of one axis (as plan_axis in opencl_backend.cpp): radices 8, 4, 2,
+  // then odd factors; each stage's twiddles and roots in one table.
+  struct Stage {
+    int radix;
+    long long span, twiddles, roots;  // offsets in complex entries
+  };
+
+  void plan_axis(int s, Arrays& a) {
+    const double pi = 3.14159265358979323846;
+    const std::int64_t len = dom_.n[s];
+    std::vector<double> cosines(len), sines(len), scale(len), table;
+    for (std::int64_t k = 0; k < len; ++k) {
+      cosines[k] = std::cos(pi * double(k) / (2.0 * double(len)));
+      sines[k] = std::sin(pi * double(k) / (2.0 * double(len)));
+      scale[k] = std::sqrt((k == 0 ? 1.0 : 2.0) / double(len));
+    }
+    std::int64_t rest = len, span = 1;
+    auto add_stage = [&](int radix) {
+      Stage st{radix, span, (long long)(table.size() / 2), 0};
+      for (std::int64_t k = 0; k < span; ++k)
+        for (int q = 0; q < radix; ++q) {
+          const double angle = -2.0 * pi * double(q) * double(k) / double(span * radix);
+          table.push_back(std::cos(angle));
+          table.push_back(std::sin(angle));
+        }
+      st.roots = (long long)(table.size() / 2);
+      for (int t = 0; t < radix; ++t) {
+        table.push_back(std::cos(-2.0 * pi * t / radix));
+        table.push_back(std::sin(-2.0 * pi * t / radix));
+      }
+      stages_[s].push_back(st);
+      span *= radix;
+      rest /= radix;
+    };
+    for (int radix : {8, 4, 2})
+      while (rest % radix == 0) add_stage(radix);
+    for (int radix = 3; rest > 1; radix += 2)
+      while (rest % radix == 0) add_stage(radix);
+    if (table.empty()) table.assign(2, 0.0);
+    for (auto [buffer, values] : {std::pair{&a.cosines[s], &cosines}, {&a.sines[s], &sines}, {&a.scale[s], &scale},
+                                  {&a.fft_table[s], &table}}) {
+      buffer->create(values->size() * sizeof(T));
+      write_reals(*buffer, *values);
     }
   }
 
-  // Y = the DCT-II (inverse: DCT-III) of X along axis s, every plane.
-  void transform(int s, bool inverse, const T* X, T* Y) {
-    const long long len = dom_.n[s], inner = dom_.stride[s];
-    const long long outer = (long long)planes_ * (n_ / (len * inner));
-    // C (k, m) = dct[k * len + m]; its transpose by swapped strides.
-    const long long c_row = inverse ? 1 : len, c_col = inverse ? len : 1;
-    const T* C = ptr<T>(a_->dct[s]);
-    const dim3 block(kTile, kTile, 1);
-    if (inner == 1) {
-      // Rows of the last axis: Y (row, k) = sum_m X (row, m) C (k, m).
-      const long long rows = outer;
-      transform_kernel<T><<<tiles(len, rows, 1), block, 0, stream()>>>(rows, len, len, 1, X, len, 1, 0, C, c_col,
-                                                                        c_row, 0, Y, len, 1, 0);
-    } else {
-      // Y_b (k, j) = sum_m C (k, m) X_b (m, j), one batch b per outer index.
-      transform_kernel<T><<<tiles(inner, len, outer), block, 0, stream()>>>(
-          len, inner, len, outer, C, c_row, c_col, 0, X, inner, 1, len * inner, Y, inner, 1, len * inner);
+  // r <- its orthonormal DCT-II along axis s (inverse: DCT-III), every plane.
+  void dct(int s, bool inverse) {
+    const long long len = dom_.n[s], inner = dom_.stride[s], total = (long long)planes_ * n_;
+    const unsigned blocks = cell_blocks(total);
+    const T* cosines = ptr<T>(a_->cosines[s]);
+    const T* sines = ptr<T>(a_->sines[s]);
+    const T* scale = ptr<T>(a_->scale[s]);
+    const T* table = ptr<T>(a_->fft_table[s]);
+    dct_pre_kernel<T><<<blocks, kCellBlock, 0, stream()>>>(total, len, inner, int(inverse), ptr<T>(a_->r), cosines,
+                                                           sines, scale, ptr<T>(a_->fft_re[0]), ptr<T>(a_->fft_im[0]));
+    launched("dct_pre_kernel");
+    int cur = 0;
+    for (const Stage& st : stages_[s]) {
+      fft_stage_kernel<T><<<blocks, kCellBlock, 0, stream()>>>(
+          total, len, inner, st.radix, st.span, table + 2 * st.twiddles, table + 2 * st.roots,
+          ptr<T>(a_->fft_re[cur]), ptr<T>(a_->fft_im[cur]), ptr<T>(a_->fft_re[cur ^ 1]), ptr<T>(a_->fft_im[cur ^ 1]));
+      launched("fft_stage_kernel");
+      cur ^= 1;
     }
-    launched("transform_kernel");
-  }
-
-  static dim3 tiles(long long cols, long long rows, long long batches) {
-    const auto cap = [](long long x, long long limit) { return unsigned(std::max(1LL, std::min(x, limit))); };
-    return dim3(cap((cols + kTile - 1) / kTile, 0x7fffffffLL), cap((rows + kTile - 1) / kTile, 65535),
-                cap(batches, 65535));
+    dct_post_kernel<T><<<blocks, kCellBlock, 0, stream()>>>(total, len, inner, int(inverse), ptr<T>(a_->fft_re[cur]),
+                                                            ptr<T>(a_->fft_im[cur]), cosines, sines, scale,
+                                                            ptr<T>(a_->r));
+    launched("dct_post_kernel");
   }
 
   void zero(const DeviceBuffer& b, std::size_t bytes) {
@@ -836,6 +893,7 @@ class CudaBackend final : public Backend {
   KernelSet<T> kernels_{};
   Stream stream_;                  // declared before the arrays: destroyed after them
   std::unique_ptr<Arrays> a_;
+  std::vector<Stage> stages_[3];   // the FFT of each axis (plan_axis)
 };
 
 std::unique_ptr<Backend> make(const FieldSetup& setup, const SolveOptions& options) {
