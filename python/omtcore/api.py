@@ -178,8 +178,10 @@ def scalar_omt(a, b, *, h: Union[float, Sequence[float]] = 1.0, norm: str = "iso
         when it has a GPU or accelerator, then the CPU backend.
     device: index into the backend's devices (backends()), default its first
         GPU; or a pyopencl Device, Context or CommandQueue (backend "opencl").
-        a and b may be pyopencl arrays: the solve then runs on their queue and
-        flux and potential come back as pyopencl arrays on it.
+        a and b may be pyopencl arrays (the solve then runs on their queue) or
+        CuPy / PyTorch CUDA / pycuda arrays (on their device and the current
+        stream): flux, exchange and potential then come back as arrays of the
+        same library on the same device (omtcore.interop).
     dtype: iterate precision, "float32" (default) or "float64"; certificates
         and the returned flux are always float64.
     callback: called as callback(iteration, gap, residual) at every check;

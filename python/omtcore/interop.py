@@ -1,9 +1,13 @@
 """Device arrays and device handles from other libraries (all optional).
 
 ``device=`` accepts, besides an index into ``backends()``'s device list, a
-``pyopencl.Device``, ``Context`` or ``CommandQueue``; inputs may be
-``pyopencl.array.Array`` objects, and results then come back as pyopencl
-arrays on the same queue. pyopencl is imported only when such an object is
+``pyopencl.Device``, ``Context`` or ``CommandQueue``. Inputs may be
+``pyopencl.array.Array`` objects (backend "opencl", on their queue) or CUDA
+arrays: CuPy arrays, PyTorch CUDA tensors, pycuda ``GPUArray``s (backend
+"cuda", on their device and the caller's current stream). Results then come
+back as arrays of the same family on the same device. The inputs are copied
+to the host once: validation, rebalancing and certificates run there in
+double precision. These libraries are imported only when such an object is
 passed in, never otherwise.
 """
 
@@ -11,7 +15,7 @@ from __future__ import annotations
 
 import numbers
 from dataclasses import dataclass, replace
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 import numpy as np
 
@@ -26,7 +30,7 @@ class Placement:
     backend: str
     device: int = -1
     native_queue: int = 0
-    result_queue: Any = None
+    result_to: Optional[Callable[[np.ndarray], Any]] = None  # moves a result array to the inputs' device
     keepalive: Any = None  # the object that owns native_queue, alive for the solve
 
 
@@ -46,6 +50,73 @@ def _pyopencl_kind(obj) -> Optional[str]:
     return None
 
 
+def _cuda_family(obj) -> Optional[str]:
+    """'cupy', 'torch' or 'pycuda' for CUDA arrays of those libraries, 'other'
+    for any other object with __cuda_array_interface__, else None."""
+    module = type(obj).__module__ or ""
+    if module.startswith("cupy"):
+        return "cupy"
+    if module.startswith("torch"):
+        return "torch" if getattr(obj, "is_cuda", False) else None
+    if module.startswith("pycuda"):
+        return "pycuda"
+    try:
+        return "other" if hasattr(obj, "__cuda_array_interface__") else None
+    except Exception:  # some libraries raise other errors for host arrays
+        return None
+
+
+def _cuda_placement(arrays, backend, device) -> Placement:
+    families = {_cuda_family(x) for x in arrays}
+    if None in families or len(families) > 1:
+        raise InvalidInputError("the inputs mix CUDA arrays with other arrays, or arrays of different libraries")
+    (family,) = families
+    if family == "other":
+        raise InvalidInputError("CUDA arrays are accepted from CuPy, PyTorch and pycuda; "
+                                "convert others with numpy.asarray or cupy.asarray")
+    if backend not in ("auto", "cuda"):
+        raise InvalidInputError(f"CUDA arrays are solved by backend 'cuda', not {backend!r}")
+    if device is not None:
+        raise InvalidInputError("pass either device= or CUDA arrays (their device is used), not both")
+    first = arrays[0]
+    if family == "cupy":
+        import cupy
+
+        ids = {x.device.id for x in arrays}
+        if len(ids) > 1:
+            raise InvalidInputError(f"the CuPy inputs live on different devices {sorted(ids)}")
+        index = first.device.id
+        with cupy.cuda.Device(index):
+            stream = cupy.cuda.get_current_stream().ptr
+
+        def back(arr):
+            with cupy.cuda.Device(index):
+                return cupy.asarray(arr)
+    elif family == "torch":
+        import torch
+
+        ids = {x.device.index for x in arrays}
+        if len(ids) > 1:
+            raise InvalidInputError(f"the PyTorch inputs live on different devices {sorted(ids)}")
+        index = first.device.index
+        stream = torch.cuda.current_stream(first.device).cuda_stream
+
+        def back(arr):
+            return torch.as_tensor(np.ascontiguousarray(arr), device=first.device)
+    else:
+        import pycuda.gpuarray as gpuarray
+
+        index, stream = -1, 0  # pycuda works in its current context
+
+        def back(arr):
+            return gpuarray.to_gpu(np.ascontiguousarray(arr))
+    # The caller's stream; the legacy default stream (0) cannot be named, so
+    # the device is then given instead and the solve uses a stream of its own.
+    if stream:
+        return Placement("cuda", native_queue=int(stream), result_to=back)
+    return Placement("cuda", device=index, result_to=back)
+
+
 def _queue_for(obj, kind):
     import pyopencl as cl
 
@@ -60,6 +131,8 @@ def placement(backend: str, device, arrays) -> Placement:
     """Resolves backend and device= against the input arrays' own devices."""
     if not isinstance(backend, str):
         raise InvalidInputError(f"backend must be a string; got {backend!r}")
+    if any(_cuda_family(x) for x in arrays):
+        return _cuda_placement(list(arrays), backend, device)
     queues = [x.queue for x in arrays if _pyopencl_kind(x) == "array"]
     if queues:
         if len({q.int_ptr for q in queues}) > 1:
@@ -68,8 +141,11 @@ def placement(backend: str, device, arrays) -> Placement:
             raise InvalidInputError(f"pyopencl arrays are solved by backend 'opencl', not {backend!r}")
         if device is not None:
             raise InvalidInputError("pass either device= or pyopencl arrays (their queue is used), not both")
-        return Placement("opencl", native_queue=queues[0].int_ptr, result_queue=queues[0],
-                         keepalive=queues[0])
+        import pyopencl.array as cla
+
+        queue = queues[0]
+        return Placement("opencl", native_queue=queue.int_ptr, keepalive=queue,
+                         result_to=lambda arr: cla.to_device(queue, np.ascontiguousarray(arr)))
     if device is None:
         return Placement(backend)
     kind = _pyopencl_kind(device)
@@ -86,20 +162,24 @@ def placement(backend: str, device, arrays) -> Placement:
 
 
 def to_host(x):
-    """A numpy view or copy of x (pyopencl arrays are copied from the device)."""
+    """A numpy view or copy of x (device arrays are copied from the device)."""
     if _pyopencl_kind(x) == "array":
         return x.get()
+    family = _cuda_family(x)
+    if family in ("cupy", "pycuda"):
+        return x.get()
+    if family == "torch":
+        return x.detach().cpu().numpy()
     return x
 
 
 def finish(result, place: Placement):
     """Moves the result's arrays to the inputs' device when the inputs were device arrays."""
-    if place.result_queue is None:
+    if place.result_to is None:
         return result
-    import pyopencl.array as cla
 
     def move(arr):
-        return None if arr is None else cla.to_device(place.result_queue, np.ascontiguousarray(arr))
+        return None if arr is None else place.result_to(arr)
 
     return replace(result, flux=move(result.flux), exchange=move(result.exchange),
                    potential=move(result.potential))
