@@ -98,5 +98,9 @@ if [ -n "$SAN" ]; then
 else
   echo "compute-sanitizer not found: sanitizer stages skipped" | tee "$LOG/sanitizer_skipped.log"
 fi
+# Timings, CPU and CUDA side by side on the same problems (benchmarks/RESULTS.md).
+stage bench_small python benchmarks/bench_backends.py --sizes 256 512 --backends cpu cuda --no-ortools
+stage bench_large python benchmarks/bench_backends.py --sizes 1024 2048 --backends cuda --no-ortools \
+  --cases scalar-aniso scalar-iso rgb-aniso
 echo "status $status; logs in $LOG"
 exit $status
