@@ -22,10 +22,10 @@ def _run(cmd, **kw):
     return subprocess.run(cmd, capture_output=True, text=True, **kw)
 
 
-def configure_core(build, *, tests):
-    """cmake-configure the core alone (no Python, no GPU backends) into
-    ``build``; skips or fails the test when cmake or doctest is missing.
-    Returns the cmake executable."""
+def configure_core(build, *, tests, opencl=False):
+    """cmake-configure the core alone (no Python, no CUDA; OpenCL if asked:
+    it needs nothing at build time) into ``build``; skips or fails the test
+    when cmake or doctest is missing. Returns the cmake executable."""
     if not (ROOT / "CMakeLists.txt").exists():
         _skip_or_fail("the source tree is not beside the tests")
     cmake = shutil.which("cmake")
@@ -33,7 +33,7 @@ def configure_core(build, *, tests):
         _skip_or_fail("cmake/ctest not found on PATH")
     configure = [cmake, "-S", str(ROOT), "-B", str(build), "-DCMAKE_BUILD_TYPE=Release",
                  "-DOMTCORE_BUILD_PYTHON=OFF", f"-DOMTCORE_BUILD_TESTS={'ON' if tests else 'OFF'}",
-                 "-DOMTCORE_WITH_OPENCL=OFF", "-DOMTCORE_WITH_CUDA=OFF"]
+                 f"-DOMTCORE_WITH_OPENCL={'ON' if opencl else 'OFF'}", "-DOMTCORE_WITH_CUDA=OFF"]
     if shutil.which("ninja"):
         configure += ["-G", "Ninja"]
     out = _run(configure)

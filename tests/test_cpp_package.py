@@ -8,6 +8,7 @@ import shutil
 
 import pytest
 
+from conftest import backend_info, required_backends
 from test_cpp_api import ROOT, _run, _skip_or_fail, configure_core
 
 
@@ -17,7 +18,7 @@ def test_installed_package_builds_and_runs_the_example(tmp_path):
     gen = ["-G", "Ninja"] if shutil.which("ninja") else []
     jobs = str(os.cpu_count() or 2)
     build, prefix, example = tmp_path / "core", tmp_path / "prefix", tmp_path / "example"
-    cmake = configure_core(build, tests=False)
+    cmake = configure_core(build, tests=False, opencl=True)  # the package carries the backends built
     out = _run([cmake, "--build", str(build), "-j", jobs])
     assert out.returncode == 0, out.stdout + out.stderr
     out = _run([cmake, "--install", str(build), "--prefix", str(prefix), "--component", "cpp"])
@@ -32,18 +33,28 @@ def test_installed_package_builds_and_runs_the_example(tmp_path):
     assert out.returncode == 0, out.stdout + out.stderr
     exe = example / "omtcore_example"
 
-    out = _run([str(exe), "cpu"])
-    assert out.returncode == 0, out.stdout + out.stderr
-    values = {}
-    for kind, dist, lo, hi in re.findall(
-            r"(scalar|vector): distance ([0-9.e+-]+), certified bracket \[([0-9.e+-]+), ([0-9.e+-]+)\]", out.stdout):
-        values[kind] = (float(dist), float(lo), float(hi))
-    assert set(values) == {"scalar", "vector"}, out.stdout
-    for dist, lo, hi in values.values():
-        assert lo <= hi and dist == hi and (hi - lo) <= 1e-5 * hi
-    # A bump moved 12 cells of h = 1/48 under the L1 norm: 0.25 (up to the
-    # bumps' truncation at the border, far below the tolerance).
-    assert values["scalar"][0] == pytest.approx(0.25, rel=1e-4)
+    def solve_with(backend):
+        out = _run([str(exe), backend])
+        assert out.returncode == 0, out.stdout + out.stderr
+        values = {}
+        for kind, dist, lo, hi in re.findall(
+                r"(scalar|vector): distance ([0-9.e+-]+), certified bracket \[([0-9.e+-]+), ([0-9.e+-]+)\]",
+                out.stdout):
+            values[kind] = (float(dist), float(lo), float(hi))
+        assert set(values) == {"scalar", "vector"}, out.stdout
+        for dist, lo, hi in values.values():
+            assert lo <= hi and dist == hi and (hi - lo) <= 1e-5 * hi
+        # A bump moved 12 cells of h = 1/48 under the L1 norm: 0.25 (up to the
+        # bumps' truncation at the border, far below the tolerance).
+        assert values["scalar"][0] == pytest.approx(0.25, rel=1e-4)
+        return values
+
+    cpu = solve_with("cpu")
+    available, _ = backend_info("opencl")
+    if available or "opencl" in required_backends():
+        ocl = solve_with("opencl")
+        for kind in cpu:
+            assert ocl[kind][0] == pytest.approx(cpu[kind][0], rel=2e-5)
 
     # An unknown backend is a clear error and a non-zero exit, not a crash.
     out = _run([str(exe), "quantum"])
