@@ -241,3 +241,16 @@ def test_pip_only_route_through_pyopencls_loader():
     assert "pyopencl" in first and ".libs" in first, first
     assert second.startswith("True"), second
     assert third == "2.0"
+
+
+def test_concurrent_solves_from_threads(opencl):
+    # Solves release the GIL: several threads share the cached program and the
+    # device's queue, each with its own kernels and buffers.
+    from concurrent.futures import ThreadPoolExecutor
+
+    pairs = [random_pair((8, 9), seed=s) for s in range(4)]
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        results = list(pool.map(lambda ab: omtcore.scalar_omt(*ab, norm="anisotropic", backend="opencl",
+                                                               tol=1e-6, dtype="float64"), pairs))
+    for (a, b), res in zip(pairs, results):
+        assert res.distance == pytest.approx(emd_l1(a, b, 1.0), rel=1e-5)
