@@ -254,3 +254,29 @@ def test_concurrent_solves_from_threads(opencl):
                                                                tol=1e-6, dtype="float64"), pairs))
     for (a, b), res in zip(pairs, results):
         assert res.distance == pytest.approx(emd_l1(a, b, 1.0), rel=1e-5)
+
+
+def test_device_without_double_precision(opencl):
+    # OMTCORE_OPENCL_DISABLE_FP64 makes omtcore treat the devices as lacking
+    # cl_khr_fp64: float64 is refused naming the device, float32 runs with the
+    # potential and the reductions in float and still certifies its answer.
+    out = _run("""
+        import numpy as np, omtcore
+        rng = np.random.default_rng(0)
+        a = rng.random((12, 10)); b = rng.random((12, 10)); b *= a.sum() / b.sum()
+        try:
+            omtcore.scalar_omt(a, b, backend="opencl", dtype="float64")
+        except omtcore.InvalidInputError as e:
+            print("refused:", e)
+        for norm in ("anisotropic", "isotropic"):
+            r = omtcore.scalar_omt(a, b, backend="opencl", dtype="float32", norm=norm, tol=1e-4)
+            c = omtcore.scalar_omt(a, b, backend="cpu", dtype="float64", norm=norm, tol=1e-7)
+            print(norm, r.converged, r.lower_bound <= c.distance * (1 + 1e-12) and c.lower_bound <= r.distance * (1 + 1e-12),
+                  abs(r.distance - c.distance) / c.distance)
+    """, OMTCORE_OPENCL_DISABLE_FP64="1")
+    lines = out.splitlines()
+    assert lines[0].startswith("refused:") and "cl_khr_fp64" in lines[0], out
+    for line in lines[1:]:
+        norm, converged, consistent, diff = line.split()
+        assert converged == "True" and consistent == "True", line
+        assert float(diff) <= 2e-4, line

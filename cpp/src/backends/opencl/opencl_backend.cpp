@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <cstdlib>
 #include <cstring>
 #include <map>
 #include <mutex>
@@ -62,6 +63,10 @@ DeviceRef describe(cl_device_id id, const std::string& platform) {
              device_string(id, CL_DEVICE_VERSION) + ")";
   ref.fp64 = device_value<cl_device_fp_config>(id, CL_DEVICE_DOUBLE_FP_CONFIG) != 0 ||
              device_string(id, CL_DEVICE_EXTENSIONS).find("cl_khr_fp64") != std::string::npos;
+  // Treat every device as one without double precision (many laptop and Apple
+  // GPUs): how that path is tested on devices that have it.
+  const char* no_fp64 = std::getenv("OMTCORE_OPENCL_DISABLE_FP64");
+  if (no_fp64 && *no_fp64 && std::string(no_fp64) != "0") ref.fp64 = false;
   ref.gpu = (device_value<cl_device_type>(id, CL_DEVICE_TYPE) & (CL_DEVICE_TYPE_GPU | CL_DEVICE_TYPE_ACCELERATOR)) != 0;
   ref.memory = device_value<cl_ulong>(id, CL_DEVICE_GLOBAL_MEM_SIZE);
   ref.max_alloc = device_value<cl_ulong>(id, CL_DEVICE_MAX_MEM_ALLOC_SIZE);
