@@ -102,5 +102,10 @@ fi
 stage bench_small python benchmarks/bench_backends.py --sizes 256 512 --backends cpu cuda --no-ortools
 stage bench_large python benchmarks/bench_backends.py --sizes 1024 2048 --backends cuda --no-ortools \
   --cases scalar-aniso scalar-iso rgb-aniso
+# The paper's plain PDHG in CuPy (unfused) beside omtcore's CUDA backend.
+if python -c 'import cupy' 2>/dev/null; then
+  stage pdhg_cupy python benchmarks/pdhg_reference.py --xp cupy --sizes 256 512 1024 --backend cuda \
+    --max-iter 50000
+fi
 echo "status $status; logs in $LOG"
 exit $status
