@@ -126,10 +126,10 @@ def test_out_of_device_memory_is_an_exception_and_the_process_goes_on(opencl):
     assert res.distance == pytest.approx(emd_l1(x, y, 1.0), rel=1e-4)
 
 
-def _run(code, **env):
+def _run(code, cwd=None, **env):
     full = dict(os.environ, **env)
     out = subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True,
-                         text=True, env=full, timeout=120)
+                         text=True, env=full, timeout=120, cwd=cwd)
     assert out.returncode == 0, out.stderr
     return out.stdout
 
@@ -256,7 +256,7 @@ def test_concurrent_solves_from_threads(opencl):
         assert res.distance == pytest.approx(emd_l1(a, b, 1.0), rel=1e-5)
 
 
-def test_device_without_double_precision(opencl):
+def test_device_without_double_precision(opencl, tmp_path):
     # OMTCORE_OPENCL_DISABLE_FP64 makes omtcore treat the devices as lacking
     # cl_khr_fp64: float64 is refused naming the device, float32 runs with the
     # potential and the reductions in float and still certifies its answer.
@@ -268,15 +268,21 @@ def test_device_without_double_precision(opencl):
             omtcore.scalar_omt(a, b, backend="opencl", dtype="float64")
         except omtcore.InvalidInputError as e:
             print("refused:", e)
+        np.save("pair.npy", np.stack([a, b]))
         for norm in ("anisotropic", "isotropic"):
             r = omtcore.scalar_omt(a, b, backend="opencl", dtype="float32", norm=norm, tol=1e-4)
             c = omtcore.scalar_omt(a, b, backend="cpu", dtype="float64", norm=norm, tol=1e-7)
             print(norm, r.converged, r.lower_bound <= c.distance * (1 + 1e-12) and c.lower_bound <= r.distance * (1 + 1e-12),
-                  abs(r.distance - c.distance) / c.distance)
-    """, OMTCORE_OPENCL_DISABLE_FP64="1")
+                  abs(r.distance - c.distance) / c.distance, r.distance, r.lower_bound)
+    """, cwd=tmp_path, OMTCORE_OPENCL_DISABLE_FP64="1")
     lines = out.splitlines()
     assert lines[0].startswith("refused:") and "cl_khr_fp64" in lines[0], out
     for line in lines[1:]:
-        norm, converged, consistent, diff = line.split()
+        norm, converged, consistent, diff, distance, lower = line.split()
         assert converged == "True" and consistent == "True", line
         assert float(diff) <= 2e-4, line
+        if norm == "anisotropic":  # the exact value, independently (POT)
+            a, b = np.load(tmp_path / "pair.npy")
+            exact = emd_l1(a, b, 1.0)
+            assert float(lower) <= exact * (1 + 1e-9) and exact <= float(distance) * (1 + 1e-9)
+            assert float(distance) == pytest.approx(exact, rel=2e-4)

@@ -34,7 +34,7 @@ def use_pyopencl_loader_if_needed(system_library: str = "libOpenCL.so.1") -> boo
     if not libs:
         return False
     try:
-        import pyopencl._cl  # noqa: F401  (loads the bundled loader with its RPATH)
+        importlib.import_module("pyopencl._cl")  # loads the bundled loader with its RPATH
     except ImportError:
         return False
     os.environ["OMTCORE_OPENCL_LIBRARY"] = libs[0]

@@ -11,7 +11,7 @@ import numpy as np
 
 from . import _core
 from .errors import ConvergenceWarning, InvalidInputError
-from .interop import finish, placement, to_host
+from .interop import placement, results_to_device, to_host
 
 __all__ = ["Result", "BackendInfo", "scalar_omt", "vector_omt", "matrix_omt", "backends"]
 
@@ -201,7 +201,7 @@ def scalar_omt(a, b, *, h: Union[float, Sequence[float]] = 1.0, norm: str = "iso
     raw = _core.solve_scalar_problem(a.ravel(), b.ravel(), shape, spacing, m, norm,
                                      bool(normalize), tol, max_iter, method, place.backend,
                                      place.device, dtype_name, callback, place.native_queue)
-    return finish(_finish(raw, ((len(shape),) + shape, None, shape), tol), place)
+    return results_to_device(_finish(raw, ((len(shape),) + shape, None, shape), tol), place)
 
 
 def _edges(edges, k: int):
@@ -268,7 +268,7 @@ def vector_omt(a, b, *, edges=None, weights=None, alpha: float = 1.0,
                                      max_iter, method, place.backend, place.device, dtype_name,
                                      callback, place.native_queue)
     n_edges = k * (k - 1) // 2 if flat_edges is None else len(flat_edges) // 2
-    return finish(_finish(raw, ((len(shape),) + shape + (k,), (n_edges,) + shape, shape + (k,)), tol),
+    return results_to_device(_finish(raw, ((len(shape),) + shape + (k,), (n_edges,) + shape, shape + (k,)), tol),
                   place)
 
 
@@ -353,5 +353,5 @@ def matrix_omt(A, B, *, L=None, alpha: float = 1.0, h: Union[float, Sequence[flo
                                      bool(normalize), tol, max_iter, method, place.backend,
                                      place.device, dtype_name, callback, place.native_queue)
     d = len(shape)
-    return finish(_finish(raw, ((d,) + shape + (k, k, "complex"), (n_L,) + shape + (k, k, "complex"),
+    return results_to_device(_finish(raw, ((d,) + shape + (k, k, "complex"), (n_L,) + shape + (k, k, "complex"),
                                 shape + (k, k, "complex")), tol), place)

@@ -173,7 +173,7 @@ def to_host(x):
     return x
 
 
-def finish(result, place: Placement):
+def results_to_device(result, place: Placement):
     """Moves the result's arrays to the inputs' device when the inputs were device arrays."""
     if place.result_to is None:
         return result

@@ -33,10 +33,12 @@ struct ScalarSetup {
 //   soft             sum_{p,s} |v(p, s)|        (vector, anisotropic)
 //   group_all        |v|_2 over all (p, s)      (matrix, Frobenius)
 //   nuclear          sum_s ||V_s||_*, V_s the Hermitian matrix of v(., s) (matrix, nuclear)
-enum class SpatialProx { group_per_plane, soft, group_all, nuclear };
+// The values are the kernels' codes, OMT_SPATIAL_* and OMT_EXCHANGE_* in
+// kernels/field_math.h (checked there by the backends that include it).
+enum class SpatialProx { group_per_plane = 0, soft = 1, group_all = 2, nuclear = 3 };
 // How each block of exchange variables is penalised: soft |x| (vector edges,
 // blocks of 1), group |x|_2 (matrix, Frobenius), nuclear (matrix, nuclear).
-enum class ExchangeProx { soft, group, nuclear };
+enum class ExchangeProx { soft = 0, group = 1, nuclear = 2 };
 
 // Vector and matrix problems as `planes` scalar fields coupled inside each
 // cell. Planes are vector channels, or the k^2 real coordinates of a

@@ -92,22 +92,11 @@ void with_field_shape(const FieldShape& s, F&& f) {
 // Per-cell work grows with the planes; below this much work threads cost more than they give.
 constexpr std::int64_t kMinParallelWork = 1 << 15;
 
-int spatial_code(SpatialProx p) {
-  switch (p) {
-    case SpatialProx::group_per_plane: return OMT_SPATIAL_GROUP_PER_PLANE;
-    case SpatialProx::soft: return OMT_SPATIAL_SOFT;
-    case SpatialProx::group_all: return OMT_SPATIAL_GROUP_ALL;
-    default: return OMT_SPATIAL_NUCLEAR;
-  }
-}
-
-int exchange_code(ExchangeProx p) {
-  switch (p) {
-    case ExchangeProx::soft: return OMT_EXCHANGE_SOFT;
-    case ExchangeProx::group: return OMT_EXCHANGE_GROUP;
-    default: return OMT_EXCHANGE_NUCLEAR;
-  }
-}
+static_assert(int(SpatialProx::group_per_plane) == OMT_SPATIAL_GROUP_PER_PLANE &&
+                  int(SpatialProx::soft) == OMT_SPATIAL_SOFT && int(SpatialProx::group_all) == OMT_SPATIAL_GROUP_ALL &&
+                  int(SpatialProx::nuclear) == OMT_SPATIAL_NUCLEAR && int(ExchangeProx::soft) == OMT_EXCHANGE_SOFT &&
+                  int(ExchangeProx::group) == OMT_EXCHANGE_GROUP && int(ExchangeProx::nuclear) == OMT_EXCHANGE_NUCLEAR,
+              "SpatialProx / ExchangeProx values must be field_math.h's codes");
 
 template <class T>
 class CpuFieldBackend final : public Backend {
@@ -118,8 +107,8 @@ class CpuFieldBackend final : public Backend {
         n_(dom_.cells),
         planes_(setup.planes),
         k_(setup.k),
-        spatial_(spatial_code(setup.spatial)),
-        exchange_(exchange_code(setup.exchange)),
+        spatial_(int(setup.spatial)),
+        exchange_(int(setup.exchange)),
         blocks_(setup.blocks),
         m_(setup.block_size),
         cols_(setup.blocks * setup.block_size),

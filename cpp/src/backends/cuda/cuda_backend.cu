@@ -17,6 +17,7 @@
 #include <utility>
 #include <vector>
 
+#include "backends/device_plan.hpp"
 #include "omtcore/errors.hpp"
 
 #define OMT_FN static __device__ inline
@@ -333,22 +334,6 @@ KernelSet<T> kernels_for(const Geometry<T>& g) {
   return shape_kernels<T, -1, -1, -1, -1, -1, -1, -1, -1>();
 }
 
-int spatial_code(SpatialProx p) {
-  switch (p) {
-    case SpatialProx::group_per_plane: return OMT_SPATIAL_GROUP_PER_PLANE;
-    case SpatialProx::soft: return OMT_SPATIAL_SOFT;
-    case SpatialProx::group_all: return OMT_SPATIAL_GROUP_ALL;
-    default: return OMT_SPATIAL_NUCLEAR;
-  }
-}
-
-int exchange_code(ExchangeProx p) {
-  switch (p) {
-    case ExchangeProx::soft: return OMT_EXCHANGE_SOFT;
-    case ExchangeProx::group: return OMT_EXCHANGE_GROUP;
-    default: return OMT_EXCHANGE_NUCLEAR;
-  }
-}
 
 // ---- Devices --------------------------------------------------------------------
 
@@ -552,8 +537,8 @@ class CudaBackend final : public Backend {
     g_.cols = cols_;
     g_.m = std::max(1, setup.block_size);
     g_.k = setup.k;
-    g_.spatial = spatial_code(setup.spatial);
-    g_.exchange = exchange_code(setup.exchange);
+    g_.spatial = int(setup.spatial);
+    g_.exchange = int(setup.exchange);
     g_.nuclear = setup.nuclear_residual ? 1 : 0;
     kernels_ = kernels_for(g_);
     DeviceScope scope(dev_.index);
@@ -745,13 +730,17 @@ class CudaBackend final : public Backend {
     write_reals(a.shift, shift);
     // The Poisson solve: per axis, the DCT's twiddles and scaling and the FFT's
     // stages, and the eigenvalues of the grid Laplacian per coefficient.
-    for (int s = 0; s < d_; ++s) plan_axis(s, a);
-    std::vector<double> eig(n, 0.0);
-    for (std::size_t i = 0; i < n; ++i)
-      for (int s = 0; s < d_; ++s)
-        eig[i] += setup.grid.laplacian_eigenvalues[s][(std::int64_t(i) / dom_.stride[s]) % dom_.n[s]];
+    for (int s = 0; s < d_; ++s) {
+      AxisDct plan = plan_axis_dct(dom_.n[s]);
+      for (auto [buffer, values] : {std::pair{&a.cosines[s], &plan.cosines}, {&a.sines[s], &plan.sines},
+                                    {&a.scale[s], &plan.scale}, {&a.fft_table[s], &plan.table}}) {
+        buffer->create(values->size() * real);
+        write_reals(*buffer, *values);
+      }
+      stages_[s] = std::move(plan.stages);
+    }
     a.eigenvalue.create(n * real);
-    write_reals(a.eigenvalue, eig);
+    write_reals(a.eigenvalue, laplacian_per_cell(setup.grid));
     check(cudaStreamSynchronize(stream()), "cudaStreamSynchronize after allocation");
   }
 
@@ -780,52 +769,6 @@ class CudaBackend final : public Backend {
     for (int s = d_ - 1; s >= 0; --s) dct(s, true);
   }
 
-  // The FFT of one axis (as plan_axis in opencl_backend.cpp): radices 8, 4, 2,
-  // then odd factors; each stage's twiddles and roots in one table.
-  struct Stage {
-    int radix;
-    long long span, twiddles, roots;  // offsets in complex entries
-  };
-
-  void plan_axis(int s, Arrays& a) {
-    const double pi = 3.14159265358979323846;
-    const std::int64_t len = dom_.n[s];
-    std::vector<double> cosines(len), sines(len), scale(len), table;
-    for (std::int64_t k = 0; k < len; ++k) {
-      cosines[k] = std::cos(pi * double(k) / (2.0 * double(len)));
-      sines[k] = std::sin(pi * double(k) / (2.0 * double(len)));
-      scale[k] = std::sqrt((k == 0 ? 1.0 : 2.0) / double(len));
-    }
-    std::int64_t rest = len, span = 1;
-    auto add_stage = [&](int radix) {
-      Stage st{radix, span, (long long)(table.size() / 2), 0};
-      for (std::int64_t k = 0; k < span; ++k)
-        for (int q = 0; q < radix; ++q) {
-          const double angle = -2.0 * pi * double(q) * double(k) / double(span * radix);
-          table.push_back(std::cos(angle));
-          table.push_back(std::sin(angle));
-        }
-      st.roots = (long long)(table.size() / 2);
-      for (int t = 0; t < radix; ++t) {
-        table.push_back(std::cos(-2.0 * pi * t / radix));
-        table.push_back(std::sin(-2.0 * pi * t / radix));
-      }
-      stages_[s].push_back(st);
-      span *= radix;
-      rest /= radix;
-    };
-    for (int radix : {8, 4, 2})
-      while (rest % radix == 0) add_stage(radix);
-    for (int radix = 3; rest > 1; radix += 2)
-      while (rest % radix == 0) add_stage(radix);
-    if (table.empty()) table.assign(2, 0.0);
-    for (auto [buffer, values] : {std::pair{&a.cosines[s], &cosines}, {&a.sines[s], &sines}, {&a.scale[s], &scale},
-                                  {&a.fft_table[s], &table}}) {
-      buffer->create(values->size() * sizeof(T));
-      write_reals(*buffer, *values);
-    }
-  }
-
   // r <- its orthonormal DCT-II along axis s (inverse: DCT-III), every plane.
   void dct(int s, bool inverse) {
     const long long len = dom_.n[s], inner = dom_.stride[s], total = (long long)planes_ * n_;
@@ -838,7 +781,7 @@ class CudaBackend final : public Backend {
                                                            sines, scale, ptr<T>(a_->fft_re[0]), ptr<T>(a_->fft_im[0]));
     launched("dct_pre_kernel");
     int cur = 0;
-    for (const Stage& st : stages_[s]) {
+    for (const FftStage& st : stages_[s]) {
       fft_stage_kernel<T><<<blocks, kCellBlock, 0, stream()>>>(
           total, len, inner, st.radix, st.span, table + 2 * st.twiddles, table + 2 * st.roots,
           ptr<T>(a_->fft_re[cur]), ptr<T>(a_->fft_im[cur]), ptr<T>(a_->fft_re[cur ^ 1]), ptr<T>(a_->fft_im[cur ^ 1]));
@@ -893,30 +836,13 @@ class CudaBackend final : public Backend {
   KernelSet<T> kernels_{};
   Stream stream_;                  // declared before the arrays: destroyed after them
   std::unique_ptr<Arrays> a_;
-  std::vector<Stage> stages_[3];   // the FFT of each axis (plan_axis)
+  std::vector<FftStage> stages_[3];  // the FFT of each axis (plan_axis_dct)
 };
 
 std::unique_ptr<Backend> make(const FieldSetup& setup, const SolveOptions& options) {
   const Target t = target(options);
   if (options.dtype == Dtype::float64) return std::make_unique<CudaBackend<double>>(setup, t);
   return std::make_unique<CudaBackend<float>>(setup, t);
-}
-
-// As in opencl_backend.cpp: a scalar problem is one plane with no exchange.
-FieldSetup as_field(const ScalarSetup& s) {
-  FieldSetup f;
-  f.grid = s;
-  f.grid.rhs.clear();
-  f.planes = 1;
-  f.k = 1;
-  f.spatial = s.isotropic ? SpatialProx::group_per_plane : SpatialProx::soft;
-  f.exchange = ExchangeProx::soft;
-  f.blocks = 0;
-  f.block_size = 1;
-  f.rhs = s.rhs;
-  f.modes = {1.0};
-  f.shift = {0.0};
-  return f;
 }
 
 }  // namespace

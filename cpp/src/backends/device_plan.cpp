@@ -1,0 +1,69 @@
+#include "backends/device_plan.hpp"
+
+#include <cmath>
+
+namespace omtcore::detail {
+
+AxisDct plan_axis_dct(std::int64_t n) {
+  const double pi = 3.14159265358979323846;
+  AxisDct out;
+  out.cosines.resize(n);
+  out.sines.resize(n);
+  out.scale.resize(n);
+  for (std::int64_t k = 0; k < n; ++k) {
+    out.cosines[k] = std::cos(pi * double(k) / (2.0 * double(n)));
+    out.sines[k] = std::sin(pi * double(k) / (2.0 * double(n)));
+    out.scale[k] = std::sqrt((k == 0 ? 1.0 : 2.0) / double(n));
+  }
+  auto& table = out.table;
+  std::int64_t rest = n, span = 1;
+  auto add_stage = [&](int radix) {
+    FftStage st{radix, span, std::int64_t(table.size() / 2), 0};
+    for (std::int64_t k = 0; k < span; ++k)
+      for (int q = 0; q < radix; ++q) {
+        const double angle = -2.0 * pi * double(q) * double(k) / double(span * radix);
+        table.push_back(std::cos(angle));
+        table.push_back(std::sin(angle));
+      }
+    st.roots = std::int64_t(table.size() / 2);
+    for (int t = 0; t < radix; ++t) {
+      table.push_back(std::cos(-2.0 * pi * t / radix));
+      table.push_back(std::sin(-2.0 * pi * t / radix));
+    }
+    out.stages.push_back(st);
+    span *= radix;
+    rest /= radix;
+  };
+  for (int radix : {8, 4, 2})
+    while (rest % radix == 0) add_stage(radix);
+  for (int radix = 3; rest > 1; radix += 2)
+    while (rest % radix == 0) add_stage(radix);
+  if (table.empty()) table.assign(2, 0.0);  // n = 1: no stage; device buffers cannot be empty
+  return out;
+}
+
+std::vector<double> laplacian_per_cell(const ScalarSetup& grid) {
+  const Domain& dom = *grid.domain;
+  std::vector<double> eig(dom.cells, 0.0);
+  for (std::int64_t i = 0; i < dom.cells; ++i)
+    for (int s = 0; s < dom.d; ++s) eig[i] += grid.laplacian_eigenvalues[s][(i / dom.stride[s]) % dom.n[s]];
+  return eig;
+}
+
+FieldSetup as_field(const ScalarSetup& scalar) {
+  FieldSetup f;
+  f.grid = scalar;
+  f.grid.rhs.clear();
+  f.planes = 1;
+  f.k = 1;
+  f.spatial = scalar.isotropic ? SpatialProx::group_per_plane : SpatialProx::soft;
+  f.exchange = ExchangeProx::soft;
+  f.blocks = 0;
+  f.block_size = 1;
+  f.rhs = scalar.rhs;
+  f.modes = {1.0};
+  f.shift = {0.0};
+  return f;
+}
+
+}  // namespace omtcore::detail

@@ -1,0 +1,38 @@
+// Host-side setup shared by the device backends (OpenCL, CUDA): the tables of
+// the FFT-based DCT their Poisson solve runs (kernels.cl documents the
+// transform), the Laplacian's eigenvalue per transform coefficient, and a
+// scalar problem as a field problem of one plane with no exchange.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "core/backend.hpp"
+
+namespace omtcore::detail {
+
+// One Stockham stage of radix `radix` after stages of total size `span`; its
+// twiddles e^{-2 pi i q k / (span radix)} (at [k * radix + q]) and roots
+// e^{-2 pi i t / radix} start at these complex offsets of AxisDct::table.
+struct FftStage {
+  int radix;
+  std::int64_t span, twiddles, roots;
+};
+
+// The DCT of one axis of length n: cos and sin of pi k / 2n, the orthonormal
+// scaling sqrt((k ? 2 : 1) / n), and the FFT of length n: radices 8, 4, 2,
+// then odd factors (any length; a large prime factor is one O(n^2) stage),
+// all stages' twiddles and roots interleaved (re, im) in `table`.
+struct AxisDct {
+  std::vector<double> cosines, sines, scale, table;
+  std::vector<FftStage> stages;
+};
+
+AxisDct plan_axis_dct(std::int64_t n);
+
+// sum_s laplacian_eigenvalues[s][k_s] for every cell (k_0, k_1, k_2).
+std::vector<double> laplacian_per_cell(const ScalarSetup& grid);
+
+FieldSetup as_field(const ScalarSetup& scalar);
+
+}  // namespace omtcore::detail
