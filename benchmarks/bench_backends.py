@@ -3,11 +3,13 @@
 Cases (float32, certified gap --tol): scalar anisotropic on integer-rounded
 Gaussian mixtures with OR-Tools' exact min-cost flow as the peer on the same
 masses, scalar isotropic on the same masses, RGB vector anisotropic
-(k = 3, all pairs, alpha = 1) and matrix k = 2 Frobenius (Gell-Mann). Each
+(k = 3, all pairs, alpha = 1) and matrix k = 2 and k = 3 Frobenius (Pauli,
+Gell-Mann). Each
 backend first solves a tiny problem of the same kind, so that the OpenCL
 kernels' run-time compilation is not timed. The table gives seconds,
 iterations, milliseconds per iteration, the least memory traffic of one
-iteration over that time (GB/s), and the relative difference of the distance
+iteration over that time (GB/s; on CUDA also as a share of the device's
+measured device-to-device copy bandwidth), and the relative difference of the distance
 to the first backend's (or to OR-Tools').
 
     python benchmarks/bench_backends.py                      # 64 128 256, every available backend
@@ -26,9 +28,9 @@ import numpy as np
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from bench_fields import field_bytes_per_iteration, rgb_masses, tensor_fields  # noqa: E402
 from bench_scalar import densities  # noqa: E402
-from common import MASS_UNITS, copy_bandwidth_gbs, machine_header, ortools_l1  # noqa: E402
+from common import MASS_UNITS, copy_bandwidth_gbs, device_copy_bandwidth_gbs, machine_header, ortools_l1  # noqa: E402
 
-CASES = ("scalar-aniso", "scalar-iso", "rgb-aniso", "matrix2-frob")
+CASES = ("scalar-aniso", "scalar-iso", "rgb-aniso", "matrix2-frob", "matrix3-frob")
 
 
 def problem(case: str, n: int):
@@ -43,8 +45,10 @@ def problem(case: str, n: int):
         total = float(a.sum())
         return (omtcore.vector_omt, dict(a=a / total, b=b / total, h=1.0 / n, alpha=1.0 / n,
                                          norm="anisotropic"), 3, 3)
-    A, B = tensor_fields(n, 2)
-    return omtcore.matrix_omt, dict(A=A, B=B, h=1.0 / n, alpha=1.0, matrix_norm="frobenius"), 4, 12
+    k = 2 if case == "matrix2-frob" else 3
+    A, B = tensor_fields(n, k)
+    return (omtcore.matrix_omt, dict(A=A, B=B, h=1.0 / n, alpha=1.0, matrix_norm="frobenius"),
+            k * k, k * k * (k * k - 1))
 
 
 def main() -> None:
@@ -63,6 +67,9 @@ def main() -> None:
     for name in names:
         info = infos[name]
         print(f"# {name}: " + (", ".join(info.devices) if info.available else f"unavailable ({info.reason})"))
+    device_bandwidth = device_copy_bandwidth_gbs() if "cuda" in names else None
+    if device_bandwidth:
+        print(f"# cuda: measured device-to-device copy bandwidth {device_bandwidth:.0f} GB/s (CuPy)")
     print(f"# float32, tol {args.tol:g}; GB/s = least traffic of an iteration (bench_fields.py) / time")
     print()
     print("| case | n | solver | seconds | iterations | ms/it | GB/s | rel. diff |")
@@ -83,11 +90,12 @@ def main() -> None:
                 r = solve(**kw, backend=name, tol=args.tol, dtype="float32")
                 ms = 1e3 * r.seconds / max(r.iterations, 1)
                 traffic = field_bytes_per_iteration(n * n, 2, planes, cols, 4) / (ms * 1e-3) / 1e9
+                share = f" ({100 * traffic / device_bandwidth:.0f}%)" if name == "cuda" and device_bandwidth else ""
                 if reference is None:
                     reference = r.distance
                 diff = abs(r.distance - reference) / reference
                 print(f"| {case} | {n} | {name} | {r.seconds:.2f} | {r.iterations} | {ms:.2f} | "
-                      f"{traffic:.1f} | {diff:.1e} |", flush=True)
+                      f"{traffic:.1f}{share} | {diff:.1e} |", flush=True)
 
 
 if __name__ == "__main__":

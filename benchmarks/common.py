@@ -70,6 +70,27 @@ def copy_bandwidth_gbs(megabytes: int = 512, repeats: int = 5) -> float:
     return 2 * src.nbytes / best / 1e9
 
 
+def device_copy_bandwidth_gbs(megabytes: int = 1024, repeats: int = 20) -> float | None:
+    """Best-of device-to-device copy bandwidth (bytes read + written) of the
+    current CUDA device through CuPy, timed with CUDA events; None without CuPy
+    or a device."""
+    try:
+        import cupy
+        src = cupy.ones(megabytes * 2**20 // 8)
+    except Exception:
+        return None
+    dst = cupy.empty_like(src)
+    start, stop = cupy.cuda.Event(), cupy.cuda.Event()
+    best = float("inf")
+    for _ in range(repeats):
+        start.record()
+        cupy.copyto(dst, src)
+        stop.record()
+        stop.synchronize()
+        best = min(best, cupy.cuda.get_elapsed_time(start, stop) * 1e-3)
+    return 2 * src.nbytes / best / 1e9
+
+
 def loop_bytes_per_iteration(n_cells: int, d: int, itemsize: int) -> int:
     """Least memory traffic of one iteration of the CPU loop
     (cpp/src/backends/cpu): the potential is double whatever the dtype.

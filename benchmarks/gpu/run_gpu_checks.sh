@@ -1,47 +1,71 @@
 #!/usr/bin/env bash
 # Checks of the CUDA backend on a machine with an NVIDIA GPU, nvcc and this
-# checkout, without network: build and install omtcore with CUDA required,
-# the Python tests with the cpu and cuda backends required, small solves of
-# every kind against the CPU, then compute-sanitizer (memcheck, racecheck) on
-# them. Logs go to $OUT (default ./gpu-logs); the exit status is that of the
-# first failed stage. Usage: bash benchmarks/gpu/run_gpu_checks.sh
+# checkout, without network, in one command: build and install omtcore with
+# CUDA required; small solves of every kind against the CPU; the Python tests
+# with the cpu and cuda backends required; compute-sanitizer (memcheck,
+# initcheck, racecheck) on small solves; then the benchmarks (CPU beside CUDA,
+# CUDA alone up to 2048², the paper's plain PDHG in CuPy).
+#
+#   OUT=logs BUDGET_S=450 bash benchmarks/gpu/run_gpu_checks.sh
+#
+# BUDGET_S bounds the whole run: each stage gets at most what is left, so the
+# script ends (and its logs are complete) inside a lease. Python packages the
+# machine lacks may be carried as wheels in ./.whl (installed to /tmp/site).
+# Logs: $OUT/<stage>.log (default ./gpu-logs); the exit status is that of the
+# first failed stage.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 LOG=${OUT:-$PWD/gpu-logs}
+PY=${PYTHON:-python3}
+BUDGET_S=${BUDGET_S:-3600}
 mkdir -p "$LOG"
 status=0
-stage() {  # stage NAME COMMAND...: runs it, logs to $LOG/NAME.log, remembers a failure
-  local name=$1 t0=$SECONDS rc
-  shift
-  echo "== $name: $*"
-  "$@" >"$LOG/$name.log" 2>&1
+# stage NAME MAX_SECONDS COMMAND...: runs it within min(MAX, what is left),
+# appends to $LOG/NAME.log, remembers the first failure.
+stage() {
+  local name=$1 max=$2 t0=$SECONDS rc left
+  shift 2
+  left=$((BUDGET_S - SECONDS - 5))
+  [ "$left" -lt "$max" ] && max=$left
+  if [ "$max" -le 10 ]; then
+    echo "== $name: skipped, out of time budget"
+    [ $status -eq 0 ] && status=124
+    return 124
+  fi
+  echo "== $name (<= $max s): $*"
+  echo "== $*" >>"$LOG/$name.log"
+  timeout -k 5 "$max" "$@" >>"$LOG/$name.log" 2>&1
   rc=$?
-  echo "   rc=$rc, $((SECONDS - t0)) s (log: $LOG/$name.log)"
-  tail -n 5 "$LOG/$name.log"
+  echo "   rc=$rc, $((SECONDS - t0)) s"
+  tail -n 4 "$LOG/$name.log" | cut -c1-300
   if [ $rc -ne 0 ] && [ $status -eq 0 ]; then status=$rc; fi
   return $rc
 }
 
-stage env sh -c 'nvidia-smi; nvcc --version; cmake --version; python --version'
+if [ -d .whl ] && ls .whl/*.whl >/dev/null 2>&1; then
+  stage build 60 $PY -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade \
+    --target /tmp/site .whl/*.whl
+  export PYTHONPATH=/tmp/site${PYTHONPATH:+:$PYTHONPATH}
+fi
+stage build 20 sh -c 'nvidia-smi; nvcc --version; cmake --version; '"$PY"' --version'
 # This GPU only (nvcc is the slow part of the build); OMTCORE_WITH_CUDA=ON fails
 # the build if nvcc is missing instead of silently leaving CUDA out.
-export CUDAARCHS=${CUDAARCHS:-native} OMTCORE_WITH_CUDA=ON
+export CUDAARCHS=${CUDAARCHS:-native} OMTCORE_WITH_CUDA=ON CMAKE_BUILD_PARALLEL_LEVEL=$(nproc)
 # Offline: build in this environment when its build requirements are installed
 # (pip's isolated build would download them).
-if python -c 'import scikit_build_core, Cython, cython_cmake' 2>/dev/null; then
-  stage install python -m pip install -v --no-deps --no-build-isolation . || exit $status
+if $PY -c 'import scikit_build_core, Cython, cython_cmake' 2>/dev/null; then
+  stage build 300 $PY -m pip install --no-deps --no-build-isolation . || exit $status
 else
-  stage install python -m pip install -v . || exit $status
+  stage build 300 $PY -m pip install . || exit $status
 fi
-stage backends python -c 'import omtcore; [print(i) for i in omtcore.backends()]'
-
-stage pytest env OMTCORE_REQUIRE_BACKENDS=cpu,cuda python -m pytest -q -rs -p no:cacheprovider tests
 
 # Small solves of each kind and dtype, on compile-time shapes (scalar 1-3 axes,
 # RGB, Pauli, Gell-Mann) and on a shape read at run time (k = 2 channels).
 # Arguments: iterations, then "compare" to also solve on the CPU and require
 # the same distance.
-cat >"$LOG/small_solves.py" <<'PY'
+SMALL=/tmp/small_solves.py
+cat >"$SMALL" <<'PY'
+import os
 import sys
 import warnings
 
@@ -52,6 +76,7 @@ max_iter = int(sys.argv[1])
 compare = sys.argv[2:] == ["compare"]
 warnings.simplefilter("ignore", omtcore.ConvergenceWarning)
 rng = np.random.default_rng(0)
+print(*omtcore.backends(), sep="\n", flush=True)
 
 
 def psd(shape, k):
@@ -76,8 +101,8 @@ bad = 0
 for dtype in ("float32", "float64"):
     for name, solve, (a, b), kw in cases:
         run = dict(normalize=True, tol=1e-3, max_iter=max_iter, dtype=dtype, **kw)
-        g = solve(a, b, backend="cuda", **run)
-        line = f"{dtype} {name}: cuda {g.distance:.6g} [{g.lower_bound:.6g}] it {g.iterations} on {g.device}"
+        g = solve(a, b, backend=os.environ.get("SMALL_BACKEND", "cuda"), **run)
+        line = f"{dtype} {name}: {g.backend} {g.distance:.6g} [{g.lower_bound:.6g}] it {g.iterations}"
         if compare:
             c = solve(a, b, backend="cpu", **run)
             diff = abs(g.distance - c.distance) / abs(c.distance)
@@ -88,24 +113,33 @@ for dtype in ("float32", "float64"):
         print(line, flush=True)
 sys.exit(1 if bad else 0)
 PY
-stage small_solves python "$LOG/small_solves.py" 150 compare
+stage small_solves 90 $PY "$SMALL" 150 compare
+
+# The whole suite, cpu and cuda required (opencl runs too where the image has
+# NVIDIA's OpenCL driver); xdist where installed, few OpenMP threads per worker.
+XDIST=()
+$PY -c 'import xdist' 2>/dev/null && XDIST=(-n 8)
+stage pytest 240 env OMTCORE_REQUIRE_BACKENDS=cpu,cuda OMP_NUM_THREADS=2 \
+  $PY -m pytest -q -rs -p no:cacheprovider "${XDIST[@]}" --durations=10 tests
 
 SAN=$(command -v compute-sanitizer || ls /usr/local/cuda*/bin/compute-sanitizer 2>/dev/null | head -n 1)
 if [ -n "$SAN" ]; then
-  for tool in memcheck racecheck; do
-    stage "sanitizer_$tool" "$SAN" --tool "$tool" --error-exitcode 99 python "$LOG/small_solves.py" 30
-  done
+  stage sanitizer 60 "$SAN" --tool memcheck --error-exitcode 99 $PY "$SMALL" 20
+  stage sanitizer 40 "$SAN" --tool initcheck --error-exitcode 99 $PY "$SMALL" 5
+  stage sanitizer 40 "$SAN" --tool racecheck --error-exitcode 99 $PY "$SMALL" 5
 else
-  echo "compute-sanitizer not found: sanitizer stages skipped" | tee "$LOG/sanitizer_skipped.log"
+  echo "compute-sanitizer not found: sanitizer stages skipped" | tee "$LOG/sanitizer.log"
 fi
-# Timings, CPU and CUDA side by side on the same problems (benchmarks/RESULTS.md).
-stage bench_small python benchmarks/bench_backends.py --sizes 256 512 --backends cpu cuda --no-ortools
-stage bench_large python benchmarks/bench_backends.py --sizes 1024 2048 --backends cuda --no-ortools \
-  --cases scalar-aniso scalar-iso rgb-aniso
-# The paper's plain PDHG in CuPy (unfused) beside omtcore's CUDA backend.
-if python -c 'import cupy' 2>/dev/null; then
-  stage pdhg_cupy python benchmarks/pdhg_reference.py --xp cupy --sizes 256 512 1024 --backend cuda \
-    --max-iter 50000
+
+# Timings (benchmarks/RESULTS.md): CPU and CUDA side by side at 256², then CUDA
+# alone at the issue's sizes; the paper's plain PDHG in CuPy beside CUDA.
+BENCH="$PY benchmarks/bench_backends.py --no-ortools"
+stage bench 120 $BENCH --sizes 256 --backends cpu cuda
+stage bench 90 $BENCH --sizes 512 1024 2048 --backends cuda --cases scalar-aniso scalar-iso
+stage bench 60 $BENCH --sizes 512 1024 --backends cuda --cases rgb-aniso
+stage bench 60 $BENCH --sizes 512 --backends cuda --cases matrix2-frob matrix3-frob
+if $PY -c 'import cupy' 2>/dev/null; then
+  stage pdhg 90 $PY benchmarks/pdhg_reference.py --xp cupy --sizes 256 512 1024 --backend cuda --max-iter 50000
 fi
-echo "status $status; logs in $LOG"
+echo "status $status after $SECONDS s; logs in $LOG"
 exit $status
