@@ -9,6 +9,7 @@ import sys
 import numpy as np
 import pytest
 
+import omtcore
 from omtcore.cli import demo_densities
 from references import emd_l1
 
@@ -76,7 +77,9 @@ def test_solve_grey_pngs_json_matches_exact(tmp_path):
               "--normalize", "--tol", "1e-6", "--dtype", "float64", "--json")
     assert out.returncode == 0, out.stderr
     res = json.loads(out.stdout)
-    assert res["kind"] == "scalar" and res["converged"] and res["backend"] == "cpu"
+    # The CLI's default backend is the API's "auto" (cpu here, cuda on a GPU machine).
+    auto = omtcore.scalar_omt(np.ones((2, 2)), np.ones((2, 2))).backend
+    assert res["kind"] == "scalar" and res["converged"] and res["backend"] == auto
     exact = emd_l1(a / a.sum(), b / b.sum())
     assert res["lower_bound"] <= exact * (1 + 1e-9) and exact <= res["distance"] * (1 + 1e-9)
     assert out.stderr == ""  # no progress line when stderr is not a terminal

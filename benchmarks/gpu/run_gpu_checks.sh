@@ -6,7 +6,9 @@
 # initcheck, racecheck) on small solves; then the benchmarks (CPU beside CUDA,
 # CUDA alone up to 2048², the paper's plain PDHG in CuPy).
 #
-#   OUT=logs BUDGET_S=450 bash benchmarks/gpu/run_gpu_checks.sh
+#   OUT=logs BUDGET_S=450 bash benchmarks/gpu/run_gpu_checks.sh [STAGE...]
+#
+# STAGEs (default: all, in this order): build small pytest sanitizer bench pdhg.
 #
 # BUDGET_S bounds the whole run: each stage gets at most what is left, so the
 # script ends (and its logs are complete) inside a lease. Python packages the
@@ -19,6 +21,8 @@ LOG=${OUT:-$PWD/gpu-logs}
 PY=${PYTHON:-python3}
 BUDGET_S=${BUDGET_S:-3600}
 mkdir -p "$LOG"
+STAGES=" ${*:-build small pytest sanitizer bench pdhg} "
+want() { [[ $STAGES == *" $1 "* ]]; }
 status=0
 # stage NAME MAX_SECONDS COMMAND...: runs it within min(MAX, what is left),
 # appends to $LOG/NAME.log, remembers the first failure.
@@ -47,16 +51,18 @@ if [ -d .whl ] && ls .whl/*.whl >/dev/null 2>&1; then
     --target /tmp/site .whl/*.whl
   export PYTHONPATH=/tmp/site${PYTHONPATH:+:$PYTHONPATH}
 fi
-stage build 20 sh -c 'nvidia-smi; nvcc --version; cmake --version; '"$PY"' --version'
+stage env 20 sh -c 'nvidia-smi; nvcc --version; cmake --version; '"$PY"' --version; echo "CXX=${CXX:-}"'
 # This GPU only (nvcc is the slow part of the build); OMTCORE_WITH_CUDA=ON fails
 # the build if nvcc is missing instead of silently leaving CUDA out.
 export CUDAARCHS=${CUDAARCHS:-native} OMTCORE_WITH_CUDA=ON CMAKE_BUILD_PARALLEL_LEVEL=$(nproc)
 # Offline: build in this environment when its build requirements are installed
 # (pip's isolated build would download them).
-if $PY -c 'import scikit_build_core, Cython, cython_cmake' 2>/dev/null; then
-  stage build 300 $PY -m pip install --no-deps --no-build-isolation . || exit $status
+if ! want build; then
+  :
+elif $PY -c 'import scikit_build_core, Cython, cython_cmake' 2>/dev/null; then
+  stage build 300 $PY -m pip install -v --no-deps --no-build-isolation . || exit $status
 else
-  stage build 300 $PY -m pip install . || exit $status
+  stage build 300 $PY -m pip install -v . || exit $status
 fi
 
 # Small solves of each kind and dtype, on compile-time shapes (scalar 1-3 axes,
@@ -113,20 +119,22 @@ for dtype in ("float32", "float64"):
         print(line, flush=True)
 sys.exit(1 if bad else 0)
 PY
-stage small_solves 90 $PY "$SMALL" 150 compare
+want small && stage small_solves 90 $PY "$SMALL" 150 compare
 
 # The whole suite, cpu and cuda required (opencl runs too where the image has
 # NVIDIA's OpenCL driver); xdist where installed, few OpenMP threads per worker.
 XDIST=()
 $PY -c 'import xdist' 2>/dev/null && XDIST=(-n 8)
-stage pytest 240 env OMTCORE_REQUIRE_BACKENDS=cpu,cuda OMP_NUM_THREADS=2 \
+want pytest && stage pytest 240 env OMTCORE_REQUIRE_BACKENDS=cpu,cuda OMP_NUM_THREADS=2 \
   $PY -m pytest -q -rs -p no:cacheprovider "${XDIST[@]}" --durations=10 tests
 
 SAN=$(command -v compute-sanitizer || ls /usr/local/cuda*/bin/compute-sanitizer 2>/dev/null | head -n 1)
-if [ -n "$SAN" ]; then
-  stage sanitizer 60 "$SAN" --tool memcheck --error-exitcode 99 $PY "$SMALL" 20
-  stage sanitizer 40 "$SAN" --tool initcheck --error-exitcode 99 $PY "$SMALL" 5
-  stage sanitizer 40 "$SAN" --tool racecheck --error-exitcode 99 $PY "$SMALL" 5
+if ! want sanitizer; then
+  :
+elif [ -n "$SAN" ]; then
+  stage sanitizer 60 "$SAN" --tool memcheck --error-exitcode 99 $PY "$SMALL" 10
+  stage sanitizer 40 "$SAN" --tool initcheck --error-exitcode 99 $PY "$SMALL" 3
+  stage sanitizer 40 "$SAN" --tool racecheck --error-exitcode 99 $PY "$SMALL" 3
 else
   echo "compute-sanitizer not found: sanitizer stages skipped" | tee "$LOG/sanitizer.log"
 fi
@@ -134,11 +142,13 @@ fi
 # Timings (benchmarks/RESULTS.md): CPU and CUDA side by side at 256², then CUDA
 # alone at the sizes; the paper's plain PDHG in CuPy beside CUDA.
 BENCH="$PY benchmarks/bench_backends.py --no-ortools"
-stage bench 120 $BENCH --sizes 256 --backends cpu cuda
-stage bench 90 $BENCH --sizes 512 1024 2048 --backends cuda --cases scalar-aniso scalar-iso
-stage bench 60 $BENCH --sizes 512 1024 --backends cuda --cases rgb-aniso
-stage bench 60 $BENCH --sizes 512 --backends cuda --cases matrix2-frob matrix3-frob
-if $PY -c 'import cupy' 2>/dev/null; then
+if want bench; then
+  stage bench 120 $BENCH --sizes 256 --backends cpu cuda
+  stage bench 60 $BENCH --sizes 512 1024 --backends cuda --cases rgb-aniso
+  stage bench 60 $BENCH --sizes 512 --backends cuda --cases matrix2-frob matrix3-frob
+  stage bench 90 $BENCH --sizes 512 1024 2048 --backends cuda --cases scalar-aniso scalar-iso
+fi
+if want pdhg && $PY -c 'import cupy' 2>/dev/null; then
   stage pdhg 90 $PY benchmarks/pdhg_reference.py --xp cupy --sizes 256 512 1024 --backend cuda --max-iter 50000
 fi
 echo "status $status after $SECONDS s; logs in $LOG"
