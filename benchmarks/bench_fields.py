@@ -34,7 +34,13 @@ ALPHA = 1.0
 
 
 def block_average(img: np.ndarray, n: int) -> np.ndarray:
-    f = min(img.shape[0], img.shape[1]) // n
+    """n x n from the image's top-left square: averages of f x f blocks, or,
+    for n beyond the image's shorter side, bilinear upsampling of the square."""
+    side = min(img.shape[0], img.shape[1])
+    f = side // n
+    if f == 0:
+        from skimage.transform import resize
+        return resize(img[:side, :side], (n, n) + img.shape[2:], order=1, anti_aliasing=False)
     img = img[: n * f, : n * f]
     return img.reshape(n, f, n, f, *img.shape[2:]).mean(axis=(1, 3))
 
