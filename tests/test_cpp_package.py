@@ -26,6 +26,8 @@ def test_installed_package_builds_and_runs_the_example(tmp_path):
     assert list(prefix.glob("**/omtcoreConfig.cmake")) and list(prefix.glob("**/omtcoreConfigVersion.cmake"))
     assert (prefix / "include" / "omtcore" / "omtcore.hpp").exists()
 
+    check_components(cmake, prefix, tmp_path / "probe")
+
     out = _run([cmake, "-S", str(ROOT / "examples" / "cpp"), "-B", str(example),
                 f"-DCMAKE_PREFIX_PATH={prefix}", "-DCMAKE_BUILD_TYPE=Release", *gen])
     assert out.returncode == 0, out.stdout + out.stderr
@@ -59,3 +61,30 @@ def test_installed_package_builds_and_runs_the_example(tmp_path):
     # An unknown backend is a clear error and a non-zero exit, not a crash.
     out = _run([str(exe), "quantum"])
     assert out.returncode == 1 and "unknown backend 'quantum'" in out.stderr
+
+
+PROBE = """cmake_minimum_required(VERSION 3.21)
+project(probe LANGUAGES CXX)
+find_package(omtcore CONFIG REQUIRED COMPONENTS ${WANT})
+message(STATUS "omtcore backends: ${omtcore_BACKENDS}")
+"""
+
+
+def check_components(cmake, prefix, probe):
+    """The package's backends are components: those built are found (the core
+    above has cpu and opencl, no cuda), others fail at configure time."""
+    probe.mkdir()
+    (probe / "CMakeLists.txt").write_text(PROBE)
+
+    def configure(want, name):
+        return _run([cmake, "-S", str(probe), "-B", str(probe / name), f"-DCMAKE_PREFIX_PATH={prefix}",
+                     f"-DWANT={want}"])
+
+    out = configure("cpu;opencl", "ok")
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "omtcore backends: cpu;opencl" in out.stdout
+    out = configure("cuda", "no-cuda")
+    assert out.returncode != 0
+    assert "built without the cuda backend (it has: cpu;opencl)" in out.stdout + out.stderr
+    out = configure("quantum", "unknown")
+    assert out.returncode != 0 and "unknown component 'quantum'" in out.stdout + out.stderr
