@@ -16,6 +16,10 @@ std::vector<BackendInfo> backends();
 // 10000 + 100 * (longest side of the grid).
 std::int64_t default_max_iter(const Grid& grid);
 
+// Solves may run concurrently from several threads (each solve owns its
+// buffers; OpenCL programs are compiled once per device and shared). A solve
+// blocks its thread until it returns; `SolveOptions::callback` can stop it.
+//
 // Solve scalar OMT. Throws InvalidInputError for bad input (message names the
 // problem and values), BackendUnavailableError when the requested backend
 // cannot run, DeviceMemoryError when device memory runs out. A solve that

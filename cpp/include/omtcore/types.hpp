@@ -110,7 +110,9 @@ struct SolveOptions {
   int check_every = 0;          // iterations between checks; 0: default (25)
   // The caller's own queue or stream to run on, instead of `device`: OpenCL, a
   // cl_command_queue (its context and device are used; the queue is retained
-  // for the solve and finished before solve returns).
+  // for the solve and finished before solve returns); CUDA, a cudaStream_t
+  // (its device is used; the stream is synchronised before solve returns).
+  // Passing both this and `device` is an InvalidInputError.
   std::uintptr_t native_queue = 0;
   ProgressCallback callback = nullptr;
   void* callback_data = nullptr;
