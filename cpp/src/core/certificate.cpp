@@ -8,7 +8,42 @@
 
 namespace omtcore::detail {
 
+namespace {
+
+// The full rectangle's tree: every cell's parent is its neighbour one step
+// towards the root along the fastest axis on which they differ. Routing is
+// then a sweep per axis, fastest first: along each line through the cells
+// already aligned with the root on the faster axes, carry the excess inwards
+// from both ends to the root's coordinate.
+void route_along_axes(const Domain& dom, double* e, double* flux) {
+  const std::int64_t n = dom.cells;
+  for (int s = dom.d - 1; s >= 0; --s) {
+    const std::int64_t len = dom.n[s], stride = dom.stride[s];
+    std::int64_t fixed = 0;  // the root's coordinates on the faster axes
+    for (int t = s + 1; t < dom.d; ++t) fixed += (dom.root / dom.stride[t] % dom.n[t]) * dom.stride[t];
+    const std::int64_t centre = dom.root / stride % len, lines = n / (len * stride);
+    for (std::int64_t o = 0; o < lines; ++o) {
+      const std::int64_t base = o * len * stride + fixed;
+      for (std::int64_t k = 0; k < centre; ++k) {  // forward, towards the centre
+        const std::int64_t x = base + k * stride;
+        flux[s * n + x] += e[x];
+        e[x + stride] += e[x];
+        e[x] = 0;
+      }
+      for (std::int64_t k = len - 1; k > centre; --k) {  // backward, through the parent's face
+        const std::int64_t x = base + k * stride;
+        flux[s * n + x - stride] -= e[x];
+        e[x - stride] += e[x];
+        e[x] = 0;
+      }
+    }
+  }
+}
+
+}  // namespace
+
 void route_to_roots(const Domain& dom, double* e, double* flux) {
+  if (dom.parent.empty()) return route_along_axes(dom, e, flux);
   const std::int64_t n = dom.cells;
   for (auto it = dom.order.rbegin(); it != dom.order.rend(); ++it) {
     const std::int64_t x = *it, par = dom.parent[x];
@@ -43,7 +78,7 @@ void repair(const PreparedScalar& p, std::vector<double>& flux) {
       div += flux[s * n + i];
       if (dom.bits[i] & (16u << s)) div -= flux[s * n + i - dom.stride[s]];
     }
-    e[i] = p.a[i] - p.b[i] - div;
+    e[i] = p.net(i) - div;
   }
   route_to_roots(dom, e.data(), flux.data());
 }
@@ -51,7 +86,7 @@ void repair(const PreparedScalar& p, std::vector<double>& flux) {
 double dual_objective(const PreparedScalar& p, const std::vector<double>& phi) {
   double acc = 0;
   for (std::int64_t i = 0; i < p.domain.cells; ++i)
-    if (p.domain.inside[i]) acc += phi[i] * (p.b[i] - p.a[i]);
+    if (p.domain.inside[i]) acc -= phi[i] * p.net(i);
   return acc;
 }
 
@@ -152,12 +187,12 @@ void centre(const PreparedScalar& p, std::vector<double>& phi) {
   const Domain& dom = p.domain;
   std::vector<double> sum(dom.parts, 0), count(dom.parts, 0);
   for (std::int64_t i = 0; i < dom.cells; ++i) {
-    if (dom.part[i] < 0) continue;
-    sum[dom.part[i]] += phi[i];
-    count[dom.part[i]] += 1;
+    if (dom.part_of(i) < 0) continue;
+    sum[dom.part_of(i)] += phi[i];
+    count[dom.part_of(i)] += 1;
   }
   for (std::int64_t i = 0; i < dom.cells; ++i)
-    phi[i] = dom.part[i] < 0 ? 0.0 : phi[i] - sum[dom.part[i]] / count[dom.part[i]];
+    phi[i] = dom.part_of(i) < 0 ? 0.0 : phi[i] - sum[dom.part_of(i)] / count[dom.part_of(i)];
 }
 
 }  // namespace
@@ -178,46 +213,69 @@ double flux_cost(const PreparedScalar& p, const std::vector<double>& flux) {
   return total;
 }
 
-Certificate certify(const PreparedScalar& p, std::vector<double> flux, std::vector<double> phi) {
-  Certificate c;
+Improved certify(const PreparedScalar& p, std::vector<double> flux, std::vector<double> phi, Bounds& bounds) {
+  Improved improved;
   repair(p, flux);
-  c.distance = flux_cost(p, flux);
-  c.flux = std::move(flux);
+  const double distance = flux_cost(p, flux);
+  if (distance < bounds.distance) {
+    bounds.distance = distance;
+    bounds.flux = std::move(flux);
+    improved.upper = true;
+  }
+  std::vector<double>().swap(flux);  // dropped now if not kept
 
   for (std::int64_t i = 0; i < p.domain.cells; ++i)
     if (!p.domain.inside[i]) phi[i] = 0;
   centre(p, phi);
-  // Several dual-feasible potentials, made one at a time; the best objective
-  // is kept (at most three potentials are alive at once).
-  double best_value = -INFINITY;
-  auto consider = [&](std::vector<double>&& candidate) {
-    const double value = dual_objective(p, candidate);
+  // Several dual-feasible potentials made from phi; the best objective wins.
+  // Each candidate is scored and dropped, and only the winner is made again,
+  // so at most two grid-sized potentials (phi and one candidate) are alive.
+  enum Candidate { inf_conv, sup_conv, iso_sweep };
+  auto make = [&](Candidate kind) {
+    std::vector<double> psi(phi);
+    if (kind == sup_conv) {  // sup-convolution: -inf_convolution(-phi)
+      for (double& x : psi) x = -x;
+      inf_convolution(p.domain, psi.data());
+      for (double& x : psi) x = -x;
+    } else if (kind == inf_conv) {
+      inf_convolution(p.domain, psi.data());
+    } else {
+      isotropic_sweep(p.domain, psi.data());
+      scale_to_feasible(p, psi);
+    }
+    return psi;
+  };
+  const std::vector<Candidate> kinds = p.norm == Norm::anisotropic
+                                           ? std::vector<Candidate>{inf_conv, sup_conv}
+                                           : std::vector<Candidate>{iso_sweep};
+  // phi itself, scaled to feasibility: its objective scales with it.
+  const double ratio = dual_ratio(p, phi);
+  double best_value = dual_objective(p, phi) / std::max(ratio, 1.0);
+  int best = -1;
+  for (std::size_t k = 0; k < kinds.size(); ++k) {
+    const double value = dual_objective(p, make(kinds[k]));
     if (value > best_value) {
       best_value = value;
-      c.potential = std::move(candidate);
+      best = int(k);
     }
-  };
-  if (p.norm == Norm::anisotropic) {
-    std::vector<double> inf(phi);
-    inf_convolution(p.domain, inf.data());
-    consider(std::move(inf));
-    std::vector<double> sup(phi);  // sup-convolution: -inf_convolution(-phi)
-    for (double& x : sup) x = -x;
-    inf_convolution(p.domain, sup.data());
-    for (double& x : sup) x = -x;
-    consider(std::move(sup));
-  } else {
-    std::vector<double> swept(phi);
-    isotropic_sweep(p.domain, swept.data());
-    scale_to_feasible(p, swept);
-    consider(std::move(swept));
   }
-  scale_to_feasible(p, phi);
-  consider(std::move(phi));
-  centre(p, c.potential);
-  c.lower_bound = dual_objective(p, c.potential);
-  c.gap = c.distance > 0 ? (c.distance - c.lower_bound) / c.distance : 0.0;
-  return c;
+  std::vector<double> winner;
+  if (best < 0) {
+    if (ratio > 1)
+      for (double& x : phi) x /= ratio;
+    winner = std::move(phi);
+  } else {
+    winner = make(kinds[std::size_t(best)]);
+    std::vector<double>().swap(phi);
+  }
+  centre(p, winner);
+  const double lower = dual_objective(p, winner);
+  if (lower > bounds.lower_bound) {
+    bounds.lower_bound = lower;
+    bounds.potential = std::move(winner);
+    improved.lower = true;
+  }
+  return improved;
 }
 
 }  // namespace omtcore::detail

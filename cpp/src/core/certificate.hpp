@@ -4,23 +4,35 @@
 // whose objective is a rigorous lower bound (formulation.md, "What a solve returns").
 #pragma once
 
+#include <cmath>
 #include <vector>
 
 #include "core/prepare.hpp"
 
 namespace omtcore::detail {
 
-struct Certificate {
-  double distance = 0;
-  double lower_bound = 0;
-  double gap = 0;
+// The best bounds of a solve so far and what attains them (formulation.md
+// allows "the largest of several such bounds"). Each certificate updates it in
+// place, so that a worse flux or potential is dropped as soon as it is known
+// and the old ones are freed as soon as they are beaten: a large solve never
+// holds two certified fluxes at once.
+struct Bounds {
+  double distance = INFINITY;     // cost of `flux`
+  double lower_bound = -INFINITY; // dual objective of `potential`
   std::vector<double> flux;       // (d, cells), user units, exactly feasible
   std::vector<double> exchange;   // fields only: the in-cell flux, exactly feasible with `flux`
   std::vector<double> potential;  // cells, dual feasible, centred, 0 outside the domain
 };
 
-// `flux` (d, cells) and `phi` (cells) in user units; both are consumed.
-Certificate certify(const PreparedScalar& problem, std::vector<double> flux, std::vector<double> phi);
+// What one certificate improved.
+struct Improved {
+  bool upper = false;  // distance and flux replaced
+  bool lower = false;  // lower_bound and potential replaced
+};
+
+// Certifies an iterate: `flux` (d, cells) and `phi` (cells) in user units,
+// both consumed; `best` keeps the better of its bounds and the new ones.
+Improved certify(const PreparedScalar& problem, std::vector<double> flux, std::vector<double> phi, Bounds& best);
 
 // Plane-level pieces, shared with the vector and matrix certificates:
 // Routes the violation e (cells) along the domain's BFS forest into flux

@@ -102,7 +102,7 @@ void repair(const PreparedField& f, std::vector<double>& flux, std::vector<doubl
   // Each root holds its part's totals, which balance: resolve them in-cell.
   std::vector<double> root_e(P);
   for (std::int64_t i = 0; i < n; ++i) {
-    if (!dom.inside[i] || dom.parent[i] >= 0 || cols == 0) continue;
+    if (!dom.inside[i] || !dom.is_root(i) || cols == 0) continue;
     for (int p = 0; p < P; ++p) root_e[p] = e[p * n + i];
     least_norm_exchange(f, root_e.data(), g.data());
     for (int q = 0; q < cols; ++q) exchange[q * n + i] += g[q];
@@ -201,19 +201,19 @@ void centre(const PreparedField& f, std::vector<double>& phi) {
       for (int p = 0; p < P; ++p) phi[p * n + i] = 0;
   std::vector<double> count(dom.parts, 0.0);
   for (std::int64_t i = 0; i < n; ++i)
-    if (dom.part[i] >= 0) count[dom.part[i]] += 1;
+    if (dom.part_of(i) >= 0) count[dom.part_of(i)] += 1;
   for (int c = 0; c < f.conserved; ++c) {
     const double* u = &f.conserved_basis[std::size_t(c) * P];
     std::vector<double> mean(dom.parts, 0.0);
     for (std::int64_t i = 0; i < n; ++i) {
-      if (dom.part[i] < 0) continue;
+      if (dom.part_of(i) < 0) continue;
       double z = 0;
       for (int p = 0; p < P; ++p) z += u[p] * phi[p * n + i];
-      mean[dom.part[i]] += z / count[dom.part[i]];
+      mean[dom.part_of(i)] += z / count[dom.part_of(i)];
     }
     for (std::int64_t i = 0; i < n; ++i)
-      if (dom.part[i] >= 0)
-        for (int p = 0; p < P; ++p) phi[p * n + i] -= mean[dom.part[i]] * u[p];
+      if (dom.part_of(i) >= 0)
+        for (int p = 0; p < P; ++p) phi[p * n + i] -= mean[dom.part_of(i)] * u[p];
   }
 }
 
@@ -309,24 +309,31 @@ double field_flux_cost(const PreparedField& f, const std::vector<double>& flux,
   return total;
 }
 
-Certificate certify_field(const PreparedField& f, std::vector<double> flux, std::vector<double> exchange,
-                          std::vector<double> phi) {
-  Certificate c;
+Improved certify_field(const PreparedField& f, std::vector<double> flux, std::vector<double> exchange,
+                       std::vector<double> phi, Bounds& bounds) {
+  Improved improved;
   repair(f, flux, exchange);
-  c.distance = field_flux_cost(f, flux, exchange);
-  c.flux = std::move(flux);
-  c.exchange = std::move(exchange);
+  const double distance = field_flux_cost(f, flux, exchange);
+  if (distance < bounds.distance) {
+    bounds.distance = distance;
+    bounds.flux = std::move(flux);
+    bounds.exchange = std::move(exchange);
+    improved.upper = true;
+  }
+  std::vector<double>().swap(flux);  // dropped now if not kept
+  std::vector<double>().swap(exchange);
 
   const Domain& dom = f.domain;
   const std::int64_t n = dom.cells;
   centre(f, phi);
   if (all_free(f)) project_conserved(f, phi);
   double best_value = -INFINITY;
+  std::vector<double> winner;
   auto consider = [&](std::vector<double>&& candidate) {
     const double value = dual_objective(f, candidate);
     if (value > best_value) {
       best_value = value;
-      c.potential = std::move(candidate);
+      winner = std::move(candidate);
     }
   };
   const bool vector = !f.matrix;
@@ -357,10 +364,14 @@ Certificate certify_field(const PreparedField& f, std::vector<double> flux, std:
   }
   scale_to_feasible(f, phi);
   consider(std::move(phi));
-  centre(f, c.potential);
-  c.lower_bound = dual_objective(f, c.potential);
-  c.gap = c.distance > 0 ? (c.distance - c.lower_bound) / c.distance : 0.0;
-  return c;
+  centre(f, winner);
+  const double lower = dual_objective(f, winner);
+  if (lower > bounds.lower_bound) {
+    bounds.lower_bound = lower;
+    bounds.potential = std::move(winner);
+    improved.lower = true;
+  }
+  return improved;
 }
 
 }  // namespace omtcore::detail

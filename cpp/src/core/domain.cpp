@@ -69,6 +69,16 @@ Domain Domain::build(const Grid& grid, const std::uint8_t* mask) {
   }
   if (dom.domain_cells == 0) throw InvalidInputError("the mask selects no cell");
 
+  // The full rectangle is one part and stores neither labels nor a forest
+  // (20 bytes per cell): part_of() is 0, and route_to_roots sweeps each axis
+  // towards the middle cell (a shortest-path tree, like the BFS below).
+  if (dom.domain_cells == dom.cells) {
+    dom.parts = 1;
+    dom.root = 0;
+    for (int s = 0; s < dom.d; ++s) dom.root += (dom.n[s] - 1) / 2 * dom.stride[s];
+    return dom;
+  }
+
   // Connected parts, labelled by BFS in scan order.
   dom.part.assign(dom.cells, -1);
   std::vector<std::int64_t> queue;

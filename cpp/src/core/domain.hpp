@@ -19,10 +19,18 @@ struct Domain {
   std::int64_t domain_cells = 0;
   std::vector<std::uint8_t> inside;  // 1 for cells of the domain
   std::vector<std::uint8_t> bits;    // OMT_FWD / OMT_BWD face bits (cell_math.h)
-  std::vector<std::int32_t> part;    // connected part of each domain cell, -1 outside
+  std::vector<std::int32_t> part;    // with a mask: part of each cell, -1 outside; see part_of
   int parts = 0;
-  std::vector<std::int64_t> order;   // domain cells in BFS order from each part's root
-  std::vector<std::int64_t> parent;  // BFS parent, -1 for roots and cells outside
+  // With a mask: domain cells in BFS order from each part's root, and each
+  // cell's BFS parent (-1 for roots and cells outside). The full rectangle
+  // stores neither: its tree is implicit (route_to_roots), rooted at `root`.
+  std::vector<std::int64_t> order;
+  std::vector<std::int64_t> parent;
+  std::int64_t root = -1;  // the full rectangle's root (its middle cell), else -1
+
+  // The connected part of cell i, -1 outside the domain.
+  int part_of(std::int64_t i) const { return part.empty() ? 0 : part[i]; }
+  bool is_root(std::int64_t i) const { return parent.empty() ? i == root : parent[i] < 0; }
 
   // Validates shape, spacing and mask (throws InvalidInputError) and builds the rest.
   static Domain build(const Grid& grid, const std::uint8_t* mask);

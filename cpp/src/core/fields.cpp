@@ -35,7 +35,7 @@ std::string part_name(const Domain& dom, int q, std::int64_t first) {
 std::vector<std::int64_t> first_cells(const Domain& dom) {
   std::vector<std::int64_t> first(dom.parts, -1);
   for (std::int64_t i = 0; i < dom.cells; ++i)
-    if (dom.part[i] >= 0 && first[dom.part[i]] < 0) first[dom.part[i]] = i;
+    if (dom.part_of(i) >= 0 && first[dom.part_of(i)] < 0) first[dom.part_of(i)] = i;
   return first;
 }
 
@@ -234,9 +234,9 @@ PreparedField prepare_vector(const VectorProblem& pr) {
   std::vector<double> ta(std::size_t(dom.parts) * n_comp, 0), tb(ta.size(), 0);
   for (int c = 0; c < k; ++c)
     for (std::int64_t i = 0; i < n; ++i) {
-      if (dom.part[i] < 0) continue;
-      ta[dom.part[i] * n_comp + comp[c]] += a[c * n + i];
-      tb[dom.part[i] * n_comp + comp[c]] += b[c * n + i];
+      if (dom.part_of(i) < 0) continue;
+      ta[dom.part_of(i) * n_comp + comp[c]] += a[c * n + i];
+      tb[dom.part_of(i) * n_comp + comp[c]] += b[c * n + i];
     }
   for (int q = 0; q < dom.parts; ++q)
     for (int g = 0; g < n_comp; ++g) {
@@ -257,7 +257,7 @@ PreparedField prepare_vector(const VectorProblem& pr) {
   for (int c = 0; c < k; ++c)
     for (std::int64_t i = 0; i < n; ++i) {
       double bi = b[c * n + i];
-      const int q = dom.part[i];
+      const int q = dom.part_of(i);
       if (q >= 0) {
         const double x = ta[q * n_comp + comp[c]], y = tb[q * n_comp + comp[c]];
         if (y > 0 && x != y) bi *= x / y;
@@ -449,7 +449,7 @@ PreparedField prepare_matrix(const MatrixProblem& pr) {
     std::vector<double> t(P, 0.0);
     for (int p = 0; p < P; ++p)
       for (std::int64_t i = 0; i < n; ++i)
-        if (dom.part[i] == q) t[p] += x[p * n + i];
+        if (dom.part_of(i) == q) t[p] += x[p * n + i];
     return t;
   };
   for (int q = 0; q < dom.parts; ++q) {
@@ -467,7 +467,7 @@ PreparedField prepare_matrix(const MatrixProblem& pr) {
     if (trb > 0 && tra != trb)
       for (int p = 0; p < P; ++p)
         for (std::int64_t i = 0; i < n; ++i)
-          if (dom.part[i] == q) b[p * n + i] *= tra / trb;
+          if (dom.part_of(i) == q) b[p * n + i] *= tra / trb;
     // The rest of the commutant: (sum A - sum B) projected onto it.
     const auto ua = part_totals(a, q), ub = part_totals(b, q);
     std::vector<double> remainder(P, 0.0);
@@ -487,7 +487,7 @@ PreparedField prepare_matrix(const MatrixProblem& pr) {
           "(e.g. diagonal inputs with only diagonal L must have equal diagonals)");
     if (size > 0 && tra > 0)
       for (std::int64_t i = 0; i < n; ++i) {
-        if (dom.part[i] != q) continue;
+        if (dom.part_of(i) != q) continue;
         double tr_i = 0;
         for (int j = 0; j < k; ++j) tr_i += b[(j * k + j) * n + i];
         for (int p = 0; p < P; ++p) b[p * n + i] += remainder[p] * tr_i / tra;

@@ -59,17 +59,19 @@ PreparedScalar prepare_scalar(const ScalarProblem& problem) {
   const Domain& dom = p.domain;
   check_masses("a", problem.a, dom);
   check_masses("b", problem.b, dom);
-  p.a.assign(problem.a, problem.a + dom.cells);
-  p.b.assign(problem.b, problem.b + dom.cells);
-
+  // Only a - b is needed (the loop and the certificates use nothing else),
+  // read from the caller's arrays with the scalings applied (net()).
+  p.a = problem.a;
+  p.b = problem.b;
+  double scale_b = 1;
   if (problem.normalize) {
-    for (auto* x : {&p.a, &p.b}) {
+    for (const double* x : {problem.a, problem.b}) {
       double total = 0;
-      for (double m : *x) total += m;
+      for (std::int64_t i = 0; i < dom.cells; ++i) total += x[i];
       if (!(total > 0))
         throw InvalidInputError(std::string("normalize=True needs positive total mass; ") +
-                                (x == &p.a ? "a" : "b") + " sums to 0");
-      for (double& m : *x) m /= total;
+                                (x == problem.a ? "a" : "b") + " sums to 0");
+      (x == problem.a ? p.scale_a : scale_b) = 1.0 / total;
     }
   }
 
@@ -77,10 +79,10 @@ PreparedScalar prepare_scalar(const ScalarProblem& problem) {
   std::vector<double> ta(dom.parts, 0), tb(dom.parts, 0);
   std::vector<std::int64_t> first(dom.parts, -1);
   for (std::int64_t i = 0; i < dom.cells; ++i) {
-    int q = dom.part[i];
+    int q = dom.part_of(i);
     if (q < 0) continue;
-    ta[q] += p.a[i];
-    tb[q] += p.b[i];
+    ta[q] += problem.a[i] * p.scale_a;
+    tb[q] += problem.b[i] * scale_b;
     if (first[q] < 0) first[q] = i;
   }
   for (int q = 0; q < dom.parts; ++q) {
@@ -96,11 +98,10 @@ PreparedScalar prepare_scalar(const ScalarProblem& problem) {
                               "); pass normalize=True to compare shapes only");
     }
   }
-  for (std::int64_t i = 0; i < dom.cells; ++i) {
-    int q = dom.part[i];
-    if (q >= 0 && tb[q] > 0 && ta[q] != tb[q]) p.b[i] *= ta[q] / tb[q];
-  }
-  for (double m : p.a) p.total_mass += m;
+  p.scale_b.resize(dom.parts);
+  for (int q = 0; q < dom.parts; ++q)
+    p.scale_b[q] = tb[q] > 0 && ta[q] != tb[q] ? scale_b * (ta[q] / tb[q]) : scale_b;
+  for (int q = 0; q < dom.parts; ++q) p.total_mass += ta[q];
   return p;
 }
 

@@ -10,11 +10,23 @@
 
 namespace omtcore::detail {
 
+// a - b is not stored (8 bytes per cell): net(i) reads the caller's arrays,
+// which outlive the solve call, with the normalisation and per-part
+// rebalancing applied.
 struct PreparedScalar {
   Domain domain;
   Norm norm = Norm::isotropic;
-  std::vector<double> a, b;  // validated; normalized and rebalanced per part
-  double total_mass = 0;     // sum of a (== sum of b)
+  const double* a = nullptr;
+  const double* b = nullptr;
+  double scale_a = 1;            // 1 / sum(a) with normalize, else 1
+  std::vector<double> scale_b;   // per part: b's normalisation times the rebalancing
+  double total_mass = 0;         // sum of a over the domain (== sum of b)
+
+  // (a - b)(i): validated, normalized and rebalanced per part; 0 outside the domain.
+  double net(std::int64_t i) const {
+    const int q = domain.part_of(i);
+    return q < 0 ? 0.0 : a[i] * scale_a - b[i] * scale_b[q];
+  }
 };
 
 PreparedScalar prepare_scalar(const ScalarProblem& problem);

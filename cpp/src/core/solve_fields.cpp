@@ -132,7 +132,7 @@ Result solve_field(const detail::PreparedField& f, const Grid& grid, const Solve
   spec.weight_range = f.matrix ? 0.0 : 10.0;
   spec.residual_scale = f.total_mass > 0 ? 1.0 / (mass_scale * f.total_mass) : 0.0;
   spec.trivial = trivial;
-  spec.certify = [&] {
+  spec.certify = [&](detail::Bounds& bounds) {
     std::vector<double> flux, potential, exchange;
     backend->read_state(flux, potential);
     backend->read_exchange(exchange);
@@ -148,7 +148,7 @@ Result solve_field(const detail::PreparedField& f, const Grid& grid, const Solve
       for (std::int64_t i = 0; i < n; ++i) plane[i] *= to_user;
     }
     for (double& x : potential) x *= h_ref;
-    return detail::certify_field(f, std::move(flux), std::move(exchange), std::move(potential));
+    return detail::certify_field(f, std::move(flux), std::move(exchange), std::move(potential), bounds);
   };
   detail::run_loop(*backend, spec, options, max_iter, result);
   to_user_layout(f, result);

@@ -121,27 +121,20 @@ void run_loop(Backend& backend_ref, const LoopSpec& spec, const SolveOptions& op
       spec.weight_range > 0 ? spec.weight_range : spec.lp ? kWeightRangeAnisotropic : kWeightRangeIsotropic;
   double weight = 1.0;  // primal weight omega: mu = mu0 / omega, tau = tau0 * omega
 
-  auto certify_now = [&] { return spec.certify(); };
   const double residual_scale = spec.residual_scale;
 
   // The best upper and lower bounds seen at any check: each is rigorous on its
   // own, so the reported bracket is the tightest pair (formulation.md allows
-  // "the largest of several such bounds").
-  double best_distance = INFINITY, best_lower = -INFINITY, best_residual = 0;
-  std::vector<double> best_flux, best_exchange, best_potential;
-  auto absorb = [&](Certificate&& c, double res) {
-    if (c.distance < best_distance) {
-      best_distance = c.distance;
-      best_flux = std::move(c.flux);
-      best_exchange = std::move(c.exchange);
-      best_residual = res;
-    }
-    if (c.lower_bound > best_lower) {
-      best_lower = c.lower_bound;
-      best_potential = std::move(c.potential);
-    }
+  // "the largest of several such bounds"). best_residual is the residual of
+  // the iterate whose flux is kept.
+  Bounds best;
+  double best_residual = 0;
+  auto absorb = [&](double res) {
+    if (spec.certify(best).upper) best_residual = res;
   };
-  auto best_gap = [&] { return best_distance > 0 ? (best_distance - best_lower) / best_distance : 0.0; };
+  auto best_gap = [&] {
+    return best.distance > 0 ? (best.distance - best.lower_bound) / best.distance : 0.0;
+  };
 
   const bool halpern = adaptive && spec.lp;
   std::int64_t epoch = 0;  // iterations since the last restart
@@ -158,7 +151,7 @@ void run_loop(Backend& backend_ref, const LoopSpec& spec, const SolveOptions& op
     return certify_seconds <= kCertifyShare * (loop_seconds - certify_seconds);
   };
   if (spec.trivial) {
-    absorb(certify_now(), 0.0);
+    absorb(0.0);
   } else {
     for (it = 1; it <= max_iter; ++it) {
       // Halpern weight (k+1)/(k+2), k = iterations since the restart; 1 is plain PDHG.
@@ -200,16 +193,16 @@ void run_loop(Backend& backend_ref, const LoopSpec& spec, const SolveOptions& op
       }
       if (check && ((residual <= options.tol && certify_affordable()) || it == max_iter)) {
         const auto t0 = Clock::now();
-        absorb(certify_now(), residual);
+        absorb(residual);
         certify_seconds += std::chrono::duration<double>(Clock::now() - t0).count();
         if (best_gap() <= options.tol && best_residual <= options.tol) break;
       }
       if (options.callback) {
         last_callback = Clock::now();
-        if (!options.callback(Progress{it, std::isfinite(best_distance) ? best_gap() : 1.0, residual},
+        if (!options.callback(Progress{it, std::isfinite(best.distance) ? best_gap() : 1.0, residual},
                               options.callback_data)) {
           result.stopped_by_callback = true;
-          if (!std::isfinite(best_distance)) absorb(certify_now(), residual);
+          if (!std::isfinite(best.distance)) absorb(residual);
           break;
         }
       }
@@ -217,13 +210,13 @@ void run_loop(Backend& backend_ref, const LoopSpec& spec, const SolveOptions& op
     it = std::min(it, max_iter);
   }
 
-  result.distance = best_distance;
-  result.lower_bound = best_lower;
+  result.distance = best.distance;
+  result.lower_bound = best.lower_bound;
   result.gap = best_gap();
   result.residual = best_residual;
-  result.flux = std::move(best_flux);
-  result.exchange = std::move(best_exchange);
-  result.potential = std::move(best_potential);
+  result.flux = std::move(best.flux);
+  result.exchange = std::move(best.exchange);
+  result.potential = std::move(best.potential);
   result.iterations = it;
   result.converged = result.gap <= options.tol && result.residual <= options.tol;
 }

@@ -18,7 +18,7 @@ struct LoopSpec {
   double weight_range = 0;    // primal weight bounds [1/r, r]; 0: by `lp` (solve_loop.cpp)      // a bound on ||K||^2 in solver units (plain PDHG steps)
   double residual_scale = 1;  // backend->residual_l1() * residual_scale = relative residual
   bool trivial = false;       // a == b: certify the zero iterate and stop
-  std::function<Certificate()> certify;  // reads the backend's iterate and certifies it
+  std::function<Improved(Bounds&)> certify;  // reads the backend's iterate, certifies it into the bounds
 };
 
 // Runs the loop and fills the bounds, flux, exchange, potential, iterations,

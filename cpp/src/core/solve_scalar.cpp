@@ -40,7 +40,7 @@ Result solve(const ScalarProblem& problem, const SolveOptions& options) {
   // problem is homogeneous in h). The iterate is v_s = h_s F_s in these units.
   double l1 = 0, l2 = 0;
   for (std::int64_t i = 0; i < n; ++i) {
-    const double r = prep.a[i] - prep.b[i];
+    const double r = prep.net(i);
     l1 += std::fabs(r);
     l2 += r * r;
   }
@@ -51,8 +51,9 @@ Result solve(const ScalarProblem& problem, const SolveOptions& options) {
   setup.rhs.resize(n);
   bool trivial = true;
   for (std::int64_t i = 0; i < n; ++i) {
-    setup.rhs[i] = mass_scale * (prep.a[i] - prep.b[i]);
-    trivial = trivial && prep.a[i] == prep.b[i];
+    const double r = prep.net(i);
+    setup.rhs[i] = mass_scale * r;
+    trivial = trivial && r == 0;
   }
 
   std::unique_ptr<detail::Backend> backend = entry.make_scalar(setup, options);
@@ -66,7 +67,7 @@ Result solve(const ScalarProblem& problem, const SolveOptions& options) {
   spec.trivial = trivial;
   // The iterate, read into fresh buffers and converted to user units in place:
   // nothing of this size outlives a certificate.
-  spec.certify = [&] {
+  spec.certify = [&](detail::Bounds& bounds) {
     std::vector<double> flux, potential;
     backend->read_state(flux, potential);
     for (int s = 0; s < dom.d; ++s) {
@@ -74,7 +75,7 @@ Result solve(const ScalarProblem& problem, const SolveOptions& options) {
       for (std::int64_t i = 0; i < n; ++i) flux[s * n + i] *= to_user;
     }
     for (std::int64_t i = 0; i < n; ++i) potential[i] *= h_ref;
-    return detail::certify(prep, std::move(flux), std::move(potential));
+    return detail::certify(prep, std::move(flux), std::move(potential), bounds);
   };
   detail::run_loop(*backend, spec, options, max_iter, result);
   result.seconds = std::chrono::duration<double>(Clock::now() - start).count();

@@ -193,9 +193,9 @@ class BatchedDctPoisson {
   static constexpr int kLanes = 2 * kHalf;  // real rows per block
 
  public:
-  // shifted: solves (K K^T + shift I) for a shift given per call (the field
-  // problems' modes) instead of K K^T alone; keeps eigenvalues, not inverses.
-  explicit BatchedDctPoisson(const ScalarSetup& setup, bool shifted = false)
+  // Solves K K^T x = r, or (K K^T + shift I) x = r for a shift given per call
+  // (the field problems' modes).
+  explicit BatchedDctPoisson(const ScalarSetup& setup)
       : dom_(*setup.domain) {
     const double pi = 3.14159265358979323846;
 #ifdef _OPENMP
@@ -217,43 +217,48 @@ class BatchedDctPoisson {
     for (auto& buf : scratch_) buf.assign(6 * longest * kHalf + generic, T(0));
     double volume = 1;
     for (int s = 0; s < dom_.d; ++s) volume *= double(dom_.n[s]);
-    // 1 / eigenvalue of K K^T per coefficient, times the inverse's 1/N; 0 for
-    // the constant mode, which the right-hand side never has.
+    // The eigenvalues of K K^T are sums of per-axis ones; they are summed per
+    // coefficient on the fly (a table per cell would cost 4-8 bytes per cell).
     volume_ = volume;
-    inv_eigenvalue_.resize(dom_.cells);
-    for (std::int64_t i = 0; i < dom_.cells; ++i) {
-      double lambda = 0;
-      for (int s = 0; s < dom_.d; ++s)
-        lambda += setup.laplacian_eigenvalues[s][(i / dom_.stride[s]) % dom_.n[s]];
-      inv_eigenvalue_[i] = static_cast<T>(shifted ? lambda : lambda > 0 ? 1.0 / (lambda * volume) : 0.0);
-    }
+    for (int s = 0; s < dom_.d; ++s) eigenvalues_[s] = setup.laplacian_eigenvalues[s];
   }
 
   // x <- (K K^T)^+ x, in place. Allocates nothing.
   void solve(T* x) {
     for (int s = 0; s < dom_.d; ++s) axis_pass(s, false, x);
-    const std::int64_t n_cells = dom_.cells;
-    const T* inv = inv_eigenvalue_.data();
-#pragma omp parallel for schedule(static) if (n_cells >= (1 << 15))
-    for (std::int64_t i = 0; i < n_cells; ++i) x[i] *= inv[i];
+    // Divide by eigenvalue * N (the inverse transforms' 1/N); 0 for the
+    // constant mode, which the right-hand side never has.
+    divide(x, 0.0);
     for (int s = dom_.d - 1; s >= 0; --s) axis_pass(s, true, x);
   }
 
-  // x <- (K K^T + shift I)^+ x, in place (constructed with shifted = true).
+  // x <- (K K^T + shift I)^+ x, in place.
   void solve(T* x, double shift) {
     for (int s = 0; s < dom_.d; ++s) axis_pass(s, false, x);
-    const std::int64_t n_cells = dom_.cells;
-    const T* lambda = inv_eigenvalue_.data();
-    const double volume = volume_;
-#pragma omp parallel for schedule(static) if (n_cells >= (1 << 15))
-    for (std::int64_t i = 0; i < n_cells; ++i) {
-      const double e = double(lambda[i]) + shift;
-      x[i] = e > 0 ? static_cast<T>(double(x[i]) / (e * volume)) : T(0);
-    }
+    divide(x, shift);
     for (int s = dom_.d - 1; s >= 0; --s) axis_pass(s, true, x);
   }
 
  private:
+  // x(i) <- x(i) / ((eigenvalue(i) + shift) * N), 0 where that is not positive;
+  // rows along the last axis, the other axes' eigenvalues summed once per row.
+  void divide(T* x, double shift) {
+    const int last = dom_.d - 1;
+    const std::int64_t len = dom_.n[last], rows = dom_.cells / len;
+    const double* tail = eigenvalues_[last].data();
+    const double volume = volume_;
+#pragma omp parallel for schedule(static) if (dom_.cells >= (1 << 15))
+    for (std::int64_t r = 0; r < rows; ++r) {
+      double head = shift;
+      for (int s = 0; s < last; ++s) head += eigenvalues_[s][(r * len / dom_.stride[s]) % dom_.n[s]];
+      T* row = x + r * len;
+      for (std::int64_t k = 0; k < len; ++k) {
+        const double e = (head + tail[k]) * volume;
+        row[k] = e > 0 ? row[k] / static_cast<T>(e) : T(0);  // in T: vectorises twice as wide
+      }
+    }
+  }
+
   void axis_pass(int s, bool inverse, T* x) {
     const std::int64_t n = dom_.n[s], inner = dom_.stride[s];
     const std::int64_t rows = dom_.cells / n, blocks = (rows + kLanes - 1) / kLanes;
@@ -413,7 +418,7 @@ class BatchedDctPoisson {
   std::vector<LaneFft<T, kHalf>> fft_;                // per axis
   std::array<std::vector<T>, 3> twiddle_re_, twiddle_im_;  // e^{-i pi k / 2n} per axis
   std::vector<std::vector<T>> scratch_;
-  std::vector<T> inv_eigenvalue_;  // 1 / (eigenvalue * N), or the eigenvalue when shifted
+  std::array<std::vector<double>, 3> eigenvalues_;  // of K K^T along each axis (setup)
   double volume_ = 1;
 };
 

@@ -114,7 +114,7 @@ class CpuFieldBackend final : public Backend {
         cols_(setup.blocks * setup.block_size),
         nuclear_residual_(setup.nuclear_residual),
         shift_(setup.shift),
-        poisson_(setup.grid, true) {
+        poisson_(setup.grid) {
     for (int s = 0; s < 3; ++s) {
       stride_[s] = dom_.stride[s];
       inv_h_[s] = static_cast<T>(setup.grid.inv_h[s]);
