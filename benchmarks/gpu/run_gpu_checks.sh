@@ -13,6 +13,7 @@
 # BUDGET_S bounds the whole run: each stage gets at most what is left, so the
 # script ends (and its logs are complete) inside a lease. Python packages the
 # machine lacks may be carried as wheels in ./.whl (installed to /tmp/site).
+# (benchmarks/gpu/fetch_test_wheels.sh fetches them.)
 # Logs: $OUT/<stage>.log (default ./gpu-logs); the exit status is that of the
 # first failed stage.
 set -uo pipefail

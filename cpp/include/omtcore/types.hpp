@@ -43,7 +43,8 @@ const char* to_string(MatrixNorm norm);
 
 // Scalar OMT: W1(a, b) with ground cost given by `norm`. `a` and `b` point to
 // grid-many non-negative masses; `mask` (optional, grid-many 0/1 bytes) marks
-// the cells of the domain. The pointed-to data must outlive the solve call.
+// the cells of the domain. The pointed-to data must outlive the solve call and
+// not change during it (it is read, not copied, also while certifying).
 struct ScalarProblem {
   Grid grid;
   const double* a = nullptr;
