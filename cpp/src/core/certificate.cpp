@@ -216,13 +216,7 @@ double flux_cost(const PreparedScalar& p, const std::vector<double>& flux) {
 Improved certify(const PreparedScalar& p, std::vector<double> flux, std::vector<double> phi, Bounds& bounds) {
   Improved improved;
   repair(p, flux);
-  const double distance = flux_cost(p, flux);
-  if (distance < bounds.distance) {
-    bounds.distance = distance;
-    bounds.flux = std::move(flux);
-    improved.upper = true;
-  }
-  std::vector<double>().swap(flux);  // dropped now if not kept
+  improved.upper = bounds.offer_upper(flux_cost(p, flux), flux);
 
   for (std::int64_t i = 0; i < p.domain.cells; ++i)
     if (!p.domain.inside[i]) phi[i] = 0;
@@ -269,12 +263,7 @@ Improved certify(const PreparedScalar& p, std::vector<double> flux, std::vector<
     std::vector<double>().swap(phi);
   }
   centre(p, winner);
-  const double lower = dual_objective(p, winner);
-  if (lower > bounds.lower_bound) {
-    bounds.lower_bound = lower;
-    bounds.potential = std::move(winner);
-    improved.lower = true;
-  }
+  improved.lower = bounds.offer_lower(dual_objective(p, winner), winner);
   return improved;
 }
 

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cmath>
+#include <utility>
 #include <vector>
 
 #include "core/prepare.hpp"
@@ -22,6 +23,30 @@ struct Bounds {
   std::vector<double> flux;       // (d, cells), user units, exactly feasible
   std::vector<double> exchange;   // fields only: the in-cell flux, exactly feasible with `flux`
   std::vector<double> potential;  // cells, dual feasible, centred, 0 outside the domain
+
+  // Keeps a new upper bound and its flux (and exchange) if it beats the
+  // current one; the loser's arrays are freed either way. True if kept.
+  bool offer_upper(double value, std::vector<double>& new_flux, std::vector<double>* new_exchange = nullptr) {
+    const bool better = value < distance;
+    if (better) {
+      distance = value;
+      flux = std::move(new_flux);
+      if (new_exchange) exchange = std::move(*new_exchange);
+    }
+    std::vector<double>().swap(new_flux);
+    if (new_exchange) std::vector<double>().swap(*new_exchange);
+    return better;
+  }
+  // The same for a lower bound and its potential.
+  bool offer_lower(double value, std::vector<double>& new_potential) {
+    const bool better = value > lower_bound;
+    if (better) {
+      lower_bound = value;
+      potential = std::move(new_potential);
+    }
+    std::vector<double>().swap(new_potential);
+    return better;
+  }
 };
 
 // What one certificate improved.

@@ -313,15 +313,7 @@ Improved certify_field(const PreparedField& f, std::vector<double> flux, std::ve
                        std::vector<double> phi, Bounds& bounds) {
   Improved improved;
   repair(f, flux, exchange);
-  const double distance = field_flux_cost(f, flux, exchange);
-  if (distance < bounds.distance) {
-    bounds.distance = distance;
-    bounds.flux = std::move(flux);
-    bounds.exchange = std::move(exchange);
-    improved.upper = true;
-  }
-  std::vector<double>().swap(flux);  // dropped now if not kept
-  std::vector<double>().swap(exchange);
+  improved.upper = bounds.offer_upper(field_flux_cost(f, flux, exchange), flux, &exchange);
 
   const Domain& dom = f.domain;
   const std::int64_t n = dom.cells;
@@ -365,12 +357,7 @@ Improved certify_field(const PreparedField& f, std::vector<double> flux, std::ve
   scale_to_feasible(f, phi);
   consider(std::move(phi));
   centre(f, winner);
-  const double lower = dual_objective(f, winner);
-  if (lower > bounds.lower_bound) {
-    bounds.lower_bound = lower;
-    bounds.potential = std::move(winner);
-    improved.lower = true;
-  }
+  improved.lower = bounds.offer_lower(dual_objective(f, winner), winner);
   return improved;
 }
 
