@@ -23,8 +23,6 @@ import os
 import sys
 import warnings
 
-import numpy as np
-
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from bench_fields import field_bytes_per_iteration, rgb_masses, tensor_fields  # noqa: E402
 from bench_scalar import densities  # noqa: E402

@@ -268,8 +268,8 @@ def vector_omt(a, b, *, edges=None, weights=None, alpha: float = 1.0,
                                      max_iter, method, place.backend, place.device, dtype_name,
                                      callback, place.native_queue)
     n_edges = k * (k - 1) // 2 if flat_edges is None else len(flat_edges) // 2
-    return results_to_device(_finish(raw, ((len(shape),) + shape + (k,), (n_edges,) + shape, shape + (k,)), tol),
-                  place)
+    return results_to_device(
+        _finish(raw, ((len(shape),) + shape + (k,), (n_edges,) + shape, shape + (k,)), tol), place)
 
 
 def _matrices(x, name: str) -> np.ndarray:
@@ -354,4 +354,4 @@ def matrix_omt(A, B, *, L=None, alpha: float = 1.0, h: Union[float, Sequence[flo
                                      place.device, dtype_name, callback, place.native_queue)
     d = len(shape)
     return results_to_device(_finish(raw, ((d,) + shape + (k, k, "complex"), (n_L,) + shape + (k, k, "complex"),
-                                shape + (k, k, "complex")), tol), place)
+                                           shape + (k, k, "complex")), tol), place)

@@ -187,12 +187,15 @@ void centre(const PreparedScalar& p, std::vector<double>& phi) {
   const Domain& dom = p.domain;
   std::vector<double> sum(dom.parts, 0), count(dom.parts, 0);
   for (std::int64_t i = 0; i < dom.cells; ++i) {
-    if (dom.part_of(i) < 0) continue;
-    sum[dom.part_of(i)] += phi[i];
-    count[dom.part_of(i)] += 1;
+    const int q = dom.part_of(i);
+    if (q < 0) continue;
+    sum[q] += phi[i];
+    count[q] += 1;
   }
-  for (std::int64_t i = 0; i < dom.cells; ++i)
-    phi[i] = dom.part_of(i) < 0 ? 0.0 : phi[i] - sum[dom.part_of(i)] / count[dom.part_of(i)];
+  for (std::int64_t i = 0; i < dom.cells; ++i) {
+    const int q = dom.part_of(i);
+    phi[i] = q < 0 ? 0.0 : phi[i] - sum[q] / count[q];
+  }
 }
 
 }  // namespace

@@ -201,19 +201,20 @@ void centre(const PreparedField& f, std::vector<double>& phi) {
       for (int p = 0; p < P; ++p) phi[p * n + i] = 0;
   std::vector<double> count(dom.parts, 0.0);
   for (std::int64_t i = 0; i < n; ++i)
-    if (dom.part_of(i) >= 0) count[dom.part_of(i)] += 1;
+    if (const int q = dom.part_of(i); q >= 0) count[q] += 1;
   for (int c = 0; c < f.conserved; ++c) {
     const double* u = &f.conserved_basis[std::size_t(c) * P];
     std::vector<double> mean(dom.parts, 0.0);
     for (std::int64_t i = 0; i < n; ++i) {
-      if (dom.part_of(i) < 0) continue;
+      const int q = dom.part_of(i);
+      if (q < 0) continue;
       double z = 0;
       for (int p = 0; p < P; ++p) z += u[p] * phi[p * n + i];
-      mean[dom.part_of(i)] += z / count[dom.part_of(i)];
+      mean[q] += z / count[q];
     }
     for (std::int64_t i = 0; i < n; ++i)
-      if (dom.part_of(i) >= 0)
-        for (int p = 0; p < P; ++p) phi[p * n + i] -= mean[dom.part_of(i)] * u[p];
+      if (const int q = dom.part_of(i); q >= 0)
+        for (int p = 0; p < P; ++p) phi[p * n + i] -= mean[q] * u[p];
   }
 }
 

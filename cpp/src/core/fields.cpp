@@ -35,7 +35,7 @@ std::string part_name(const Domain& dom, int q, std::int64_t first) {
 std::vector<std::int64_t> first_cells(const Domain& dom) {
   std::vector<std::int64_t> first(dom.parts, -1);
   for (std::int64_t i = 0; i < dom.cells; ++i)
-    if (dom.part_of(i) >= 0 && first[dom.part_of(i)] < 0) first[dom.part_of(i)] = i;
+    if (const int q = dom.part_of(i); q >= 0 && first[q] < 0) first[q] = i;
   return first;
 }
 
@@ -234,9 +234,10 @@ PreparedField prepare_vector(const VectorProblem& pr) {
   std::vector<double> ta(std::size_t(dom.parts) * n_comp, 0), tb(ta.size(), 0);
   for (int c = 0; c < k; ++c)
     for (std::int64_t i = 0; i < n; ++i) {
-      if (dom.part_of(i) < 0) continue;
-      ta[dom.part_of(i) * n_comp + comp[c]] += a[c * n + i];
-      tb[dom.part_of(i) * n_comp + comp[c]] += b[c * n + i];
+      const int q = dom.part_of(i);
+      if (q < 0) continue;
+      ta[q * n_comp + comp[c]] += a[c * n + i];
+      tb[q * n_comp + comp[c]] += b[c * n + i];
     }
   for (int q = 0; q < dom.parts; ++q)
     for (int g = 0; g < n_comp; ++g) {

@@ -848,22 +848,7 @@ std::unique_ptr<Backend> make(const FieldSetup& setup, const SolveOptions& optio
 }  // namespace
 
 BackendEntry cuda_backend_entry() {
-  BackendEntry e;
-  e.name = "cuda";
-  e.probe = [] {
-    BackendInfo info;
-    info.name = "cuda";
-    const Discovery& found = discover();
-    info.available = !found.devices.empty();
-    info.reason = found.why;
-    for (const auto& dev : found.devices) info.devices.push_back(dev.name);
-    return info;
-  };
-  e.make_scalar = [](const ScalarSetup& setup, const SolveOptions& options) { return make(as_field(setup), options); };
-  e.make_field = [](const FieldSetup& setup, const SolveOptions& options) { return make(setup, options); };
-  e.device_name = [](const SolveOptions& options) { return target(options).dev.name; };
-  e.accelerates = [] { return true; };
-  return e;
+  return device_backend_entry("cuda", discover, target, make, [] { return true; });
 }
 
 }  // namespace omtcore::detail

@@ -608,26 +608,13 @@ std::unique_ptr<Backend> make(const FieldSetup& setup, const SolveOptions& optio
 }  // namespace
 
 BackendEntry opencl_backend_entry() {
-  BackendEntry e;
-  e.name = "opencl";
-  e.probe = [] {
-    BackendInfo info;
-    info.name = "opencl";
-    const Discovery& found = discover();
-    info.available = !found.devices.empty();
-    info.reason = found.why;
-    for (const auto& dev : found.devices) info.devices.push_back(dev.name);
-    return info;
-  };
-  e.make_scalar = [](const ScalarSetup& setup, const SolveOptions& options) { return make(as_field(setup), options); };
-  e.make_field = [](const FieldSetup& setup, const SolveOptions& options) { return make(setup, options); };
-  e.device_name = [](const SolveOptions& options) { return target(options).dev.name; };
-  e.accelerates = [] {
+  // Taken by backend="auto" only with a GPU or accelerator: PoCL on a CPU is
+  // slower than the CPU backend.
+  return device_backend_entry("opencl", discover, target, make, [] {
     for (const auto& dev : discover().devices)
       if (dev.gpu) return true;
     return false;
-  };
-  return e;
+  });
 }
 
 }  // namespace omtcore::detail
