@@ -70,6 +70,15 @@ class Backend {
   // phi <- lambda (phi + tau P^{-1} (K vbar - rhs)) + (1 - lambda) phi0, P = K K^T
   // (Poisson solve) when `preconditioned`, else the identity.
   virtual void dual_step(double tau, bool preconditioned, double lambda) = 0;
+  // One iteration (primal then dual step) per entry of `lambdas`, all with the
+  // same mu and tau: the loop hands over every run of iterations between two
+  // checks at once, so that a device can queue them as one launch.
+  virtual void iterate(double mu, double tau, bool preconditioned, const std::vector<double>& lambdas) {
+    for (double lambda : lambdas) {
+      primal_step(mu, lambda);
+      dual_step(tau, preconditioned, lambda);
+    }
+  }
   // sum_i |(K v)(i) - rhs(i)|, accumulated in double.
   virtual double residual_l1() = 0;
   // Remembers the current iterate as the anchor of anchor_distances().

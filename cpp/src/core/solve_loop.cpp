@@ -55,6 +55,8 @@ constexpr double kCertifyShare = 0.25;
 // progress rather than how far ahead the host has queued work (on a slow
 // device, 25 queued iterations of a large grid are seconds).
 constexpr double kSyncSeconds = 0.02;
+// The most iterations handed to the backend at once (Backend::iterate).
+constexpr std::int64_t kMaxBatch = 32;
 
 }  // namespace
 
@@ -153,13 +155,27 @@ void run_loop(Backend& backend_ref, const LoopSpec& spec, const SolveOptions& op
   if (spec.trivial) {
     absorb(0.0);
   } else {
-    for (it = 1; it <= max_iter; ++it) {
-      // Halpern weight (k+1)/(k+2), k = iterations since the restart; 1 is plain PDHG.
-      const double lambda = halpern ? double(epoch + 1) / double(epoch + 2) : 1.0;
-      if (halpern) ++epoch;
-      backend->primal_step(mu, lambda);
-      backend->dual_step(tau, preconditioned, lambda);
-      if (++since_sync >= sync_every) {
+    std::vector<double> lambdas;
+    lambdas.reserve(kMaxBatch);  // nothing is allocated inside the loop
+    // next_multiple(m): the first multiple of m after iteration `it`.
+    auto next_multiple = [&](std::int64_t m) { return (it / m + 1) * m; };
+    for (it = 0; it < max_iter;) {
+      // The iterations up to the next event (a check, a weight update, a
+      // wait for the device), run as one batch: the same steps, in the same
+      // order, as one at a time.
+      const std::int64_t stop =
+          std::min({max_iter, next_multiple(check_every), adaptive ? next_multiple(kWeightEvery) : max_iter,
+                    it + std::max<std::int64_t>(sync_every - since_sync, 1), it + kMaxBatch});
+      lambdas.clear();
+      for (std::int64_t j = it; j < stop; ++j) {
+        // Halpern weight (k+1)/(k+2), k = iterations since the restart; 1 is plain PDHG.
+        lambdas.push_back(halpern ? double(epoch + 1) / double(epoch + 2) : 1.0);
+        if (halpern) ++epoch;
+      }
+      backend->iterate(mu, tau, preconditioned, lambdas);
+      since_sync += stop - it;
+      it = stop;
+      if (since_sync >= sync_every) {
         backend->finish();
         const auto now = Clock::now();
         const double per_iteration = std::chrono::duration<double>(now - last_sync).count() / double(since_sync);
@@ -207,7 +223,6 @@ void run_loop(Backend& backend_ref, const LoopSpec& spec, const SolveOptions& op
         }
       }
     }
-    it = std::min(it, max_iter);
   }
 
   result.distance = best.distance;

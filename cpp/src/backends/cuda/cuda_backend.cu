@@ -12,6 +12,9 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <cstdlib>
+#include <limits>
+#include <map>
 #include <memory>
 #include <string>
 #include <utility>
@@ -82,6 +85,8 @@ OMT_CUDA_CELL(double, cuda_f64)
 constexpr int kCellBlock = 256;        // threads per block of the per-cell kernels
 constexpr int kReduceBlock = 256;      // of the reductions (block_sum assumes it)
 constexpr int kMaxReduceBlocks = 1024; // partial sums summed on the host
+constexpr int kGraphMinBatch = 4;      // shorter batches are launched kernel by kernel
+constexpr std::size_t kMaxGraphs = 8;  // graphs kept per solve (one per batch length and kind)
 
 // The shape and layout of one solve, every kernel's first argument. The
 // kernels take each shape value as a template argument, -1 meaning "read it
@@ -104,6 +109,11 @@ __host__ __device__ constexpr int pick(int fixed, int runtime) { return fixed >=
 #define OMT_CUDA_FOR_CELLS(i, count)                                                                  \
   for (long long i = (long long)blockIdx.x * blockDim.x + threadIdx.x; i < (count);                  \
        i += (long long)gridDim.x * blockDim.x)
+// The same with the index type I of the transform kernels: int where every
+// index fits (64-bit division, which their index arithmetic is full of, costs
+// several times a 32-bit one).
+#define OMT_CUDA_FOR_INDEX(I, i, count) \
+  for (I i = I(blockIdx.x) * I(blockDim.x) + I(threadIdx.x); i < (count); i += I(gridDim.x) * I(blockDim.x))
 
 // The block's sum of x, valid in thread 0; every thread must call it.
 __device__ double block_sum(double x) {
@@ -120,12 +130,33 @@ __device__ double block_sum(double x) {
   return x;
 }
 
+// The step sizes of the iterations of one batch, (mu, tau, lambda) each,
+// written on the device by set_steps_kernel ahead of the batch: the kernels
+// of a captured graph read them from there, so that one graph serves every
+// batch of its length (Backend::iterate).
+constexpr int kMaxBatch = 32;
+struct StepBatch {
+  double mu, tau;
+  int count;
+  double lambda[kMaxBatch];
+};
+
+__global__ void set_steps_kernel(StepBatch batch, double* steps) {
+  const int j = threadIdx.x;
+  if (j < batch.count) {
+    steps[3 * j] = batch.mu;
+    steps[3 * j + 1] = batch.tau;
+    steps[3 * j + 2] = batch.lambda[j];
+  }
+}
+
 // Primal step: spatial flux and exchange of each cell (field_math.h).
 template <class T, int D, int P, int C, int M, int S, int X, int K>
 __global__ void __launch_bounds__(kCellBlock)
-primal_kernel(Geometry<T> g, T mu, T lambda, const unsigned char* bits, const double* phi, const T* coupling,
+primal_kernel(Geometry<T> g, const double* step, const unsigned char* bits, const double* phi, const T* coupling,
               const T* threshold, const T* v_restart, T* v, T* vbar, const T* x_restart, T* x, T* xbar) {
   OMT_CUDA_GEOMETRY
+  const T mu = T(step[0]), lambda = T(step[2]);
   const int d = pick(D, g.d), planes = pick(P, g.planes), cols = pick(C, g.cols), m = pick(M, g.m);
   const int spatial = pick(S, g.spatial), exchange = pick(X, g.exchange), k = pick(K, g.k);
   OMT_CUDA_FOR_CELLS(i, g.n) {
@@ -197,8 +228,9 @@ movement_kernel(Geometry<T> g, const unsigned char* bits, const T* coupling, con
 // phi <- lambda (phi + tau r) + (1 - lambda) phi_restart, over all planes.
 template <class T>
 __global__ void __launch_bounds__(kCellBlock)
-dual_update_kernel(long long total, double tau, double lambda, int halpern, const T* r, const double* phi_restart,
+dual_update_kernel(long long total, const double* step, int halpern, const T* r, const double* phi_restart,
                    double* phi) {
+  const double tau = step[1], lambda = step[2];
   OMT_CUDA_FOR_CELLS(i, total) {
     const double step = phi[i] + tau * double(r[i]);
     phi[i] = halpern ? lambda * step + (1.0 - lambda) * phi_restart[i] : step;
@@ -210,16 +242,17 @@ dual_update_kernel(long long total, double tau, double lambda, int halpern, cons
 // omt_dct_pre, omt_fft_stage and omt_dct_post in kernels.cl (the formulas are
 // documented there). Arrays are (outer, n, inner) with n along the axis; a
 // thread per element, grid-stride, so no grid extent limits the sizes.
-__device__ inline long long makhoul_source(long long m, long long n) {
+template <class I>
+__device__ inline I makhoul_source(I m, I n) {
   return 2 * m < n ? 2 * m : 2 * (n - 1 - m) + 1;
 }
 
-template <class T>
+template <class T, class I>
 __global__ void __launch_bounds__(kCellBlock)
-dct_pre_kernel(long long total, long long n, long long inner, int inverse, const T* x, const T* cosines,
-               const T* sines, const T* scale, T* re, T* im) {
-  OMT_CUDA_FOR_CELLS(g, total) {
-    const long long c = g % inner, m = (g / inner) % n, row = g - m * inner - c;
+dct_pre_kernel(I total, I n, I inner, int inverse, const T* x, const T* cosines, const T* sines, const T* scale,
+               T* re, T* im) {
+  OMT_CUDA_FOR_INDEX(I, g, total) {
+    const I c = g % inner, m = (g / inner) % n, row = g - m * inner - c;
     if (!inverse) {
       re[g] = x[row + makhoul_source(m, n) * inner + c];
       im[g] = T(0);
@@ -233,18 +266,18 @@ dct_pre_kernel(long long total, long long n, long long inner, int inverse, const
   }
 }
 
-template <class T>
+template <class T, class I>
 __global__ void __launch_bounds__(kCellBlock)
-fft_stage_kernel(long long total, long long n, long long inner, int R, long long span, const T* twiddles,
-                 const T* roots, const T* xr, const T* xi, T* yr, T* yi) {
-  OMT_CUDA_FOR_CELLS(g, total) {
-    const long long c = g % inner, p = (g / inner) % n, row = g - p * inner - c;
-    const long long block = span * R, m = n / R;
-    const long long r = (p % block) / span, k = p % span, j = (p / block) * span + k;
+fft_stage_kernel(I total, I n, I inner, int R, I span, const T* twiddles, const T* roots, const T* xr, const T* xi,
+                 T* yr, T* yi) {
+  OMT_CUDA_FOR_INDEX(I, g, total) {
+    const I c = g % inner, p = (g / inner) % n, row = g - p * inner - c;
+    const I block = span * R, m = n / R;
+    const I r = (p % block) / span, k = p % span, j = (p / block) * span + k;
     const T* w = twiddles + 2 * k * R;
     T sr = 0, si = 0;
     for (int q = 0; q < R; ++q) {
-      const long long at = row + (j + q * m) * inner + c;
+      const I at = row + (j + q * m) * inner + c;
       const T ar = xr[at] * w[2 * q] - xi[at] * w[2 * q + 1];
       const T ai = xr[at] * w[2 * q + 1] + xi[at] * w[2 * q];
       const int t = int((q * r) % R);
@@ -256,12 +289,12 @@ fft_stage_kernel(long long total, long long n, long long inner, int R, long long
   }
 }
 
-template <class T>
+template <class T, class I>
 __global__ void __launch_bounds__(kCellBlock)
-dct_post_kernel(long long total, long long n, long long inner, int inverse, const T* re, const T* im,
-                const T* cosines, const T* sines, const T* scale, T* x) {
-  OMT_CUDA_FOR_CELLS(g, total) {
-    const long long c = g % inner, m = (g / inner) % n, row = g - m * inner - c;
+dct_post_kernel(I total, I n, I inner, int inverse, const T* re, const T* im, const T* cosines, const T* sines,
+                const T* scale, T* x) {
+  OMT_CUDA_FOR_INDEX(I, g, total) {
+    const I c = g % inner, m = (g / inner) % n, row = g - m * inner - c;
     if (!inverse)
       x[g] = scale[m] * (cosines[m] * re[g] + sines[m] * im[g]);
     else
@@ -271,10 +304,10 @@ dct_post_kernel(long long total, long long n, long long inner, int inverse, cons
 
 // Divides each transform coefficient of plane p by its eigenvalue of
 // K K^T: eigenvalue[i] + shift[p]; exact null modes (0) are set to 0.
-template <class T>
+template <class T, class I>
 __global__ void __launch_bounds__(kCellBlock)
-divide_kernel(long long n, long long total, const T* eigenvalue, const T* shift, T* r) {
-  OMT_CUDA_FOR_CELLS(j, total) {
+divide_kernel(I n, I total, const T* eigenvalue, const T* shift, T* r) {
+  OMT_CUDA_FOR_INDEX(I, j, total) {
     const T e = eigenvalue[j % n] + shift[j / n];
     r[j] = e > T(0) ? r[j] / e : T(0);
   }
@@ -285,8 +318,8 @@ divide_kernel(long long n, long long total, const T* eigenvalue, const T* shift,
 // The kernels of one shape (host stubs of the instantiated __global__ functions).
 template <class T>
 struct KernelSet {
-  void (*primal)(Geometry<T>, T, T, const unsigned char*, const double*, const T*, const T*, const T*, T*, T*,
-                 const T*, T*, T*);
+  void (*primal)(Geometry<T>, const double*, const unsigned char*, const double*, const T*, const T*, const T*, T*,
+                 T*, const T*, T*, T*);
   void (*residual)(Geometry<T>, const unsigned char*, const T*, const T*, const T*, const T*, T*);
   void (*modes)(Geometry<T>, int, const T*, T*);
   void (*violation)(Geometry<T>, const unsigned char*, const T*, const T*, const T*, const T*, double*);
@@ -540,6 +573,12 @@ class CudaBackend final : public Backend {
     g_.spatial = int(setup.spatial);
     g_.exchange = int(setup.exchange);
     g_.nuclear = setup.nuclear_residual ? 1 : 0;
+    // The transforms index with int where every index, grid stride included, fits.
+    const long long threads = (long long)dev_.multiprocessors * 64 * kCellBlock;
+    index32_ = (long long)planes_ * n_ + threads < std::numeric_limits<int>::max();
+    // OMTCORE_CUDA_GRAPHS=0 launches every kernel on its own (benchmarks compare both).
+    const char* graphs = std::getenv("OMTCORE_CUDA_GRAPHS");
+    use_graphs_ = !(graphs && std::string(graphs) == "0");
     kernels_ = kernels_for(g_);
     DeviceScope scope(dev_.index);
     stream_.open(t.stream);
@@ -556,7 +595,9 @@ class CudaBackend final : public Backend {
     if (cudaSetDevice(dev_.index) == cudaSuccess) {
       // Nothing may still run on the arrays when they are freed.
       cudaStreamSynchronize(stream_.get());
+      for (auto& [key, graph] : graphs_) cudaGraphExecDestroy(graph);
       a_.reset();
+      capture_.close();
       stream_.close();
     }
     if (previous >= 0 && previous != dev_.index) cudaSetDevice(previous);
@@ -564,33 +605,31 @@ class CudaBackend final : public Backend {
 
   void primal_step(double mu, double lambda) override {
     DeviceScope scope(dev_.index);
-    const bool halpern = lambda < 1;
-    const DeviceBuffer& vr = halpern ? a_->vr : a_->v;
-    const DeviceBuffer& xr = halpern && cols_ > 0 ? a_->xr : a_->x;
-    kernels_.primal<<<cell_blocks(n_), kCellBlock, 0, stream()>>>(
-        g_, T(mu), T(lambda), ptr<unsigned char>(a_->bits), ptr<double>(a_->phi), ptr<T>(a_->coupling),
-        ptr<T>(a_->threshold), ptr<T>(vr), ptr<T>(a_->v), ptr<T>(a_->vbar), ptr<T>(xr), ptr<T>(a_->x),
-        ptr<T>(a_->xbar));
-    launched("primal_kernel");
+    set_steps(mu, 0, &lambda, 1);
+    primal(stream(), ptr<double>(a_->steps), lambda < 1);
   }
 
   void dual_step(double tau, bool preconditioned, double lambda) override {
     DeviceScope scope(dev_.index);
-    kernels_.residual<<<cell_blocks(n_), kCellBlock, 0, stream()>>>(
-        g_, ptr<unsigned char>(a_->bits), ptr<T>(a_->coupling), ptr<T>(a_->vbar), ptr<T>(a_->xbar),
-        ptr<T>(a_->rhs), ptr<T>(a_->r));
-    launched("residual_kernel");
-    if (preconditioned) {
-      if (planes_ > 1) modes(1);
-      poisson();
-      if (planes_ > 1) modes(0);
+    set_steps(0, tau, &lambda, 1);
+    dual(stream(), ptr<double>(a_->steps), preconditioned, lambda < 1);
+  }
+
+  // A batch of iterations is one kernel writing its step sizes, then one
+  // graph launch (captured at the first batch of its length): on small grids
+  // the ~25 launches of an iteration, not the device, set the pace.
+  void iterate(double mu, double tau, bool preconditioned, const std::vector<double>& lambdas) override {
+    DeviceScope scope(dev_.index);
+    for (std::size_t first = 0; first < lambdas.size(); first += kMaxBatch) {
+      const int count = int(std::min<std::size_t>(kMaxBatch, lambdas.size() - first));
+      const bool halpern = lambdas[first] < 1;  // the same for a whole batch (solve_loop.cpp)
+      set_steps(mu, tau, lambdas.data() + first, count);
+      if (cudaGraphExec_t graph = graph_for(count, preconditioned, halpern)) {
+        check(cudaGraphLaunch(graph, stream()), "cudaGraphLaunch");
+        continue;
+      }
+      for (int j = 0; j < count; ++j) iteration(stream(), j, preconditioned, halpern);
     }
-    const bool halpern = lambda < 1;
-    const long long total = (long long)planes_ * n_;
-    const DeviceBuffer& phir = halpern ? a_->phir : a_->phi;
-    dual_update_kernel<T><<<cell_blocks(total), kCellBlock, 0, stream()>>>(
-        total, tau, lambda, halpern ? 1 : 0, ptr<T>(a_->r), ptr<double>(phir), ptr<double>(a_->phi));
-    launched("dual_update_kernel");
   }
 
   double residual_l1() override {
@@ -654,6 +693,7 @@ class CudaBackend final : public Backend {
   // Every device array, freed together (see the destructor).
   struct Arrays {
     DeviceBuffer v, vbar, v0, vr, x, xbar, x0, xr, phi, phi0, phir, r, rhs, bits, partial;
+    DeviceBuffer steps;  // (mu, tau, lambda) per iteration of a batch
     DeviceBuffer coupling, threshold, modes, shift, eigenvalue;
     DeviceBuffer fft_re[2], fft_im[2];                      // the FFT's ping-pong buffers
     DeviceBuffer cosines[3], sines[3], scale[3], fft_table[3];  // per axis
@@ -708,6 +748,7 @@ class CudaBackend final : public Backend {
     a.rhs.create(plane_bytes);
     a.bits.create(n);
     a.partial.create(2 * kMaxReduceBlocks * sizeof(double));
+    a.steps.create(3 * kMaxBatch * sizeof(double));
     // Padding included: the stencils read it unconditionally (cell_math.h).
     for (DeviceBuffer* b : {&a.v, &a.vbar, &a.v0}) zero(*b, v_bytes_);
     for (DeviceBuffer* b : {&a.x, &a.xbar, &a.x0}) zero(*b, x_bytes_);
@@ -753,44 +794,120 @@ class CudaBackend final : public Backend {
     return sums;
   }
 
-  void modes(int forward) {
-    kernels_.modes<<<cell_blocks(n_), kCellBlock, 0, stream()>>>(g_, forward, ptr<T>(a_->modes), ptr<T>(a_->r));
+  // Step sizes of `count` iterations into a_->steps (kernel arguments are
+  // copied at the launch: nothing on the host must outlive the call).
+  void set_steps(double mu, double tau, const double* lambdas, int count) {
+    StepBatch batch{};
+    batch.mu = mu;
+    batch.tau = tau;
+    batch.count = count;
+    std::copy(lambdas, lambdas + count, batch.lambda);
+    set_steps_kernel<<<1, kMaxBatch, 0, stream()>>>(batch, ptr<double>(a_->steps));
+    launched("set_steps_kernel");
+  }
+
+  // Iteration j of the batch whose step sizes are in a_->steps.
+  void iteration(cudaStream_t s, int j, bool preconditioned, bool halpern) {
+    const double* step = ptr<double>(a_->steps) + 3 * j;
+    primal(s, step, halpern);
+    dual(s, step, preconditioned, halpern);
+  }
+
+  void primal(cudaStream_t s, const double* step, bool halpern) {
+    const DeviceBuffer& vr = halpern ? a_->vr : a_->v;
+    const DeviceBuffer& xr = halpern && cols_ > 0 ? a_->xr : a_->x;
+    kernels_.primal<<<cell_blocks(n_), kCellBlock, 0, s>>>(
+        g_, step, ptr<unsigned char>(a_->bits), ptr<double>(a_->phi), ptr<T>(a_->coupling), ptr<T>(a_->threshold),
+        ptr<T>(vr), ptr<T>(a_->v), ptr<T>(a_->vbar), ptr<T>(xr), ptr<T>(a_->x), ptr<T>(a_->xbar));
+    launched("primal_kernel");
+  }
+
+  void dual(cudaStream_t s, const double* step, bool preconditioned, bool halpern) {
+    kernels_.residual<<<cell_blocks(n_), kCellBlock, 0, s>>>(g_, ptr<unsigned char>(a_->bits), ptr<T>(a_->coupling),
+                                                             ptr<T>(a_->vbar), ptr<T>(a_->xbar), ptr<T>(a_->rhs),
+                                                             ptr<T>(a_->r));
+    launched("residual_kernel");
+    if (preconditioned) {
+      if (planes_ > 1) modes(s, 1);
+      if (index32_)
+        poisson<int>(s);
+      else
+        poisson<long long>(s);
+      if (planes_ > 1) modes(s, 0);
+    }
+    const long long total = (long long)planes_ * n_;
+    const DeviceBuffer& phir = halpern ? a_->phir : a_->phi;
+    dual_update_kernel<T><<<cell_blocks(total), kCellBlock, 0, s>>>(total, step, halpern ? 1 : 0, ptr<T>(a_->r),
+                                                                    ptr<double>(phir), ptr<double>(a_->phi));
+    launched("dual_update_kernel");
+  }
+
+  // The graph of `count` iterations (null: launch them one by one), captured
+  // on a stream of its own, so that capturing never touches the caller's
+  // stream (which may be one that cannot be captured).
+  cudaGraphExec_t graph_for(int count, bool preconditioned, bool halpern) {
+    if (!use_graphs_ || count < kGraphMinBatch) return nullptr;
+    const int key = (count * 2 + int(preconditioned)) * 2 + int(halpern);
+    if (auto found = graphs_.find(key); found != graphs_.end()) return found->second;
+    if (graphs_.size() >= kMaxGraphs) return nullptr;  // batch lengths vary: plain launches
+    if (!capture_.get()) capture_.open(nullptr);
+    check(cudaStreamBeginCapture(capture_.get(), cudaStreamCaptureModeThreadLocal), "cudaStreamBeginCapture");
+    cudaGraph_t graph = nullptr;
+    try {
+      for (int j = 0; j < count; ++j) iteration(capture_.get(), j, preconditioned, halpern);
+    } catch (...) {
+      if (cudaStreamEndCapture(capture_.get(), &graph) == cudaSuccess && graph) cudaGraphDestroy(graph);
+      cudaGetLastError();
+      throw;
+    }
+    check(cudaStreamEndCapture(capture_.get(), &graph), "cudaStreamEndCapture");
+    cudaGraphExec_t exec = nullptr;
+    const cudaError_t err = cudaGraphInstantiate(&exec, graph, 0);
+    cudaGraphDestroy(graph);
+    if (err != cudaSuccess) fail(err, "cudaGraphInstantiate");
+    graphs_.emplace(key, exec);
+    return exec;
+  }
+
+  void modes(cudaStream_t s, int forward) {
+    kernels_.modes<<<cell_blocks(n_), kCellBlock, 0, s>>>(g_, forward, ptr<T>(a_->modes), ptr<T>(a_->r));
     launched("modes_kernel");
   }
 
   // r <- (Laplacian (x) I + I (x) diag(shift))^+ r for all planes at once:
   // DCT along each axis, divide by the eigenvalues, inverse DCTs, in place.
-  void poisson() {
-    for (int s = 0; s < d_; ++s) dct(s, false);
-    const long long total = (long long)planes_ * n_;
-    divide_kernel<T><<<cell_blocks(total), kCellBlock, 0, stream()>>>(n_, total, ptr<T>(a_->eigenvalue),
-                                                                       ptr<T>(a_->shift), ptr<T>(a_->r));
+  template <class I>
+  void poisson(cudaStream_t s) {
+    for (int axis = 0; axis < d_; ++axis) dct<I>(s, axis, false);
+    const I total = I(planes_ * n_);
+    divide_kernel<T, I><<<cell_blocks(total), kCellBlock, 0, s>>>(I(n_), total, ptr<T>(a_->eigenvalue),
+                                                                  ptr<T>(a_->shift), ptr<T>(a_->r));
     launched("divide_kernel");
-    for (int s = d_ - 1; s >= 0; --s) dct(s, true);
+    for (int axis = d_ - 1; axis >= 0; --axis) dct<I>(s, axis, true);
   }
 
-  // r <- its orthonormal DCT-II along axis s (inverse: DCT-III), every plane.
-  void dct(int s, bool inverse) {
-    const long long len = dom_.n[s], inner = dom_.stride[s], total = (long long)planes_ * n_;
+  // r <- its orthonormal DCT-II along `axis` (inverse: DCT-III), every plane.
+  template <class I>
+  void dct(cudaStream_t s, int axis, bool inverse) {
+    const I len = I(dom_.n[axis]), inner = I(dom_.stride[axis]), total = I(planes_ * n_);
     const unsigned blocks = cell_blocks(total);
-    const T* cosines = ptr<T>(a_->cosines[s]);
-    const T* sines = ptr<T>(a_->sines[s]);
-    const T* scale = ptr<T>(a_->scale[s]);
-    const T* table = ptr<T>(a_->fft_table[s]);
-    dct_pre_kernel<T><<<blocks, kCellBlock, 0, stream()>>>(total, len, inner, int(inverse), ptr<T>(a_->r), cosines,
-                                                           sines, scale, ptr<T>(a_->fft_re[0]), ptr<T>(a_->fft_im[0]));
+    const T* cosines = ptr<T>(a_->cosines[axis]);
+    const T* sines = ptr<T>(a_->sines[axis]);
+    const T* scale = ptr<T>(a_->scale[axis]);
+    const T* table = ptr<T>(a_->fft_table[axis]);
+    dct_pre_kernel<T, I><<<blocks, kCellBlock, 0, s>>>(total, len, inner, int(inverse), ptr<T>(a_->r), cosines, sines,
+                                                       scale, ptr<T>(a_->fft_re[0]), ptr<T>(a_->fft_im[0]));
     launched("dct_pre_kernel");
     int cur = 0;
-    for (const FftStage& st : stages_[s]) {
-      fft_stage_kernel<T><<<blocks, kCellBlock, 0, stream()>>>(
-          total, len, inner, st.radix, st.span, table + 2 * st.twiddles, table + 2 * st.roots,
+    for (const FftStage& st : stages_[axis]) {
+      fft_stage_kernel<T, I><<<blocks, kCellBlock, 0, s>>>(
+          total, len, inner, st.radix, I(st.span), table + 2 * st.twiddles, table + 2 * st.roots,
           ptr<T>(a_->fft_re[cur]), ptr<T>(a_->fft_im[cur]), ptr<T>(a_->fft_re[cur ^ 1]), ptr<T>(a_->fft_im[cur ^ 1]));
       launched("fft_stage_kernel");
       cur ^= 1;
     }
-    dct_post_kernel<T><<<blocks, kCellBlock, 0, stream()>>>(total, len, inner, int(inverse), ptr<T>(a_->fft_re[cur]),
-                                                            ptr<T>(a_->fft_im[cur]), cosines, sines, scale,
-                                                            ptr<T>(a_->r));
+    dct_post_kernel<T, I><<<blocks, kCellBlock, 0, s>>>(total, len, inner, int(inverse), ptr<T>(a_->fft_re[cur]),
+                                                        ptr<T>(a_->fft_im[cur]), cosines, sines, scale, ptr<T>(a_->r));
     launched("dct_post_kernel");
   }
 
@@ -835,6 +952,9 @@ class CudaBackend final : public Backend {
   Geometry<T> g_;
   KernelSet<T> kernels_{};
   Stream stream_;                  // declared before the arrays: destroyed after them
+  Stream capture_;                 // where graphs are captured (never launched on)
+  bool use_graphs_ = true, index32_ = true;
+  std::map<int, cudaGraphExec_t> graphs_;  // by batch length and kind (graph_for)
   std::unique_ptr<Arrays> a_;
   std::vector<FftStage> stages_[3];  // the FFT of each axis (plan_axis_dct)
 };
