@@ -92,7 +92,10 @@ def main() -> None:
                 if reference is None:
                     reference = r.distance
                 diff = abs(r.distance - reference) / reference
-                print(f"| {case} | {n} | {name} | {r.seconds:.2f} | {r.iterations} | {ms:.2f} | "
+                label = name
+                if name == "cuda" and os.environ.get("OMTCORE_CUDA_GRAPHS") == "0":
+                    label = "cuda, no graphs"  # every kernel launched on its own (the ablation)
+                print(f"| {case} | {n} | {label} | {r.seconds:.2f} | {r.iterations} | {ms:.2f} | "
                       f"{traffic:.1f}{share} | {diff:.1e} |", flush=True)
 
 

@@ -140,14 +140,17 @@ else
   echo "compute-sanitizer not found: sanitizer stages skipped" | tee "$LOG/sanitizer.log"
 fi
 
-# Timings (benchmarks/RESULTS.md): CPU and CUDA side by side at 256², then CUDA
-# alone at the sizes; the paper's plain PDHG in CuPy beside CUDA.
+# Timings (benchmarks/RESULTS.md): CUDA at the sizes, with and without
+# graphs (OMTCORE_CUDA_GRAPHS=0: a launch per kernel), then the CPU backend on
+# the same host at 256² as the peer.
 BENCH="$PY benchmarks/bench_backends.py --no-ortools"
 if want bench; then
-  stage bench 120 $BENCH --sizes 256 --backends cpu cuda
-  stage bench 60 $BENCH --sizes 512 1024 --backends cuda --cases rgb-aniso
-  stage bench 60 $BENCH --sizes 512 --backends cuda --cases matrix2-frob matrix3-frob
-  stage bench 90 $BENCH --sizes 512 1024 2048 --backends cuda --cases scalar-aniso scalar-iso
+  stage bench 90 $BENCH --sizes 256 512 --backends cuda
+  stage bench 60 env OMTCORE_CUDA_GRAPHS=0 $BENCH --sizes 256 512 --backends cuda \
+    --cases scalar-aniso scalar-iso rgb-aniso
+  stage bench 60 $BENCH --sizes 1024 --backends cuda --cases scalar-aniso scalar-iso rgb-aniso
+  stage bench 60 $BENCH --sizes 2048 --backends cuda --cases scalar-aniso scalar-iso
+  stage bench 60 $BENCH --sizes 256 --backends cpu --cases scalar-aniso scalar-iso rgb-aniso matrix2-frob
 fi
 if want pdhg && $PY -c 'import cupy' 2>/dev/null; then
   stage pdhg 90 $PY benchmarks/pdhg_reference.py --xp cupy --sizes 256 512 1024 --backend cuda --max-iter 50000
