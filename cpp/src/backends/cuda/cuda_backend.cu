@@ -239,36 +239,48 @@ dual_update_kernel(long long total, const double* step, int halpern, const T* r,
 
 // The Poisson solve's transforms: the orthonormal DCT-II (inverse: DCT-III)
 // along one axis by one complex FFT of its length (Makhoul), exactly as
-// omt_dct_pre, omt_fft_stage and omt_dct_post in kernels.cl (the formulas are
-// documented there). Arrays are (outer, n, inner) with n along the axis; a
-// thread per element, grid-stride, so no grid extent limits the sizes.
+// omt_fft_stage and omt_dct_post in kernels.cl (the formulas are documented
+// there): the first stage applies the DCT's pre-pass to the inputs it reads
+// from x, the last (of two or more) the post-pass to its output. Arrays are
+// (outer, n, inner) with n along the axis; a thread per element,
+// grid-stride, so no grid extent limits the sizes.
 template <class I>
 __device__ inline I makhoul_source(I m, I n) {
   return 2 * m < n ? 2 * m : 2 * (n - 1 - m) + 1;
 }
 
 template <class T, class I>
-__global__ void __launch_bounds__(kCellBlock)
-dct_pre_kernel(I total, I n, I inner, int inverse, const T* x, const T* cosines, const T* sines, const T* scale,
-               T* re, T* im) {
-  OMT_CUDA_FOR_INDEX(I, g, total) {
-    const I c = g % inner, m = (g / inner) % n, row = g - m * inner - c;
-    if (!inverse) {
-      re[g] = x[row + makhoul_source(m, n) * inner + c];
-      im[g] = T(0);
-      continue;
-    }
-    const T xk = x[g] / scale[m];
-    const T xnk = m > 0 ? x[row + (n - m) * inner + c] / scale[n - m] : T(0);
+__device__ inline void fft_input(int first, int inverse, I n, I inner, I row, I c, I e, const T* x,
+                                 const T* cosines, const T* sines, const T* scale, const T* xr, const T* xi,
+                                 T& re, T& im) {
+  if (!first) {
+    re = xr[row + e * inner + c];
+    im = xi[row + e * inner + c];
+  } else if (!inverse) {
+    re = x[row + makhoul_source(e, n) * inner + c];
+    im = T(0);
+  } else {
+    const T xk = x[row + e * inner + c] / scale[e];
+    const T xnk = e > 0 ? x[row + (n - e) * inner + c] / scale[n - e] : T(0);
     const T inv_n = T(1) / T(n);
-    re[g] = (cosines[m] * xk + sines[m] * xnk) * inv_n;
-    im[g] = (cosines[m] * xnk - sines[m] * xk) * inv_n;
+    re = (cosines[e] * xk + sines[e] * xnk) * inv_n;
+    im = (cosines[e] * xnk - sines[e] * xk) * inv_n;
   }
 }
 
 template <class T, class I>
+__device__ inline void dct_output(int inverse, I n, I inner, I row, I c, I m, T re, T im, const T* cosines,
+                                  const T* sines, const T* scale, T* x) {
+  if (!inverse)
+    x[row + m * inner + c] = scale[m] * (cosines[m] * re + sines[m] * im);
+  else
+    x[row + makhoul_source(m, n) * inner + c] = re;
+}
+
+template <class T, class I>
 __global__ void __launch_bounds__(kCellBlock)
-fft_stage_kernel(I total, I n, I inner, int R, I span, const T* twiddles, const T* roots, const T* xr, const T* xi,
+fft_stage_kernel(I total, I n, I inner, int R, I span, const T* twiddles, const T* roots, int first, int last,
+                 int inverse, T* x, const T* cosines, const T* sines, const T* scale, const T* xr, const T* xi,
                  T* yr, T* yi) {
   OMT_CUDA_FOR_INDEX(I, g, total) {
     const I c = g % inner, p = (g / inner) % n, row = g - p * inner - c;
@@ -277,28 +289,31 @@ fft_stage_kernel(I total, I n, I inner, int R, I span, const T* twiddles, const 
     const T* w = twiddles + 2 * k * R;
     T sr = 0, si = 0;
     for (int q = 0; q < R; ++q) {
-      const I at = row + (j + q * m) * inner + c;
-      const T ar = xr[at] * w[2 * q] - xi[at] * w[2 * q + 1];
-      const T ai = xr[at] * w[2 * q + 1] + xi[at] * w[2 * q];
+      T xq_re, xq_im;
+      fft_input<T, I>(first, inverse, n, inner, row, c, j + q * m, x, cosines, sines, scale, xr, xi, xq_re, xq_im);
+      const T ar = xq_re * w[2 * q] - xq_im * w[2 * q + 1];
+      const T ai = xq_re * w[2 * q + 1] + xq_im * w[2 * q];
       const int t = int((q * r) % R);
       sr += ar * roots[2 * t] - ai * roots[2 * t + 1];
       si += ar * roots[2 * t + 1] + ai * roots[2 * t];
     }
-    yr[g] = sr;
-    yi[g] = si;
+    if (last) {
+      dct_output<T, I>(inverse, n, inner, row, c, p, sr, si, cosines, sines, scale, x);
+    } else {
+      yr[g] = sr;
+      yi[g] = si;
+    }
   }
 }
 
+// The post-pass on its own, after a one-stage FFT (whose stage read x).
 template <class T, class I>
 __global__ void __launch_bounds__(kCellBlock)
 dct_post_kernel(I total, I n, I inner, int inverse, const T* re, const T* im, const T* cosines, const T* sines,
                 const T* scale, T* x) {
   OMT_CUDA_FOR_INDEX(I, g, total) {
     const I c = g % inner, m = (g / inner) % n, row = g - m * inner - c;
-    if (!inverse)
-      x[g] = scale[m] * (cosines[m] * re[g] + sines[m] * im[g]);
-    else
-      x[row + makhoul_source(m, n) * inner + c] = re[g];
+    dct_output<T, I>(inverse, n, inner, row, c, m, re[g], im[g], cosines, sines, scale, x);
   }
 }
 
@@ -886,7 +901,9 @@ class CudaBackend final : public Backend {
     for (int axis = d_ - 1; axis >= 0; --axis) dct<I>(s, axis, true);
   }
 
-  // r <- its orthonormal DCT-II along `axis` (inverse: DCT-III), every plane.
+  // r <- its orthonormal DCT-II along `axis` (inverse: DCT-III), every plane:
+  // the FFT's stages, the first reading r, the last (of two or more) writing
+  // it. A length-1 axis has no stage: its DCT is the identity.
   template <class I>
   void dct(cudaStream_t s, int axis, bool inverse) {
     const I len = I(dom_.n[axis]), inner = I(dom_.stride[axis]), total = I(planes_ * n_);
@@ -895,20 +912,25 @@ class CudaBackend final : public Backend {
     const T* sines = ptr<T>(a_->sines[axis]);
     const T* scale = ptr<T>(a_->scale[axis]);
     const T* table = ptr<T>(a_->fft_table[axis]);
-    dct_pre_kernel<T, I><<<blocks, kCellBlock, 0, s>>>(total, len, inner, int(inverse), ptr<T>(a_->r), cosines, sines,
-                                                       scale, ptr<T>(a_->fft_re[0]), ptr<T>(a_->fft_im[0]));
-    launched("dct_pre_kernel");
-    int cur = 0;
-    for (const FftStage& st : stages_[axis]) {
+    const std::vector<FftStage>& stages = stages_[axis];
+    int cur = 0;  // the ping-pong buffer holding the last stage's output
+    for (std::size_t i = 0; i < stages.size(); ++i) {
+      const FftStage& st = stages[i];
+      const bool first = i == 0, last = i + 1 == stages.size() && i > 0;
+      const int out = first ? 0 : cur ^ 1;
       fft_stage_kernel<T, I><<<blocks, kCellBlock, 0, s>>>(
-          total, len, inner, st.radix, I(st.span), table + 2 * st.twiddles, table + 2 * st.roots,
-          ptr<T>(a_->fft_re[cur]), ptr<T>(a_->fft_im[cur]), ptr<T>(a_->fft_re[cur ^ 1]), ptr<T>(a_->fft_im[cur ^ 1]));
+          total, len, inner, st.radix, I(st.span), table + 2 * st.twiddles, table + 2 * st.roots, int(first),
+          int(last), int(inverse), ptr<T>(a_->r), cosines, sines, scale, ptr<T>(a_->fft_re[cur]),
+          ptr<T>(a_->fft_im[cur]), ptr<T>(a_->fft_re[out]), ptr<T>(a_->fft_im[out]));
       launched("fft_stage_kernel");
-      cur ^= 1;
+      cur = out;
     }
-    dct_post_kernel<T, I><<<blocks, kCellBlock, 0, s>>>(total, len, inner, int(inverse), ptr<T>(a_->fft_re[cur]),
-                                                        ptr<T>(a_->fft_im[cur]), cosines, sines, scale, ptr<T>(a_->r));
-    launched("dct_post_kernel");
+    if (stages.size() == 1) {
+      dct_post_kernel<T, I><<<blocks, kCellBlock, 0, s>>>(total, len, inner, int(inverse), ptr<T>(a_->fft_re[cur]),
+                                                          ptr<T>(a_->fft_im[cur]), cosines, sines, scale,
+                                                          ptr<T>(a_->r));
+      launched("dct_post_kernel");
+    }
   }
 
   void zero(const DeviceBuffer& b, std::size_t bytes) {

@@ -131,43 +131,62 @@ void omt_movement(long n, OMT_GEOMETRY_ARGS, long vpad, __global const uchar* bi
  *            v = IFFT(V) = conj(FFT(conj V)) / n, x undoes the reordering.
  * The FFT is a self-sorting mixed-radix Stockham FFT, one kernel launch per
  * stage; each work-item computes one output of a stage, so any radix (any
- * length) runs in the same kernel. Arrays are indexed (outer, m, inner) with
- * m along the axis, and so is the 3D range of work-items (inner, n, outer):
- * no integer division to find a work-item's place. */
+ * length) runs in the same kernel. The first stage reads x and applies the
+ * pre-pass above to each input it reads; the last stage (of two or more)
+ * applies the post-pass to its output and writes x: no pass of its own for
+ * either. Arrays are indexed (outer, m, inner) with m along the axis, and so
+ * is the 3D range of work-items (inner, n, outer): no integer division to
+ * find a work-item's place. */
 
 /* Source index of the reordered sequence's entry m: even samples forward, odd backward. */
 long omt_makhoul_source(long m, long n) { return 2 * m < n ? 2 * m : 2 * (n - 1 - m) + 1; }
 
-/* Into split complex (re, im): the reordered rows (forward), or conj(V) / n (inverse).
+/* Entry e of the FFT's input (split complex): the previous stage's output,
+ * or (first stage) the reordered rows (forward) or conj(V) / n (inverse) from x.
  * cosines[k] = cos(pi k / 2n), sines[k] = sin(pi k / 2n), scale[k] = c_k. */
-#define OMT_AXIS_ITEM                                                         \
-  const long c = get_global_id(0), m = get_global_id(1);                      \
-  const long row = (long)get_global_id(2) * n * inner, g = row + m * inner + c;
-
-__kernel void omt_dct_pre(long n, long inner, int inverse, __global const real_t* x,
-                          __global const real_t* cosines, __global const real_t* sines,
-                          __global const real_t* scale, __global real_t* re, __global real_t* im) {
-  OMT_AXIS_ITEM
-  if (!inverse) {
-    re[g] = x[row + omt_makhoul_source(m, n) * inner + c];
-    im[g] = 0;
-    return;
+void omt_fft_input(int first, int inverse, long n, long inner, long row, long c, long e,
+                   __global const real_t* x, __global const real_t* cosines,
+                   __global const real_t* sines, __global const real_t* scale,
+                   __global const real_t* xr, __global const real_t* xi, real_t* re, real_t* im) {
+  if (!first) {
+    *re = xr[row + e * inner + c];
+    *im = xi[row + e * inner + c];
+  } else if (!inverse) {
+    *re = x[row + omt_makhoul_source(e, n) * inner + c];
+    *im = 0;
+  } else {
+    const real_t xk = x[row + e * inner + c] / scale[e];
+    const real_t xnk = e > 0 ? x[row + (n - e) * inner + c] / scale[n - e] : (real_t)0;
+    const real_t inv_n = (real_t)1 / (real_t)n;
+    *re = (cosines[e] * xk + sines[e] * xnk) * inv_n;
+    *im = (cosines[e] * xnk - sines[e] * xk) * inv_n;
   }
-  const real_t xk = x[g] / scale[m];
-  const real_t xnk = m > 0 ? x[row + (n - m) * inner + c] / scale[n - m] : (real_t)0;
-  const real_t inv_n = (real_t)1 / (real_t)n;
-  re[g] = (cosines[m] * xk + sines[m] * xnk) * inv_n;
-  im[g] = (cosines[m] * xnk - sines[m] * xk) * inv_n;
+}
+
+/* From the FFT's output entry m: the scaled coefficient (forward), or the row
+ * entry in its original order (inverse: the real part of FFT(conj V) / n). */
+void omt_dct_output(int inverse, long n, long inner, long row, long c, long m, real_t re, real_t im,
+                    __global const real_t* cosines, __global const real_t* sines,
+                    __global const real_t* scale, __global real_t* x) {
+  if (!inverse)
+    x[row + m * inner + c] = scale[m] * (cosines[m] * re + sines[m] * im);
+  else
+    x[row + omt_makhoul_source(m, n) * inner + c] = re;
 }
 
 /* One Stockham stage of radix R after stages of total size `span`: output
  * p = (j / span) span R + r span + k, k = j mod span, of
  *   y = sum_q x[j + q m] twiddle[k R + q] root[(q r) mod R],  m = n / R,
  * twiddle[k R + q] = e^{-2 pi i q k / (span R)}, root[t] = e^{-2 pi i t / R}
- * (interleaved complex, at offsets tw and rt of the axis' table). */
+ * (interleaved complex, at offsets tw and rt of the axis' table). `first`
+ * and `last` fuse the DCT's passes (never both: x is read by the one and
+ * written by the other). */
 __kernel void omt_fft_stage(long n, long inner, int R, int span, long tw, long rt,
-                            __global const real_t* table, __global const real_t* xr,
-                            __global const real_t* xi, __global real_t* yr, __global real_t* yi) {
+                            __global const real_t* table, int first, int last, int inverse,
+                            __global real_t* x, __global const real_t* cosines,
+                            __global const real_t* sines, __global const real_t* scale,
+                            __global const real_t* xr, __global const real_t* xi,
+                            __global real_t* yr, __global real_t* yi) {
   const long c = get_global_id(0);
   const int p = (int)get_global_id(1);
   const long row = (long)get_global_id(2) * n * inner, g = row + p * inner + c;
@@ -177,29 +196,33 @@ __kernel void omt_fft_stage(long n, long inner, int R, int span, long tw, long r
   __global const real_t* root = table + 2 * rt;
   real_t sr = 0, si = 0;
   for (int q = 0; q < R; ++q) {
-    const long at = row + (long)(j + q * m) * inner + c;
-    const real_t ar = xr[at] * w[2 * q] - xi[at] * w[2 * q + 1];
-    const real_t ai = xr[at] * w[2 * q + 1] + xi[at] * w[2 * q];
+    real_t xq_re, xq_im;
+    omt_fft_input(first, inverse, n, inner, row, c, j + q * m, x, cosines, sines, scale, xr, xi, &xq_re, &xq_im);
+    const real_t ar = xq_re * w[2 * q] - xq_im * w[2 * q + 1];
+    const real_t ai = xq_re * w[2 * q + 1] + xq_im * w[2 * q];
     const int t = (q * r) % R;
     sr += ar * root[2 * t] - ai * root[2 * t + 1];
     si += ar * root[2 * t + 1] + ai * root[2 * t];
   }
-  yr[g] = sr;
-  yi[g] = si;
+  if (last) {
+    omt_dct_output(inverse, n, inner, row, c, p, sr, si, cosines, sines, scale, x);
+  } else {
+    yr[g] = sr;
+    yi[g] = si;
+  }
 }
 
-/* From the FFT's result: the scaled coefficients (forward), or the rows in
- * their original order (inverse: the real part of FFT(conj V) / n). */
+/* The post-pass on its own, after a one-stage FFT (whose stage read x). */
+#define OMT_AXIS_ITEM                                                         \
+  const long c = get_global_id(0), m = get_global_id(1);                      \
+  const long row = (long)get_global_id(2) * n * inner, g = row + m * inner + c;
+
 __kernel void omt_dct_post(long n, long inner, int inverse, __global const real_t* re,
                            __global const real_t* im, __global const real_t* cosines,
                            __global const real_t* sines, __global const real_t* scale,
                            __global real_t* x) {
   OMT_AXIS_ITEM
-  if (!inverse) {
-    x[g] = scale[m] * (cosines[m] * re[g] + sines[m] * im[g]);
-    return;
-  }
-  x[row + omt_makhoul_source(m, n) * inner + c] = re[g];
+  omt_dct_output(inverse, n, inner, row, c, m, re[g], im[g], cosines, sines, scale, x);
 }
 
 /* Divides each transform coefficient of plane p by its eigenvalue of

@@ -229,7 +229,7 @@ class OpenClBackend final : public Backend {
   }
 
   ~OpenClBackend() override {
-    for (cl_kernel k : {primal_, residual_, modes_k_, dual_, violation_, movement_, dct_pre_, fft_stage_, dct_post_, divide_})
+    for (cl_kernel k : {primal_, residual_, modes_k_, dual_, violation_, movement_, fft_stage_, dct_post_, divide_})
       if (k) cl().clReleaseKernel(k);
     cl().clReleaseCommandQueue(queue_);
     cl().clReleaseContext(ctx_);
@@ -335,7 +335,6 @@ class OpenClBackend final : public Backend {
     dual_ = kernel("omt_dual_update");
     violation_ = kernel("omt_violation");
     movement_ = kernel("omt_movement");
-    dct_pre_ = kernel("omt_dct_pre");
     fft_stage_ = kernel("omt_fft_stage");
     dct_post_ = kernel("omt_dct_post");
     divide_ = kernel("omt_divide");
@@ -480,23 +479,30 @@ class OpenClBackend final : public Backend {
     for (int s = d_ - 1; s >= 0; --s) dct(s, true);
   }
 
-  // r <- its orthonormal DCT-II along axis s (inverse: DCT-III), every plane.
+  // r <- its orthonormal DCT-II along axis s (inverse: DCT-III), every plane:
+  // the FFT's stages, the first reading r, the last (of two or more) writing
+  // it (kernels.cl). A length-1 axis has no stage: its DCT is the identity.
   void dct(int s, bool inverse) {
     const cl_long len = dom_.n[s], inner = dom_.stride[s];
     // Work-items (inner, axis, outer), outer counting every plane.
     const std::size_t range[3] = {std::size_t(inner), std::size_t(len),
                                   std::size_t(planes_) * std::size_t(n_ / (len * inner))};
-    args(dct_pre_, len, inner, cl_int(inverse), r_, cosines_[s], sines_[s], scale_[s], fft_re_[0], fft_im_[0]);
-    launch3(dct_pre_, range);
-    int cur = 0;
-    for (const FftStage& st : stages_[s]) {
-      args(fft_stage_, len, inner, cl_int(st.radix), cl_int(st.span), cl_long(st.twiddles), cl_long(st.roots), fft_table_[s],
-           fft_re_[cur], fft_im_[cur], fft_re_[cur ^ 1], fft_im_[cur ^ 1]);
+    const std::vector<FftStage>& stages = stages_[s];
+    int cur = 0;  // the ping-pong buffer holding the last stage's output
+    for (std::size_t i = 0; i < stages.size(); ++i) {
+      const FftStage& st = stages[i];
+      const bool first = i == 0, last = i + 1 == stages.size() && i > 0;
+      const int out = first ? 0 : cur ^ 1;
+      args(fft_stage_, len, inner, cl_int(st.radix), cl_int(st.span), cl_long(st.twiddles), cl_long(st.roots),
+           fft_table_[s], cl_int(first), cl_int(last), cl_int(inverse), r_, cosines_[s], sines_[s], scale_[s],
+           fft_re_[cur], fft_im_[cur], fft_re_[out], fft_im_[out]);
       launch3(fft_stage_, range);
-      cur ^= 1;
+      cur = out;
     }
-    args(dct_post_, len, inner, cl_int(inverse), fft_re_[cur], fft_im_[cur], cosines_[s], sines_[s], scale_[s], r_);
-    launch3(dct_post_, range);
+    if (stages.size() == 1) {
+      args(dct_post_, len, inner, cl_int(inverse), fft_re_[cur], fft_im_[cur], cosines_[s], sines_[s], scale_[s], r_);
+      launch3(dct_post_, range);
+    }
   }
 
   void zero(const Buffer& b, std::size_t bytes) {
@@ -548,7 +554,7 @@ class OpenClBackend final : public Backend {
   std::int64_t pad_ = 0;
   std::size_t v_bytes_ = 0, x_bytes_ = 0, phi_bytes_ = 0;
   cl_kernel primal_ = nullptr, residual_ = nullptr, modes_k_ = nullptr, dual_ = nullptr, violation_ = nullptr,
-            movement_ = nullptr, dct_pre_ = nullptr, fft_stage_ = nullptr, dct_post_ = nullptr, divide_ = nullptr;
+            movement_ = nullptr, fft_stage_ = nullptr, dct_post_ = nullptr, divide_ = nullptr;
   Buffer v_, vbar_, v0_, vr_, x_, xbar_, x0_, xr_, phi_, phi0_, phir_, r_, rhs_, bits_, partial_;
   Buffer coupling_, threshold_, modes_, shift_, eigenvalue_;
   Buffer fft_re_[2], fft_im_[2];                             // the FFT's ping-pong buffers
