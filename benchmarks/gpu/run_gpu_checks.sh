@@ -151,6 +151,7 @@ if want bench; then
   stage bench 60 $BENCH --sizes 1024 --backends cuda --cases scalar-aniso scalar-iso rgb-aniso
   stage bench 60 $BENCH --sizes 2048 --backends cuda --cases scalar-aniso scalar-iso
   stage bench 60 $BENCH --sizes 256 --backends cpu --cases scalar-aniso scalar-iso rgb-aniso matrix2-frob
+  stage bench 120 $PY benchmarks/gpu/loop_rate.py --sizes 128 256 1024 2048 --iterations 300
 fi
 if want pdhg && $PY -c 'import cupy' 2>/dev/null; then
   stage pdhg 90 $PY benchmarks/pdhg_reference.py --xp cupy --sizes 256 512 1024 --backend cuda --max-iter 50000
