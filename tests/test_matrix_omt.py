@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 import omtcore
+from references import emd_l1
 from references_vm import check_matrix_certificate, gell_mann, matrix_cvxpy
 
 MAX_ITER = 100_000
@@ -168,6 +169,28 @@ def test_two_cells_by_hand(backend, dtype, matrix_norm):
     res = solve(A, B, backend, dtype, h=h, matrix_norm=matrix_norm)
     check_matrix_certificate(res, A, B, h=h, matrix_norm=matrix_norm, exact=h * norm,
                              exact_rtol=1e-12, tol=TOL)
+
+
+def test_nuclear_rank_one_field_is_scalar_anisotropic(backend, dtype):
+    # A = f P, B = g P with one fixed rank-one projector P = v v^*, k = 2
+    # (Pauli): the nuclear distance is the scalar anisotropic W1 of f and g,
+    # on a grid far beyond the conic reference's reach. Upper bound: U_s = F_s P
+    # (F the scalar optimal flux) costs sum h_s |F_s| ||P||_* = W1. Lower bound:
+    # Phi = (phi - c) P (phi the scalar optimal potential, 1-Lipschitz in the
+    # L1 metric, c the middle of its range) has spatial ||.||_op = |d phi| and
+    # in-cell ||i [L_l, Phi]||_op <= 2 |phi - c| <= diameter <= alpha.
+    shape, h = (24, 20), 0.5
+    rng = np.random.default_rng(7)
+    v = rng.normal(size=2) + 1j * rng.normal(size=2)
+    v /= np.linalg.norm(v)
+    P = np.outer(v, np.conj(v))
+    f, g = rng.random(shape) + 0.1, rng.random(shape) + 0.1
+    g *= f.sum() / g.sum()
+    alpha = h * sum(n - 1 for n in shape)  # the grid's L1 diameter
+    A, B = f[..., None, None] * P, g[..., None, None] * P
+    res = solve(A, B, backend, dtype, h=h, alpha=alpha, matrix_norm="nuclear")
+    check_matrix_certificate(res, A, B, h=h, alpha=alpha, matrix_norm="nuclear",
+                             exact=emd_l1(f, g, h), exact_rtol=REL, tol=TOL)
 
 
 # ---------------------------------------------------------------- bad input
