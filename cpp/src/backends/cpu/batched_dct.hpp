@@ -223,43 +223,47 @@ class BatchedDctPoisson {
     for (int s = 0; s < dom_.d; ++s) eigenvalues_[s] = setup.laplacian_eigenvalues[s];
   }
 
-  // x <- (K K^T)^+ x, in place. Allocates nothing.
-  void solve(T* x) {
-    for (int s = 0; s < dom_.d; ++s) axis_pass(s, false, x);
-    // Divide by eigenvalue * N (the inverse transforms' 1/N); 0 for the
-    // constant mode, which the right-hand side never has.
-    divide(x, 0.0);
-    for (int s = dom_.d - 1; s >= 0; --s) axis_pass(s, true, x);
-  }
-
-  // x <- (K K^T + shift I)^+ x, in place.
-  void solve(T* x, double shift) {
-    for (int s = 0; s < dom_.d; ++s) axis_pass(s, false, x);
-    divide(x, shift);
-    for (int s = dom_.d - 1; s >= 0; --s) axis_pass(s, true, x);
+  // x <- (K K^T + shift I)^+ x, in place (shift: the field problems' modes).
+  // Allocates nothing. The last axis is transformed, divided by the
+  // eigenvalues and transformed back in one pass, its rows never leaving the
+  // thread's scratch in between.
+  void solve(T* x, double shift = 0.0) {
+    const int last = dom_.d - 1;
+    for (int s = 0; s < last; ++s) axis_pass(s, Pass::forward, x, shift);
+    axis_pass(last, Pass::forward_divide_inverse, x, shift);
+    for (int s = last - 1; s >= 0; --s) axis_pass(s, Pass::inverse, x, shift);
   }
 
  private:
-  // x(i) <- x(i) / ((eigenvalue(i) + shift) * N), 0 where that is not positive;
-  // rows along the last axis, the other axes' eigenvalues summed once per row.
-  void divide(T* x, double shift) {
+  enum class Pass { forward, inverse, forward_divide_inverse };
+
+  // The last axis' coefficients of a block, raw[k * kLanes + l] for row l,
+  // divided by (eigenvalue + shift) * N (N: the inverse transforms' 1/N); 0
+  // where that is not positive (the constant mode, which the right-hand side
+  // never has). The other axes' eigenvalues are summed once per row.
+  void divide_block(const std::int64_t* row_of_lane, double shift, T* __restrict raw) const {
     const int last = dom_.d - 1;
-    const std::int64_t len = dom_.n[last], rows = dom_.cells / len;
+    const std::int64_t len = dom_.n[last];
     const double* tail = eigenvalues_[last].data();
-    const double volume = volume_;
-#pragma omp parallel for schedule(static) if (dom_.cells >= (1 << 15))
-    for (std::int64_t r = 0; r < rows; ++r) {
-      double head = shift;
-      for (int s = 0; s < last; ++s) head += eigenvalues_[s][(r * len / dom_.stride[s]) % dom_.n[s]];
-      T* row = x + r * len;
-      for (std::int64_t k = 0; k < len; ++k) {
-        const double e = (head + tail[k]) * volume;
-        row[k] = e > 0 ? row[k] / static_cast<T>(e) : T(0);  // in T: vectorises twice as wide
+    T head[kLanes];
+    for (int l = 0; l < kLanes; ++l) {
+      double sum = shift;
+      for (int s = 0; s < last; ++s) sum += eigenvalues_[s][(row_of_lane[l] * len / dom_.stride[s]) % dom_.n[s]];
+      head[l] = static_cast<T>(sum);
+    }
+    const T volume = static_cast<T>(volume_);
+    for (std::int64_t k = 0; k < len; ++k) {
+      T* row = raw + k * kLanes;
+      const T t = static_cast<T>(tail[k]);
+#pragma omp simd
+      for (int l = 0; l < kLanes; ++l) {
+        const T e = (head[l] + t) * volume;
+        row[l] = e > T(0) ? row[l] / e : T(0);  // in T: vectorises twice as wide
       }
     }
   }
 
-  void axis_pass(int s, bool inverse, T* x) {
+  void axis_pass(int s, Pass pass, T* x, double shift) {
     const std::int64_t n = dom_.n[s], inner = dom_.stride[s];
     const std::int64_t rows = dom_.cells / n, blocks = (rows + kLanes - 1) / kLanes;
     const bool parallel = dom_.cells >= (1 << 14) && threads_ > 1 && blocks > 1;
@@ -273,8 +277,10 @@ class BatchedDctPoisson {
       blk.count = int(std::min<std::int64_t>(kLanes, rows - b * kLanes));
       blk.inner = inner;
       // Row r of this axis starts at (r / inner) * n * inner + r % inner.
+      std::int64_t row_of_lane[kLanes];
       for (int l = 0; l < kLanes; ++l) {
         const std::int64_t r = b * kLanes + std::min(l, blk.count - 1);
+        row_of_lane[l] = r;
         blk.base[l] = (r / inner) * n * inner + r % inner;
       }
       blk.contiguous = blk.base[blk.count - 1] - blk.base[0] == blk.count - 1;
@@ -285,10 +291,9 @@ class BatchedDctPoisson {
       T* im[2] = {p + 3 * len, p + 5 * len};
       T* generic = p + 6 * len;
       load(x, blk, n, raw);
-      if (inverse)
-        inverse_block(s, raw, re, im, generic);
-      else
-        forward_block(s, raw, re, im, generic);
+      if (pass != Pass::inverse) forward_block(s, raw, re, im, generic);
+      if (pass == Pass::forward_divide_inverse) divide_block(row_of_lane, shift, raw);
+      if (pass != Pass::forward) inverse_block(s, raw, re, im, generic);
       store(raw, blk, n, x);
     }
   }
