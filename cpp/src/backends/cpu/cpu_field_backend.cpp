@@ -46,6 +46,8 @@ template <class T> struct FieldCell;
 #define OMT_FIELD_CELL(T, ns)                                                                     \
   template <> struct FieldCell<T> {                                                               \
     template <class... A> static void spatial(A... a) { ns::omt_field_spatial_cell(a...); }       \
+    template <class... A> static void plane(A... a) { ns::omt_scalar_primal_cell(a...); }         \
+    template <class... A> static T plane_div(A... a) { return ns::omt_scalar_div_cell(a...); }    \
     template <class... A> static void exchange(A... a) { ns::omt_field_exchange_cell(a...); }     \
     template <class... A> static void residual(A... a) { ns::omt_field_residual_cell(a...); }     \
     template <class... A> static T violation(A... a) { return ns::omt_field_violation_cell(a...); } \
@@ -87,6 +89,19 @@ void with_field_shape(const FieldShape& s, F&& f) {
 #undef OMT_SHAPES_D
 #undef OMT_SHAPE
   f(s.d, s.planes, s.cols, s.m, s.spatial, s.exchange);
+}
+
+// Calls f(d, isotropic) with compile-time constants (one spatial plane, as a scalar problem).
+template <class F>
+void with_plane_shape(int d, bool isotropic, F&& f) {
+  switch (d * 2 + int(isotropic)) {
+    case 2: return f(IC<1>{}, IC<0>{});
+    case 3: return f(IC<1>{}, IC<1>{});
+    case 4: return f(IC<2>{}, IC<0>{});
+    case 5: return f(IC<2>{}, IC<1>{});
+    case 6: return f(IC<3>{}, IC<0>{});
+    default: return f(IC<3>{}, IC<1>{});
+  }
 }
 
 // Per-cell work grows with the planes; below this much work threads cost more than they give.
@@ -152,6 +167,33 @@ class CpuFieldBackend final : public Backend {
     const std::int64_t n = n_;
     const int k = k_, blocks = blocks_;
     const Loop c = loop();
+    if (vector_planes()) {
+      // A vector problem penalises its spatial flux plane by plane: each
+      // plane's step is the scalar one (cell_math.h, the same arithmetic as
+      // omt_field_spatial_cell's), a loop the compiler vectorises; the
+      // exchange follows in a loop of its own. With the residual done the
+      // same way: RGB 256², one thread, 7.9-9.2 -> 5.8-6.5 ms per iteration.
+      const std::int64_t block = std::int64_t(d_) * n;
+      with_plane_shape(d_, spatial_ == OMT_SPATIAL_GROUP_PER_PLANE, [&](auto d, auto iso) {
+        for (int p = 0; p < planes_; ++p) {
+          const double* ph = phi + p * n;
+          const T* vrp = vr ? vr + p * block : nullptr;
+          T* vp = v + p * block;
+          T* vbp = vbar + p * block;
+#pragma omp parallel for schedule(static) if (parallel_)
+          for (std::int64_t i = 0; i < n; ++i)
+            FieldCell<T>::plane(i, n, int(d), int(iso), c.stride, c.inv_h, m, l, bits, ph, vrp, vp, vbp);
+        }
+      });
+      if (cols_ == 0) return;
+      with_field_shape(shape(), [&](auto, auto planes, auto, auto bm, auto, auto exchange) {
+#pragma omp parallel for schedule(static) if (parallel_)
+        for (std::int64_t i = 0; i < n; ++i)
+          FieldCell<T>::exchange(i, n, int(planes), blocks, int(bm), int(exchange), k, coupling, threshold, m, l,
+                                 phi, xr, x, xbar);
+      });
+      return;
+    }
     with_field_shape(shape(), [&](auto d, auto planes, auto cols, auto bm, auto spatial, auto exchange) {
 #pragma omp parallel for schedule(static) if (parallel_)
       for (std::int64_t i = 0; i < n; ++i) {
@@ -175,10 +217,32 @@ class CpuFieldBackend final : public Backend {
     const T* rhs = rhs_.data();
     const std::uint8_t* bits = dom_.bits.data();
     with_field_shape(shape(), [&](auto d, auto planes, auto cols, auto, auto, auto) {
+      if (vector_planes()) {
+        // Plane by plane as in primal_step: each plane's divergence (a
+        // vectorised loop), then the exchange and the right-hand side per
+        // cell, in omt_field_constraint_cell's order of operations.
+        for (int p = 0; p < int(planes); ++p) {
+          const T* vp = vbar + std::int64_t(p) * int(d) * n;
+          T* rp = r + p * n;
 #pragma omp parallel for schedule(static) if (parallel_)
-      for (std::int64_t i = 0; i < n; ++i)
-        FieldCell<T>::residual(i, n, int(d), int(planes), int(cols), c.stride, c.inv_h, bits, coupling, vbar,
-                               xbar, rhs, r);
+          for (std::int64_t i = 0; i < n; ++i) rp[i] = FieldCell<T>::plane_div(i, n, int(d), c.stride, c.inv_h, bits, vp);
+        }
+#pragma omp parallel for schedule(static) if (parallel_)
+        for (std::int64_t i = 0; i < n; ++i)
+          for (int p = 0; p < int(planes); ++p) {
+            T acc = r[p * n + i];
+            for (int q = 0; q < int(cols); ++q) {
+              const T cq = coupling[p * int(cols) + q];
+              if (cq != T(0)) acc += cq * xbar[q * n + i];
+            }
+            r[p * n + i] = acc - rhs[p * n + i];
+          }
+      } else {
+#pragma omp parallel for schedule(static) if (parallel_)
+        for (std::int64_t i = 0; i < n; ++i)
+          FieldCell<T>::residual(i, n, int(d), int(planes), int(cols), c.stride, c.inv_h, bits, coupling, vbar,
+                                 xbar, rhs, r);
+      }
       if (!preconditioned) return;
       // (Laplacian (x) I + I (x) Q diag(shift) Q^T)^+ = (I (x) Q) (Laplacian + shift_p)^+ (I (x) Q^T)
 #pragma omp parallel for schedule(static) if (parallel_)
@@ -272,6 +336,8 @@ class CpuFieldBackend final : public Backend {
   };
   Loop loop() const { return {{stride_[0], stride_[1], stride_[2]}, {inv_h_[0], inv_h_[1], inv_h_[2]}}; }
   FieldShape shape() const { return {d_, planes_, cols_, m_, spatial_, exchange_}; }
+  // Vector problems: the spatial flux is penalised plane by plane.
+  bool vector_planes() const { return spatial_ == OMT_SPATIAL_SOFT || spatial_ == OMT_SPATIAL_GROUP_PER_PLANE; }
 
   const Domain& dom_;
   int d_;
