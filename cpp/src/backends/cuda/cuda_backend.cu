@@ -631,8 +631,9 @@ class CudaBackend final : public Backend {
   }
 
   // A batch of iterations is one kernel writing its step sizes, then one
-  // graph launch (captured at the first batch of its length): on small grids
-  // the ~25 launches of an iteration, not the device, set the pace.
+  // graph launch (captured at the first batch of its length), which takes the
+  // host's cost of ~20 launches per iteration out of the loop: 28-39% of the
+  // loop at 128² on an H200, little from 256² on (benchmarks/RESULTS.md).
   void iterate(double mu, double tau, bool preconditioned, const std::vector<double>& lambdas) override {
     DeviceScope scope(dev_.index);
     for (std::size_t first = 0; first < lambdas.size(); first += kMaxBatch) {
