@@ -263,7 +263,8 @@ class CpuFieldBackend final : public Backend {
           const T* vp = vbar + std::int64_t(p) * int(d) * n;
           T* rp = r + p * n;
 #pragma omp parallel for schedule(static) if (parallel_)
-          for (std::int64_t i = 0; i < n; ++i) rp[i] = FieldCell<T>::plane_div(i, n, int(d), c.stride, c.inv_h, bits, vp);
+          for (std::int64_t i = 0; i < n; ++i)
+            rp[i] = FieldCell<T>::plane_div(i, n, int(d), c.stride, c.inv_h, bits, vp);
         }
 #pragma omp parallel for schedule(static) if (parallel_)
         for (std::int64_t i = 0; i < n; ++i)
