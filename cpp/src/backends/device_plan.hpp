@@ -5,6 +5,7 @@
 // registry entries.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -34,6 +35,18 @@ struct AxisDct {
 };
 
 AxisDct plan_axis_dct(std::int64_t n);
+
+// Stage i of an axis transform of `count` stages (omt_fft_stage in
+// kernels.cl): the first reads the array itself, the last of two or more
+// writes it; otherwise stage i reads ping-pong buffer `in` and writes `out`
+// (i % 2). A one-stage transform ends with the post-pass reading buffer 0;
+// a length-1 axis has no stage (its DCT is the identity).
+struct StageRole {
+  int first, last, in, out;
+};
+inline StageRole stage_role(std::size_t i, std::size_t count) {
+  return {i == 0, i > 0 && i + 1 == count, int((i + 1) % 2), int(i % 2)};
+}
 
 // sum_s laplacian_eigenvalues[s][k_s] for every cell (k_0, k_1, k_2).
 std::vector<double> laplacian_per_cell(const ScalarSetup& grid);

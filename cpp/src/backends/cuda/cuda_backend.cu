@@ -903,8 +903,7 @@ class CudaBackend final : public Backend {
   }
 
   // r <- its orthonormal DCT-II along `axis` (inverse: DCT-III), every plane:
-  // the FFT's stages, the first reading r, the last (of two or more) writing
-  // it. A length-1 axis has no stage: its DCT is the identity.
+  // the FFT's stages (stage_role), then the post-pass where it is separate.
   template <class I>
   void dct(cudaStream_t s, int axis, bool inverse) {
     const I len = I(dom_.n[axis]), inner = I(dom_.stride[axis]), total = I(planes_ * n_);
@@ -914,21 +913,18 @@ class CudaBackend final : public Backend {
     const T* scale = ptr<T>(a_->scale[axis]);
     const T* table = ptr<T>(a_->fft_table[axis]);
     const std::vector<FftStage>& stages = stages_[axis];
-    int cur = 0;  // the ping-pong buffer holding the last stage's output
     for (std::size_t i = 0; i < stages.size(); ++i) {
       const FftStage& st = stages[i];
-      const bool first = i == 0, last = i + 1 == stages.size() && i > 0;
-      const int out = first ? 0 : cur ^ 1;
+      const StageRole role = stage_role(i, stages.size());
       fft_stage_kernel<T, I><<<blocks, kCellBlock, 0, s>>>(
-          total, len, inner, st.radix, I(st.span), table + 2 * st.twiddles, table + 2 * st.roots, int(first),
-          int(last), int(inverse), ptr<T>(a_->r), cosines, sines, scale, ptr<T>(a_->fft_re[cur]),
-          ptr<T>(a_->fft_im[cur]), ptr<T>(a_->fft_re[out]), ptr<T>(a_->fft_im[out]));
+          total, len, inner, st.radix, I(st.span), table + 2 * st.twiddles, table + 2 * st.roots, role.first,
+          role.last, int(inverse), ptr<T>(a_->r), cosines, sines, scale, ptr<T>(a_->fft_re[role.in]),
+          ptr<T>(a_->fft_im[role.in]), ptr<T>(a_->fft_re[role.out]), ptr<T>(a_->fft_im[role.out]));
       launched("fft_stage_kernel");
-      cur = out;
     }
     if (stages.size() == 1) {
-      dct_post_kernel<T, I><<<blocks, kCellBlock, 0, s>>>(total, len, inner, int(inverse), ptr<T>(a_->fft_re[cur]),
-                                                          ptr<T>(a_->fft_im[cur]), cosines, sines, scale,
+      dct_post_kernel<T, I><<<blocks, kCellBlock, 0, s>>>(total, len, inner, int(inverse), ptr<T>(a_->fft_re[0]),
+                                                          ptr<T>(a_->fft_im[0]), cosines, sines, scale,
                                                           ptr<T>(a_->r));
       launched("dct_post_kernel");
     }

@@ -480,27 +480,23 @@ class OpenClBackend final : public Backend {
   }
 
   // r <- its orthonormal DCT-II along axis s (inverse: DCT-III), every plane:
-  // the FFT's stages, the first reading r, the last (of two or more) writing
-  // it (kernels.cl). A length-1 axis has no stage: its DCT is the identity.
+  // the FFT's stages (stage_role), then the post-pass where it is separate.
   void dct(int s, bool inverse) {
     const cl_long len = dom_.n[s], inner = dom_.stride[s];
     // Work-items (inner, axis, outer), outer counting every plane.
     const std::size_t range[3] = {std::size_t(inner), std::size_t(len),
                                   std::size_t(planes_) * std::size_t(n_ / (len * inner))};
     const std::vector<FftStage>& stages = stages_[s];
-    int cur = 0;  // the ping-pong buffer holding the last stage's output
     for (std::size_t i = 0; i < stages.size(); ++i) {
       const FftStage& st = stages[i];
-      const bool first = i == 0, last = i + 1 == stages.size() && i > 0;
-      const int out = first ? 0 : cur ^ 1;
+      const StageRole role = stage_role(i, stages.size());
       args(fft_stage_, len, inner, cl_int(st.radix), cl_int(st.span), cl_long(st.twiddles), cl_long(st.roots),
-           fft_table_[s], cl_int(first), cl_int(last), cl_int(inverse), r_, cosines_[s], sines_[s], scale_[s],
-           fft_re_[cur], fft_im_[cur], fft_re_[out], fft_im_[out]);
+           fft_table_[s], cl_int(role.first), cl_int(role.last), cl_int(inverse), r_, cosines_[s], sines_[s],
+           scale_[s], fft_re_[role.in], fft_im_[role.in], fft_re_[role.out], fft_im_[role.out]);
       launch3(fft_stage_, range);
-      cur = out;
     }
     if (stages.size() == 1) {
-      args(dct_post_, len, inner, cl_int(inverse), fft_re_[cur], fft_im_[cur], cosines_[s], sines_[s], scale_[s], r_);
+      args(dct_post_, len, inner, cl_int(inverse), fft_re_[0], fft_im_[0], cosines_[s], sines_[s], scale_[s], r_);
       launch3(dct_post_, range);
     }
   }
