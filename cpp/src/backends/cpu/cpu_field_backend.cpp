@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <string>
 #include <type_traits>
 
 #ifdef _OPENMP
@@ -12,6 +13,7 @@
 
 #include "backends/cpu/batched_dct.hpp"
 #include "backends/cpu/cpu_backend.hpp"
+#include "omtcore/errors.hpp"
 
 #define OMT_FN static inline
 #define OMT_GLOBAL
@@ -137,10 +139,9 @@ class CpuFieldBackend final : public Backend {
     }
     coupling_.assign(setup.coupling.begin(), setup.coupling.end());
     threshold_.assign(setup.threshold.begin(), setup.threshold.end());
-    // A vector problem's exchange column (one edge of the channel graph)
-    // couples two channels: its two nonzero entries, in plane order.
-    edge_pairs_ = vector_planes() && exchange_ == OMT_EXCHANGE_SOFT && m_ == 1 && cols_ > 0;
-    for (int q = 0; q < cols_ && edge_pairs_; ++q) {
+    // A vector problem's exchange column is one edge of the channel graph (no
+    // self loops: fields.cpp): two nonzero entries, kept in plane order.
+    for (int q = 0; q < cols_ && vector_planes(); ++q) {
       int found = 0;
       for (int p = 0; p < planes_; ++p) {
         const T c = coupling_[std::size_t(p) * cols_ + q];
@@ -151,7 +152,9 @@ class CpuFieldBackend final : public Backend {
         }
         ++found;
       }
-      edge_pairs_ = found == 2;
+      if (found != 2 || exchange_ != OMT_EXCHANGE_SOFT || m_ != 1)
+        throw Error(ErrorKind::internal, "a vector problem's exchange column " + std::to_string(q) +
+                                             " does not couple exactly two channels");
     }
     modes_.assign(setup.modes.begin(), setup.modes.end());
     pad_ = dom_.stride[0];
@@ -203,33 +206,24 @@ class CpuFieldBackend final : public Backend {
             FieldCell<T>::plane(i, n, int(d), int(iso), c.stride, c.inv_h, m, l, bits, ph, vrp, vp, vbp);
         }
       });
-      if (cols_ == 0) return;
-      if (edge_pairs_) {
-        // Column by column, a vectorised loop each; omt_field_exchange_cell's arithmetic.
-        for (int q = 0; q < cols_; ++q) {
-          const double* phi0 = phi + std::int64_t(edge_plane_[0][q]) * n;
-          const double* phi1 = phi + std::int64_t(edge_plane_[1][q]) * n;
-          const T c0 = edge_coef_[0][q], c1 = edge_coef_[1][q], t = m * threshold[q];
-          T* xq = x + std::int64_t(q) * n;
-          T* xbq = xbar + std::int64_t(q) * n;
-          const T* xrq = xr ? xr + std::int64_t(q) * n : nullptr;
+      // The exchange column by column (one graph edge each), a vectorised
+      // loop each; omt_field_exchange_cell's arithmetic.
+      for (int q = 0; q < cols_; ++q) {
+        const double* phi0 = phi + std::int64_t(edge_plane_[0][q]) * n;
+        const double* phi1 = phi + std::int64_t(edge_plane_[1][q]) * n;
+        const T c0 = edge_coef_[0][q], c1 = edge_coef_[1][q], t = m * threshold[q];
+        T* xq = x + std::int64_t(q) * n;
+        T* xbq = xbar + std::int64_t(q) * n;
+        const T* xrq = xr ? xr + std::int64_t(q) * n : nullptr;
 #pragma omp parallel for schedule(static) if (parallel_)
-          for (std::int64_t i = 0; i < n; ++i) {
-            const T acc = c0 * T(phi0[i]) + c1 * T(phi1[i]);
-            const T old = xq[i];
-            const T y = FieldCell<T>::soft(old - m * acc, t);
-            xbq[i] = T(2) * y - old;
-            xq[i] = l < T(1) ? l * y + (T(1) - l) * xrq[i] : y;
-          }
+        for (std::int64_t i = 0; i < n; ++i) {
+          const T acc = c0 * T(phi0[i]) + c1 * T(phi1[i]);
+          const T old = xq[i];
+          const T y = FieldCell<T>::soft(old - m * acc, t);
+          xbq[i] = T(2) * y - old;
+          xq[i] = l < T(1) ? l * y + (T(1) - l) * xrq[i] : y;
         }
-        return;
       }
-      with_field_shape(shape(), [&](auto, auto planes, auto, auto bm, auto, auto exchange) {
-#pragma omp parallel for schedule(static) if (parallel_)
-        for (std::int64_t i = 0; i < n; ++i)
-          FieldCell<T>::exchange(i, n, int(planes), blocks, int(bm), int(exchange), k, coupling, threshold, m, l,
-                                 phi, xr, x, xbar);
-      });
       return;
     }
     with_field_shape(shape(), [&](auto d, auto planes, auto cols, auto bm, auto spatial, auto exchange) {
@@ -389,8 +383,7 @@ class CpuFieldBackend final : public Backend {
   std::int64_t pad_ = 0;
   bool parallel_ = false;
   std::vector<T> coupling_, threshold_, modes_;
-  bool edge_pairs_ = false;                       // every exchange column couples two planes
-  std::vector<int> edge_plane_[2];                // per column: its two planes
+  std::vector<int> edge_plane_[2];                // vector problems, per exchange column: its two planes
   std::vector<T> edge_coef_[2];                   // and their coupling coefficients
   std::vector<T> v_, vbar_, v0_, vr_, x_, xbar_, x0_, xr_, r_, rhs_;
   std::vector<double> phi_, phi0_, phir_;
