@@ -8,7 +8,9 @@
 #
 #   OUT=logs BUDGET_S=450 bash benchmarks/gpu/run_gpu_checks.sh [STAGE...]
 #
-# STAGEs (default: all, in this order): build small pytest sanitizer bench pdhg.
+# STAGEs (default: all, in this order): build small pytest sanitizer bench pdhg
+# (pdhg: the paper's plain PDHG in CuPy, then what CuPy inputs cost).
+# ABLATION=0 leaves out the graphs-off solves and the loop rates.
 #
 # BUDGET_S bounds the whole run: each stage gets at most what is left, so the
 # script ends (and its logs are complete) inside a lease. Python packages the
@@ -23,6 +25,7 @@ PY=${PYTHON:-python3}
 BUDGET_S=${BUDGET_S:-3600}
 mkdir -p "$LOG"
 STAGES=" ${*:-build small pytest sanitizer bench pdhg} "
+ABLATION=${ABLATION:-1}
 want() { [[ $STAGES == *" $1 "* ]]; }
 status=0
 # stage NAME MAX_SECONDS COMMAND...: runs it within min(MAX, what is left),
@@ -146,15 +149,16 @@ fi
 BENCH="$PY benchmarks/bench_backends.py --no-ortools"
 if want bench; then
   stage bench 90 $BENCH --sizes 256 512 --backends cuda
-  stage bench 60 env OMTCORE_CUDA_GRAPHS=0 $BENCH --sizes 256 512 --backends cuda \
+  [ "$ABLATION" = 1 ] && stage bench 60 env OMTCORE_CUDA_GRAPHS=0 $BENCH --sizes 256 512 --backends cuda \
     --cases scalar-aniso scalar-iso rgb-aniso
   stage bench 60 $BENCH --sizes 1024 --backends cuda --cases scalar-aniso scalar-iso rgb-aniso
   stage bench 60 $BENCH --sizes 2048 --backends cuda --cases scalar-aniso scalar-iso
   stage bench 60 $BENCH --sizes 256 --backends cpu --cases scalar-aniso scalar-iso rgb-aniso matrix2-frob
-  stage bench 120 $PY benchmarks/gpu/loop_rate.py --sizes 128 256 1024 2048 --iterations 300
+  [ "$ABLATION" = 1 ] && stage bench 120 $PY benchmarks/gpu/loop_rate.py --sizes 128 256 1024 2048 --iterations 300
 fi
 if want pdhg && $PY -c 'import cupy' 2>/dev/null; then
   stage pdhg 90 $PY benchmarks/pdhg_reference.py --xp cupy --sizes 256 512 1024 --backend cuda --max-iter 50000
+  stage interop 60 $PY benchmarks/gpu/interop_overhead.py --sizes 512 2048
 fi
 echo "status $status after $SECONDS s; logs in $LOG"
 exit $status
