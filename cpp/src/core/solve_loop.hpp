@@ -14,8 +14,8 @@ namespace omtcore::detail {
 
 struct LoopSpec {
   bool lp = false;            // piecewise-linear cost (anisotropic): Halpern restarts
-  double norm_bound = 1;
-  double weight_range = 0;    // primal weight bounds [1/r, r]; 0: by `lp` (solve_loop.cpp)      // a bound on ||K||^2 in solver units (plain PDHG steps)
+  double norm_bound = 1;      // a bound on ||K||^2 in solver units (plain PDHG steps)
+  double weight_range = 0;    // primal weight bounds [1/r, r]; 0: by `lp` (solve_loop.cpp)
   double residual_scale = 1;  // backend->residual_l1() * residual_scale = relative residual
   bool trivial = false;       // a == b: certify the zero iterate and stop
   std::function<Improved(Bounds&)> certify;  // reads the backend's iterate, certifies it into the bounds
