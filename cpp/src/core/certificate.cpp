@@ -181,6 +181,54 @@ void isotropic_sweep(const Domain& dom, double* psi) {
   }
 }
 
+// Isotropic: a path metric fitted to phi under which every 1-Lipschitz
+// function is dual feasible, then the inf-convolution with it (Dijkstra,
+// every cell a source). Cell i's constraint sum_s g_s(i)^2 <= 1 involves its
+// forward faces only, so giving face (i, i + e_s) the length c_s(i) h_s with
+// sum_s c_s(i)^2 = 1 makes it hold. c is phi's own gradient at i, padded to a
+// unit vector where |g(i)| < 1 (c_s^2 = g_s^2 + (1 - |g|^2) / k over the k
+// forward faces) and scaled down where |g(i)| > 1: psi = phi wherever phi
+// already fits, and only the violations and what they reach move.
+void isotropic_inf_convolution(const Domain& dom, const double* phi, double* psi) {
+  auto length = [&](std::int64_t o, int axis) {  // of the face from cell o along `axis`
+    double g[3] = {0, 0, 0}, sq = 0;
+    int k = 0;
+    for (int s = 0; s < dom.d; ++s) {
+      if (!(dom.bits[o] & (1u << s))) continue;
+      g[s] = (phi[o + dom.stride[s]] - phi[o]) / dom.h[s];
+      sq += g[s] * g[s];
+      ++k;
+    }
+    const double c2 = sq <= 1 ? g[axis] * g[axis] + (1 - sq) / k : g[axis] * g[axis] / sq;
+    return std::sqrt(c2) * dom.h[axis];
+  };
+  // Dijkstra from the cells that lower a neighbour: labels only fall, so a
+  // cell that lowers none at the start never will. Near convergence these are
+  // few, and the heap small.
+  using Item = std::pair<double, std::int64_t>;
+  std::priority_queue<Item, std::vector<Item>, std::greater<Item>> heap;
+  for (std::int64_t i = 0; i < dom.cells; ++i) {
+    if (!dom.inside[i]) continue;
+    bool lowers = false;
+    dom.for_each_neighbour(i, [&](std::int64_t j, int s, bool forward) {
+      lowers = lowers || psi[i] + length(forward ? i : j, s) < psi[j];
+    });
+    if (lowers) heap.emplace(psi[i], i);
+  }
+  while (!heap.empty()) {
+    auto [value, i] = heap.top();
+    heap.pop();
+    if (value > psi[i]) continue;
+    dom.for_each_neighbour(i, [&](std::int64_t j, int s, bool forward) {
+      const double cand = value + length(forward ? i : j, s);
+      if (cand < psi[j]) {
+        psi[j] = cand;
+        heap.emplace(cand, j);
+      }
+    });
+  }
+}
+
 namespace {
 
 void centre(const PreparedScalar& p, std::vector<double>& phi) {
@@ -227,7 +275,7 @@ Improved certify(const PreparedScalar& p, std::vector<double> flux, std::vector<
   // Several dual-feasible potentials made from phi; the best objective wins.
   // Each candidate is scored and dropped, and only the winner is made again,
   // so at most two grid-sized potentials (phi and one candidate) are alive.
-  enum Candidate { inf_conv, sup_conv, iso_sweep };
+  enum Candidate { inf_conv, sup_conv, iso_sweep, iso_inf_conv, iso_sup_conv };
   auto make = [&](Candidate kind) {
     std::vector<double> psi(phi);
     if (kind == sup_conv) {  // sup-convolution: -inf_convolution(-phi)
@@ -236,6 +284,12 @@ Improved certify(const PreparedScalar& p, std::vector<double> flux, std::vector<
       for (double& x : psi) x = -x;
     } else if (kind == inf_conv) {
       inf_convolution(p.domain, psi.data());
+    } else if (kind == iso_inf_conv) {
+      isotropic_inf_convolution(p.domain, phi.data(), psi.data());
+    } else if (kind == iso_sup_conv) {  // -isotropic_inf_convolution(-phi); -phi's metric is phi's
+      for (double& x : psi) x = -x;
+      isotropic_inf_convolution(p.domain, phi.data(), psi.data());
+      for (double& x : psi) x = -x;
     } else {
       isotropic_sweep(p.domain, psi.data());
       scale_to_feasible(p, psi);
@@ -244,12 +298,15 @@ Improved certify(const PreparedScalar& p, std::vector<double> flux, std::vector<
   };
   const std::vector<Candidate> kinds = p.norm == Norm::anisotropic
                                            ? std::vector<Candidate>{inf_conv, sup_conv}
-                                           : std::vector<Candidate>{iso_sweep};
+                                           : std::vector<Candidate>{iso_sweep, iso_inf_conv, iso_sup_conv};
   // phi itself, scaled to feasibility: its objective scales with it.
   const double ratio = dual_ratio(p, phi);
   double best_value = dual_objective(p, phi) / std::max(ratio, 1.0);
   int best = -1;
   for (std::size_t k = 0; k < kinds.size(); ++k) {
+    const bool costly = kinds[k] == iso_inf_conv || kinds[k] == iso_sup_conv;  // Dijkstra each
+    const double lower = std::max(best_value, bounds.lower_bound);
+    if (costly && bounds.distance - lower <= bounds.target_gap * bounds.distance) break;
     const double value = dual_objective(p, make(kinds[k]));
     if (value > best_value) {
       best_value = value;

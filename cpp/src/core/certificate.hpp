@@ -23,6 +23,9 @@ struct Bounds {
   std::vector<double> flux;       // (d, cells), user units, exactly feasible
   std::vector<double> exchange;   // fields only: the in-cell flux, exactly feasible with `flux`
   std::vector<double> potential;  // cells, dual feasible, centred, 0 outside the domain
+  // The solve's tol: a certificate skips its costlier lower-bound candidates
+  // once the bracket already meets it (0: always tries them all).
+  double target_gap = 0;
 
   // Keeps a new upper bound and its flux (and exchange) if it beats the
   // current one; the loser's arrays are freed either way. True if kept.
@@ -67,6 +70,10 @@ void route_to_roots(const Domain& dom, double* e, double* flux);
 void inf_convolution(const Domain& dom, double* psi);
 // Reverse sweep towards the isotropic constraint (not yet feasible: scale after).
 void isotropic_sweep(const Domain& dom, double* psi);
+// psi <- min_y psi(y) + d(x, y), d the path metric fitted to phi under which
+// every 1-Lipschitz function meets the isotropic constraint (dual feasible).
+// phi and psi may not be the same array.
+void isotropic_inf_convolution(const Domain& dom, const double* phi, double* psi);
 
 // Cost sum_i N(F(i)) of a flux under the problem's norm.
 double flux_cost(const PreparedScalar& problem, const std::vector<double>& flux);

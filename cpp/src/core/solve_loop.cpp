@@ -152,6 +152,7 @@ void run_loop(Backend& backend_ref, const LoopSpec& spec, const SolveOptions& op
   // "the largest of several such bounds"). best_residual is the residual of
   // the iterate whose flux is kept.
   Bounds best;
+  best.target_gap = options.tol;
   double best_residual = 0;
   auto absorb = [&](double res) {
     if (spec.certify(best).upper) best_residual = res;
