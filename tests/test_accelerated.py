@@ -9,7 +9,7 @@ import pytest
 
 import omtcore
 from references import check_certificate
-from test_scalar_exact import exact_value, l_shape, make_pair, ring, two_parts, wall_3d
+from test_scalar_exact import c_shape, exact_value, l_shape, make_pair, ring, two_parts, wall_3d
 
 TIGHT = 1e-6
 
@@ -98,6 +98,17 @@ def test_block_moved_far_anisotropic_converges():
     assert res.distance == pytest.approx(exact, rel=1e-4)
 
 
+def block_around_c_shape(n=128):
+    """A C-shaped domain of arm width w = n/4 (h = 1/n) and a w x w block of
+    unit masses to move from the end of its top arm to the end of its bottom arm."""
+    w = n // 4
+    a = np.zeros((n, n))
+    b = np.zeros((n, n))
+    a[:w, -w:] = 1.0
+    b[-w:, -w:] = 1.0
+    return n, w, 1.0 / n, c_shape(n, w), a, b
+
+
 def test_block_around_c_shape_anisotropic(backend):
     """Mass moved from one arm of a C-shaped domain to the other, around it:
     the primal weight wants to fall below 0.1 there (7975 iterations at 128^2
@@ -108,15 +119,7 @@ def test_block_around_c_shape_anisotropic(backend):
     row r, column w - 1 and row r2 attains; the sum is separable, so every
     pairing of the masses costs the same (POT's EMD with the in-domain
     shortest paths agrees: 2056 at h = 1/128)."""
-    n = 128
-    w = n // 4
-    mask = np.zeros((n, n), dtype=bool)
-    mask[:w, :] = mask[-w:, :] = mask[:, :w] = True
-    a = np.zeros((n, n))
-    b = np.zeros((n, n))
-    a[:w, -w:] = 1.0
-    b[-w:, -w:] = 1.0
-    h = 1.0 / n
+    n, w, h, mask, a, b = block_around_c_shape()
     res = omtcore.scalar_omt(a, b, h=h, norm="anisotropic", mask=mask, tol=1e-4, backend=backend,
                              max_iter=3000)
     assert res.converged, (res.iterations, res.gap, res.residual)
@@ -133,15 +136,7 @@ def test_isotropic_lower_bound_around_c_shape(backend):
     the inf-convolution under a metric fitted to the potential (every
     1-Lipschitz function dual feasible) gives 1.3e-4. The potential and the
     flux are checked in full (feasibility, objectives)."""
-    n = 128
-    w = n // 4
-    mask = np.zeros((n, n), dtype=bool)
-    mask[:w, :] = mask[-w:, :] = mask[:, :w] = True
-    a = np.zeros((n, n))
-    b = np.zeros((n, n))
-    a[:w, -w:] = 1.0
-    b[-w:, -w:] = 1.0
-    h = 1.0 / n
+    n, w, h, mask, a, b = block_around_c_shape()
     with pytest.warns(omtcore.ConvergenceWarning):
         res = omtcore.scalar_omt(a, b, h=h, norm="isotropic", mask=mask, tol=1e-8, dtype="float64",
                                  backend=backend, max_iter=2000)

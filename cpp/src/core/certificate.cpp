@@ -113,13 +113,44 @@ void scale_to_feasible(const PreparedScalar& p, std::vector<double>& phi) {
     for (double& x : phi) x /= ratio;
 }
 
+// psi <- min_y psi(y) + d(x, y), d the path metric of the domain whose face
+// from cell o along axis s has length length(o, s): the largest function
+// below psi that is 1-Lipschitz for d. Dijkstra seeded by the cells that
+// lower a neighbour: labels only fall, so a cell that lowers none at the
+// start never will (near convergence these are few, and the heap small).
+template <class Length>
+void lower_to_lipschitz(const Domain& dom, double* psi, Length&& length) {
+  using Item = std::pair<double, std::int64_t>;
+  std::priority_queue<Item, std::vector<Item>, std::greater<Item>> heap;
+  for (std::int64_t i = 0; i < dom.cells; ++i) {
+    if (!dom.inside[i]) continue;
+    bool lowers = false;
+    dom.for_each_neighbour(i, [&](std::int64_t j, int s, bool forward) {
+      lowers = lowers || psi[i] + length(forward ? i : j, s) < psi[j];
+    });
+    if (lowers) heap.emplace(psi[i], i);
+  }
+  while (!heap.empty()) {
+    auto [value, i] = heap.top();
+    heap.pop();
+    if (value > psi[i]) continue;
+    dom.for_each_neighbour(i, [&](std::int64_t j, int s, bool forward) {
+      const double cand = value + length(forward ? i : j, s);
+      if (cand < psi[j]) {
+        psi[j] = cand;
+        heap.emplace(cand, j);
+      }
+    });
+  }
+}
+
 }  // namespace
 
 // Anisotropic: psi(x) = min_y phi(y) + d(x, y), d the weighted L1 path metric
 // of the domain, is 1-Lipschitz for d, hence dual feasible, and the largest
 // such function below phi. On the full rectangle d is the weighted L1 distance,
 // separable: one forward and one backward sweep per axis, O(N d). With a mask
-// d is geodesic: Dijkstra with every cell as a source.
+// d is geodesic: Dijkstra.
 void inf_convolution(const Domain& dom, double* psi) {
   if (dom.domain_cells == dom.cells) {
     for (int s = 0; s < dom.d; ++s) {
@@ -137,22 +168,7 @@ void inf_convolution(const Domain& dom, double* psi) {
     }
     return;
   }
-  using Item = std::pair<double, std::int64_t>;
-  std::priority_queue<Item, std::vector<Item>, std::greater<Item>> heap;
-  for (std::int64_t i = 0; i < dom.cells; ++i)
-    if (dom.inside[i]) heap.emplace(psi[i], i);
-  while (!heap.empty()) {
-    auto [value, i] = heap.top();
-    heap.pop();
-    if (value > psi[i]) continue;
-    dom.for_each_neighbour(i, [&](std::int64_t j, int s, bool) {
-      double cand = value + dom.h[s];
-      if (cand < psi[j]) {
-        psi[j] = cand;
-        heap.emplace(cand, j);
-      }
-    });
-  }
+  lower_to_lipschitz(dom, psi, [&](std::int64_t, int s) { return dom.h[s]; });
 }
 
 // Isotropic: a reverse sweep (forward neighbours already final) moves each
@@ -182,8 +198,7 @@ void isotropic_sweep(const Domain& dom, double* psi) {
 }
 
 // Isotropic: a path metric fitted to phi under which every 1-Lipschitz
-// function is dual feasible, then the inf-convolution with it (Dijkstra,
-// every cell a source). Cell i's constraint sum_s g_s(i)^2 <= 1 involves its
+// function is dual feasible, then the inf-convolution with it. Cell i's constraint sum_s g_s(i)^2 <= 1 involves its
 // forward faces only, so giving face (i, i + e_s) the length c_s(i) h_s with
 // sum_s c_s(i)^2 = 1 makes it hold. c is phi's own gradient at i, padded to a
 // unit vector where |g(i)| < 1 (c_s^2 = g_s^2 + (1 - |g|^2) / k over the k
@@ -202,31 +217,7 @@ void isotropic_inf_convolution(const Domain& dom, const double* phi, double* psi
     const double c2 = sq <= 1 ? g[axis] * g[axis] + (1 - sq) / k : g[axis] * g[axis] / sq;
     return std::sqrt(c2) * dom.h[axis];
   };
-  // Dijkstra from the cells that lower a neighbour: labels only fall, so a
-  // cell that lowers none at the start never will. Near convergence these are
-  // few, and the heap small.
-  using Item = std::pair<double, std::int64_t>;
-  std::priority_queue<Item, std::vector<Item>, std::greater<Item>> heap;
-  for (std::int64_t i = 0; i < dom.cells; ++i) {
-    if (!dom.inside[i]) continue;
-    bool lowers = false;
-    dom.for_each_neighbour(i, [&](std::int64_t j, int s, bool forward) {
-      lowers = lowers || psi[i] + length(forward ? i : j, s) < psi[j];
-    });
-    if (lowers) heap.emplace(psi[i], i);
-  }
-  while (!heap.empty()) {
-    auto [value, i] = heap.top();
-    heap.pop();
-    if (value > psi[i]) continue;
-    dom.for_each_neighbour(i, [&](std::int64_t j, int s, bool forward) {
-      const double cand = value + length(forward ? i : j, s);
-      if (cand < psi[j]) {
-        psi[j] = cand;
-        heap.emplace(cand, j);
-      }
-    });
-  }
+  lower_to_lipschitz(dom, psi, length);
 }
 
 namespace {
