@@ -81,7 +81,8 @@ def worker(args) -> None:
                                method=args.solver, max_iter=args.max_iter or None,
                                backend="cpu", dtype=args.dtype)
         out = {"distance": r.distance, "lower_bound": r.lower_bound, "gap": r.gap,
-               "iterations": r.iterations, "seconds": r.seconds, "converged": r.converged}
+               "iterations": r.iterations, "seconds": r.seconds, "converged": r.converged,
+               "levels": r.levels}
     out["peak_rss_mb"] = peak_rss_mb()
     print(json.dumps(out))
 
@@ -121,7 +122,8 @@ def main_table(args, bandwidth) -> None:
         rel = abs(om["distance"] - ex["distance"]) / ex["distance"]
         speed = f"{ex['seconds'] / om['seconds']:.1f}x" if ex["seconds"] > 0 else "-"  # nan > 0 is False
         conv = "" if om["converged"] else " (cap)"
-        print(f"| {case} | {grid} | {norm} | {om['iterations']}{conv} | {om['seconds']:.2f} | "
+        grids = f" ({om['levels']} grids)" if om["levels"] > 1 else ""
+        print(f"| {case} | {grid} | {norm} | {om['iterations']}{grids}{conv} | {om['seconds']:.2f} | "
               f"{om['peak_rss_mb']:.0f} | {1e3 * per_iter:.2f} | {gbs:.1f} ({100 * gbs / bandwidth:.0f}%) | "
               f"{'OR-Tools' if peer == 'ortools' else 'h D mass'} | {ex['seconds']:.2f} | "
               f"{ex['peak_rss_mb']:.0f} | {speed} | {rel:.1e} | {om['gap']:.1e} |", flush=True)
@@ -130,21 +132,23 @@ def main_table(args, bandwidth) -> None:
 def ablation(args) -> None:
     print(f"\n## Ablation: iterations and seconds to certified gap {args.tol:g} "
           f"(plain PDHG capped at {args.plain_cap} iterations)\n")
-    print("| case | grid | plain PDHG | + Poisson preconditioner | + adaptive primal weight, + Halpern restarts if anisotropic (auto) |")
-    print("|---|---|---|---|---|")
+    print("| case | grid | plain PDHG | + Poisson preconditioner | + adaptive primal weight, "
+          "+ Halpern restarts if anisotropic (adaptive) | + multilevel warm start (auto) |")
+    print("|---|---|---|---|---|---|")
     for case in args.cases:
         if case == "noise3d":
             continue
         for n in args.ablation_sizes:
             cells = []
             for method, cap in (("pdhg", args.plain_cap), ("preconditioned", 20 * args.plain_cap),
-                                ("auto", 0)):
+                                ("adaptive", 0), ("auto", 0)):
                 r = measure(method, case, n, 2, args, max_iter=cap)
                 if "error" in r:
                     cells.append("error")
                     continue
                 mark = "" if r["converged"] else f" (cap; gap {r['gap']:.1e})"
-                cells.append(f"{r['iterations']} it, {r['seconds']:.2f} s{mark}")
+                grids = f" (+{r['levels'] - 1} coarse grids)" if r.get("levels", 1) > 1 else ""
+                cells.append(f"{r['iterations']} it{grids}, {r['seconds']:.2f} s{mark}")
             print(f"| {case} | {n}x{n} | " + " | ".join(cells) + " |", flush=True)
 
 

@@ -6,7 +6,7 @@ around a C-shaped domain (top arm to bottom arm, through the left one),
 noise in the C-shape and in an annulus, and for comparison blocks moved on
 the full rectangle (by 3/4 of its side; corner to corner).
 
-    python benchmarks/bench_masks.py --sizes 64 128
+    python benchmarks/bench_masks.py --sizes 64 128 --methods adaptive auto
 """
 import argparse
 import time
@@ -59,20 +59,25 @@ def main():
     p.add_argument("--sizes", type=int, nargs="+", default=[64, 128])
     p.add_argument("--tol", type=float, default=1e-4)
     p.add_argument("--backend", default="cpu")
+    p.add_argument("--methods", nargs="+", default=["adaptive", "auto"],
+                   help="side by side; adaptive = auto without the multilevel warm start")
     args = p.parse_args()
     warnings.simplefilter("ignore", omtcore.ConvergenceWarning)
     print(f"# {args.backend}, float32, certified gap {args.tol:g}, h = 1/n")
-    print("| case | n | norm | iterations | gap | seconds |")
-    print("|---|---|---|---|---|---|")
+    print("| case | n | norm | " + " | ".join(f"{m}: iterations, gap, seconds" for m in args.methods) + " |")
+    print("|---|---|---|" + "---|" * len(args.methods))
     for name in CASES:
         for n in args.sizes:
             for norm in ("anisotropic", "isotropic"):
                 a, b, m = case(name, n, np.random.default_rng(0))
-                t0 = time.perf_counter()
-                r = omtcore.scalar_omt(a, b, mask=m, norm=norm, h=1.0 / n, tol=args.tol,
-                                       backend=args.backend, max_iter=30000)
-                print(f"| {name} | {n} | {norm} | {r.iterations} | {r.gap:.1e} | "
-                      f"{time.perf_counter() - t0:.2f} |", flush=True)
+                cells = []
+                for method in args.methods:
+                    t0 = time.perf_counter()
+                    r = omtcore.scalar_omt(a, b, mask=m, norm=norm, h=1.0 / n, tol=args.tol,
+                                           backend=args.backend, max_iter=30000, method=method)
+                    grids = f" (+{r.levels - 1} coarse)" if r.levels > 1 else ""
+                    cells.append(f"{r.iterations}{grids}, {r.gap:.1e}, {time.perf_counter() - t0:.2f}")
+                print(f"| {name} | {n} | {norm} | " + " | ".join(cells) + " |", flush=True)
 
 
 if __name__ == "__main__":

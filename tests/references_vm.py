@@ -50,6 +50,7 @@ from references import (
     gradient,
     grid_graph,
     mask_parts,
+    min_cost_flow,
     spacing,
 )
 
@@ -201,6 +202,32 @@ def vector_emd(a, b, edges=None, weights=None, alpha=1.0, h=1.0, mask=None,
             bb = b2[np.ix_(cells, comp)].ravel()
             total += _emd_exact(aa, bb, C)
     return total
+
+
+def vector_min_cost_flow(a, b, alpha=1.0, h=1.0):
+    """The same value as ``vector_emd`` (all channel pairs, weight 1, no mask)
+    as a min-cost flow on the product graph (``references.min_cost_flow``):
+    node (cell, channel); arcs both ways along every face in every channel
+    (cost h_s) and between every pair of channels in every cell (cost alpha).
+    For grids too large for ``vector_emd``'s dense cost matrix."""
+    a, b, _ = _check_vector_inputs(a, b, None)
+    grid, k = a.shape[:-1], a.shape[-1]
+    edges, _ = _graph(k, None, None)
+    b = rebalance_vector(a, b, edges)
+    cells = int(np.prod(grid))
+    G = grid_graph(grid, h).tocoo()
+    tails, heads, costs = [], [], []
+    for c in range(k):  # spatial arcs of channel c
+        tails.append(G.row * k + c)
+        heads.append(G.col * k + c)
+        costs.append(G.data)
+    base = np.arange(cells) * k
+    for s, t in edges:  # in-cell arcs, both ways
+        for u, v in ((s, t), (t, s)):
+            tails.append(base + u)
+            heads.append(base + v)
+            costs.append(np.full(cells, float(alpha)))
+    return min_cost_flow(*map(np.concatenate, (tails, heads, costs)), (a - b).ravel())
 
 
 # ---------------------------------------------------------------- conic helpers

@@ -34,6 +34,7 @@ cdef extern from "omtcore/omtcore.hpp" namespace "omtcore":
         int64_t iteration
         double gap
         double residual
+        int level
 
     ctypedef cbool (*ProgressCallback)(const Progress&, void*) noexcept nogil
 
@@ -89,6 +90,7 @@ cdef extern from "omtcore/omtcore.hpp" namespace "omtcore":
         int64_t iterations
         cbool converged
         cbool stopped_by_callback
+        int levels
         double seconds
         string backend
         string device
@@ -141,7 +143,9 @@ cdef cbool _on_progress(const Progress& p, void* data) noexcept nogil:
             PyErr_Clear()
             state.interrupted = True
             return False
-        if state.py_callback != NULL:
+        # Python callbacks see the grid they asked for; the multilevel warm
+        # start's coarse grids (level > 0) only check for Ctrl-C.
+        if state.py_callback != NULL and p.level == 0:
             try:
                 keep_going = (<object>state.py_callback)(p.iteration, p.gap, p.residual)
             except BaseException as exc:
@@ -196,7 +200,7 @@ cdef object _result_dict(Result& res):
                 residual=res.residual, flux=_as_array(res.flux),
                 exchange=_as_array(res.exchange), potential=_as_array(res.potential),
                 iterations=res.iterations, converged=bool(res.converged),
-                stopped_by_callback=bool(res.stopped_by_callback),
+                stopped_by_callback=bool(res.stopped_by_callback), levels=res.levels,
                 seconds=res.seconds, backend=res.backend.decode(),
                 device=res.device.decode("utf-8", "replace"), dtype=res.dtype.decode(),
                 method=res.method.decode())

@@ -39,6 +39,7 @@ class Result:
     device: str
     dtype: str
     method: str = "auto"
+    levels: int = 1  # grids solved: 1 + the coarse grids of the multilevel warm start
 
     def __repr__(self) -> str:
         return (f"Result(distance={self.distance:.10g}, lower_bound={self.lower_bound:.10g}, "
@@ -171,9 +172,10 @@ def scalar_omt(a, b, *, h: Union[float, Sequence[float]] = 1.0, norm: str = "iso
     normalize: scale a and b to unit total mass first.
     tol: target for the certified relative gap and the relative residual.
     max_iter: iteration limit; None means 10000 + 100 * (longest side).
-    method: "auto" (Poisson-preconditioned PDHG with adaptive primal weight);
-        "preconditioned" (the same, fixed weight) and "pdhg" (plain PDHG) are
-        kept for comparison.
+    method: "auto" (Poisson-preconditioned PDHG with adaptive primal weight,
+        warm-started from the same problem on coarser grids); "adaptive" (the
+        same on this grid alone), "preconditioned" (fixed weight) and "pdhg"
+        (plain PDHG) are kept for comparison.
     backend: "auto", "cpu", "opencl" or "cuda"; "auto" takes CUDA, then OpenCL
         when it has a GPU or accelerator, then the CPU backend.
     device: index into the backend's devices (backends()), default its first

@@ -25,10 +25,11 @@ enum class Dtype { float32, float64 };
 // Matrix OMT: "frobenius" (the paper's default) or "nuclear" (sum of absolute
 // eigenvalues; the spatial part is then summed over axes, like "anisotropic").
 enum class MatrixNorm { frobenius, nuclear };
-// automatic: Poisson-preconditioned PDHG with adaptive primal weight (the
-// default); preconditioned: the same with a fixed weight; pdhg: plain PDHG.
-// The last two exist for comparison (benchmarks/bench_accelerated.py).
-enum class Method { automatic, preconditioned, pdhg };
+// automatic: Poisson-preconditioned PDHG with adaptive primal weight, warm
+// started on coarser grids (scalar problems; the default); adaptive: the same
+// on the given grid alone; preconditioned: with a fixed weight; pdhg: plain
+// PDHG. The last three exist for comparison (benchmarks/bench_accelerated.py).
+enum class Method { automatic, adaptive, preconditioned, pdhg };
 
 // Parse the names used by the Python API ("isotropic", "float32", "auto", ...);
 // an unknown name throws InvalidInputError listing the valid ones.
@@ -95,6 +96,9 @@ struct Progress {
   std::int64_t iteration;
   double gap;       // certified relative gap of the last certificate (1 if none yet)
   double residual;  // relative constraint violation of the current iterate
+  // 0: the grid the problem is on; k > 0: the k-th coarser grid of the
+  // multilevel warm start, whose own iteration, gap and residual these are.
+  int level = 0;
 };
 
 // Called from the solving thread at every check and at least every 0.1 s;
@@ -136,6 +140,9 @@ struct Result {
   std::int64_t iterations = 0;
   bool converged = false;   // gap <= tol and residual <= tol
   bool stopped_by_callback = false;
+  // Grids solved: 1, plus the coarser grids of the multilevel warm start
+  // (method "auto", scalar problems); `iterations` counts this grid's only.
+  int levels = 1;
   double seconds = 0;
   std::string backend, device, dtype, method;
 };

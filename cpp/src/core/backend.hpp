@@ -93,6 +93,13 @@ class Backend {
   // Copies the iterate to the host in double, in the backend's internal
   // layout: scalar v (d, cells), phi (cells); fields: see FieldSetup.
   virtual void read_state(std::vector<double>& v, std::vector<double>& phi) = 0;
+  // A warm start, before the first step: sets one cells-long slice of the
+  // iterate, in read_state's and read_exchange's layouts and units: flux
+  // component `index` (plane * d + axis), potential plane `index`, or
+  // exchange column `index`. Slice by slice, so that a large grid's warm
+  // start never holds a second copy of the whole iterate.
+  enum class Slice { flux, potential, exchange };
+  virtual void write_slice(Slice slice, int index, const std::vector<double>& values) = 0;
   // Fields only: the exchange iterate x as (blocks * block_size, cells).
   virtual void read_exchange(std::vector<double>& x) { x.clear(); }
   // Waits until every step issued so far has run (asynchronous devices).

@@ -30,8 +30,9 @@ Dtype parse_dtype(std::string_view name) {
 Method parse_method(std::string_view name) {
   if (name == "auto") return Method::automatic;
   if (name == "pdhg") return Method::pdhg;
+  if (name == "adaptive") return Method::adaptive;
   if (name == "preconditioned") return Method::preconditioned;
-  unknown("method", name, "'auto', 'preconditioned', 'pdhg'");
+  unknown("method", name, "'auto', 'adaptive', 'preconditioned', 'pdhg'");
 }
 
 MatrixNorm parse_matrix_norm(std::string_view name) {
@@ -46,6 +47,7 @@ const char* to_string(Dtype dtype) { return dtype == Dtype::float32 ? "float32" 
 const char* to_string(Method method) {
   switch (method) {
     case Method::automatic: return "auto";
+    case Method::adaptive: return "adaptive";
     case Method::preconditioned: return "preconditioned";
     default: return "pdhg";
   }

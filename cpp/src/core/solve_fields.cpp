@@ -4,9 +4,11 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <optional>
 
 #include "core/certificate_fields.hpp"
 #include "core/fields.hpp"
+#include "core/multilevel.hpp"
 #include "core/prepare.hpp"
 #include "core/solve_loop.hpp"
 #include "omtcore/errors.hpp"
@@ -53,7 +55,49 @@ void to_user_layout(const detail::PreparedField& f, Result& r) {
 }
 
 Result solve_field(const detail::PreparedField& f, const Grid& grid, const SolveOptions& options,
-                   Clock::time_point start) {
+                   Clock::time_point start, bool user_layout = true);
+
+// The coarse level of a field problem solved, in plane layout (multilevel.hpp).
+std::optional<detail::CoarseSolution> solve_coarse(const detail::PreparedField& f, const SolveOptions& options) {
+  if (options.method != Method::automatic || f.total_mass <= 0) return std::nullopt;
+  std::optional<detail::Coarsening> coarse = detail::Coarsening::of(f.domain);
+  if (!coarse) return std::nullopt;
+  const std::int64_t n = f.domain.cells, nc = coarse->cells();
+  detail::PreparedField cf;
+  cf.rhs.resize(std::size_t(f.planes) * nc);
+  for (int p = 0; p < f.planes; ++p) {
+    const double* plane = f.rhs.data() + std::size_t(p) * n;
+    coarse->restrict_sum([&](std::int64_t i) { return plane[i]; }, cf.rhs.data() + std::size_t(p) * nc);
+  }
+  double fine_l1 = 0, coarse_l1 = 0;
+  for (double r : f.rhs) fine_l1 += std::fabs(r);
+  for (double r : cf.rhs) coarse_l1 += std::fabs(r);
+  if (fine_l1 == 0 || !detail::coarse_level_pays(fine_l1, coarse_l1)) return std::nullopt;
+  cf.domain = detail::Domain::build(coarse->grid(), coarse->mask());
+  // Everything else is per cell or per problem, the same on both grids.
+  cf.matrix = f.matrix;
+  cf.k = f.k;
+  cf.planes = f.planes;
+  cf.spatial = f.spatial;
+  cf.exchange = f.exchange;
+  cf.blocks = f.blocks;
+  cf.block_size = f.block_size;
+  cf.coupling = f.coupling;
+  cf.cost = f.cost;
+  cf.total_mass = f.total_mass;
+  cf.conserved = f.conserved;
+  cf.conserved_basis = f.conserved_basis;
+  cf.modes = f.modes;
+  cf.mode_eigenvalues = f.mode_eigenvalues;
+  cf.edges = f.edges;
+  cf.channel_distance = f.channel_distance;
+  const detail::CoarseOptions coarse_options(options);
+  Result result = solve_field(cf, coarse->grid(), coarse_options.options, Clock::now(), false);
+  return detail::CoarseSolution{std::move(*coarse), std::move(result)};
+}
+
+Result solve_field(const detail::PreparedField& f, const Grid& grid, const SolveOptions& options,
+                   Clock::time_point start, bool user_layout) {
   const detail::BackendEntry& entry = detail::pick_backend(options.backend);
   if (!entry.make_field)
     throw BackendUnavailableError("backend '" + entry.name + "' does not solve vector or matrix problems yet");
@@ -116,6 +160,8 @@ Result solve_field(const detail::PreparedField& f, const Grid& grid, const Solve
   }
 
   std::unique_ptr<detail::Backend> backend = entry.make_field(setup, options);
+  // The multilevel warm start, as for scalar problems (solve_scalar.cpp).
+  std::optional<detail::CoarseSolution> coarse = solve_coarse(f, options);
   result.device = detail::device_name(entry, options);
   std::vector<double>().swap(setup.rhs);
 
@@ -150,8 +196,20 @@ Result solve_field(const detail::PreparedField& f, const Grid& grid, const Solve
     for (double& x : potential) x *= h_ref;
     return detail::certify_field(f, std::move(flux), std::move(exchange), std::move(potential), bounds);
   };
+  if (coarse) {
+    detail::write_warm_start(*backend, *coarse, P, cols, [&](detail::Backend::Slice slice, int index) {
+      switch (slice) {
+        case detail::Backend::Slice::flux: return mass_scale * dom.h[index % dom.d] / h_ref;
+        case detail::Backend::Slice::exchange: return mass_scale * sigma[index / m];
+        default: return 1.0 / h_ref;
+      }
+    });
+    result.levels = 1 + coarse->result.levels;
+    spec.stopped_before_start = coarse->result.stopped_by_callback;
+    coarse.reset();
+  }
   detail::run_loop(*backend, spec, options, max_iter, result);
-  to_user_layout(f, result);
+  if (user_layout) to_user_layout(f, result);
   result.seconds = std::chrono::duration<double>(Clock::now() - start).count();
   return result;
 }

@@ -1,6 +1,6 @@
 // The solve loop: PDHG on min_x max_phi J(x) + <phi, K x - rhs>, with the
-// dual step preconditioned by the Poisson operator K K^T (Method::automatic,
-// Method::preconditioned) or not (Method::pdhg), driven through the Backend
+// dual step preconditioned by the Poisson operator K K^T (every method but
+// Method::pdhg) or not, driven through the Backend
 // steps. Certificates are computed on the host in double whenever the
 // residual is small enough.
 #include "core/solve_loop.hpp"
@@ -132,7 +132,7 @@ void run_loop(Backend& backend_ref, const LoopSpec& spec, const SolveOptions& op
   // mu * tau < 1 holds with mu = 1, tau = 0.99; plain PDHG needs
   // mu * tau * ||K||^2 < 1 and takes equal steps.
   const bool preconditioned = options.method != Method::pdhg;
-  const bool adaptive = options.method == Method::automatic;
+  const bool adaptive = options.method == Method::automatic || options.method == Method::adaptive;
   double mu = preconditioned ? 1.0 : std::sqrt(0.99 / spec.norm_bound);
   double tau = preconditioned ? 0.99 : std::sqrt(0.99 / spec.norm_bound);
   const double step_product = mu * tau;
@@ -164,6 +164,7 @@ void run_loop(Backend& backend_ref, const LoopSpec& spec, const SolveOptions& op
   const bool halpern = adaptive && spec.lp;
   std::int64_t epoch = 0;  // iterations since the last restart
   double restart_residual = INFINITY;
+  backend->save_anchor();  // the start may be warm (multilevel.hpp)
   if (halpern) backend->save_restart_point();
   std::int64_t it = 0;
   std::int64_t sync_every = 1, since_sync = 0;
@@ -177,6 +178,9 @@ void run_loop(Backend& backend_ref, const LoopSpec& spec, const SolveOptions& op
   };
   if (spec.trivial) {
     absorb(0.0);
+  } else if (spec.stopped_before_start) {
+    absorb(backend->residual_l1() * residual_scale);
+    result.stopped_by_callback = true;
   } else {
     std::vector<double> lambdas;
     lambdas.reserve(kMaxBatch);  // nothing is allocated inside the loop

@@ -202,6 +202,17 @@ class CpuScalarBackend final : public Backend {
     phi.assign(phi_.begin(), phi_.end() - pad_);
   }
 
+  void write_slice(Slice slice, int index, const std::vector<double>& values) override {
+    const std::int64_t n = dom_.cells;
+    if (slice == Slice::flux)
+      std::copy(values.begin(), values.end(), v_.begin() + pad_ + index * n);
+    else if (slice == Slice::potential)
+      std::copy(values.begin(), values.end(), phi_.begin() + index * n);
+    else
+      throw Error(ErrorKind::internal, "a scalar problem has no exchange variables");
+  }
+
+
  private:
   // Loop constants copied to locals, so the compiler knows that writes to the
   // iterate cannot change them.

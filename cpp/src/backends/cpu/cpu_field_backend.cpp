@@ -359,6 +359,16 @@ class CpuFieldBackend final : public Backend {
     phi.assign(phi_.begin(), phi_.end() - pad_);
   }
 
+  void write_slice(Slice slice, int index, const std::vector<double>& values) override {
+    const std::int64_t n = n_;
+    if (slice == Slice::flux)
+      std::copy(values.begin(), values.end(), v_.begin() + pad_ + index * n);
+    else if (slice == Slice::potential)
+      std::copy(values.begin(), values.end(), phi_.begin() + index * n);
+    else
+      std::copy(values.begin(), values.end(), x_.begin() + index * n);
+  }
+
   void read_exchange(std::vector<double>& x) override { x.assign(x_.begin(), x_.end()); }
 
  private:

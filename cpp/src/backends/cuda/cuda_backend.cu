@@ -695,6 +695,19 @@ class CudaBackend final : public Backend {
     phi = read<double>(a_->phi, 0, std::size_t(planes_) * n_);
   }
 
+  void write_slice(Slice slice, int index, const std::vector<double>& values) override {
+    DeviceScope scope(dev_.index);
+    const std::size_t at = std::size_t(index) * std::size_t(n_);
+    if (slice == Slice::potential) {
+      write(a_->phi, values.data(), values.size() * sizeof(double), at * sizeof(double));
+    } else {
+      const std::vector<T> converted(values.begin(), values.end());
+      const std::size_t offset = slice == Slice::flux ? std::size_t(pad_) + at : at;
+      write(slice == Slice::flux ? a_->v : a_->x, converted.data(), converted.size() * sizeof(T), offset * sizeof(T));
+    }
+    check(cudaStreamSynchronize(stream()), "cudaStreamSynchronize");  // before `converted` goes away
+  }
+
   void read_exchange(std::vector<double>& x) override {
     DeviceScope scope(dev_.index);
     x = read<T>(a_->x, 0, std::size_t(cols_) * n_);
@@ -940,9 +953,10 @@ class CudaBackend final : public Backend {
           "cudaMemcpyAsync (device to device)");
   }
   // From pageable memory: the call returns once the data is staged, so `data` may go away.
-  void write(const DeviceBuffer& b, const void* data, std::size_t bytes) {
+  void write(const DeviceBuffer& b, const void* data, std::size_t bytes, std::size_t offset_bytes = 0) {
     if (bytes == 0) return;
-    check(cudaMemcpyAsync(ptr<void>(b), data, bytes, cudaMemcpyHostToDevice, stream()),
+    check(cudaMemcpyAsync(static_cast<char*>(ptr<void>(b)) + offset_bytes, data, bytes, cudaMemcpyHostToDevice,
+                          stream()),
           "cudaMemcpyAsync (host to device)");
   }
   void write_reals(const DeviceBuffer& b, const std::vector<double>& values) {

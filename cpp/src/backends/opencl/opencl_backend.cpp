@@ -289,6 +289,16 @@ class OpenClBackend final : public Backend {
     phi = read(phi_, potential_bytes_, 0, std::size_t(planes_) * n_);
   }
 
+  void write_slice(Slice slice, int index, const std::vector<double>& values) override {
+    const std::int64_t at = std::int64_t(index) * n_;
+    if (slice == Slice::flux)
+      write_values(v_, real_bytes_, pad_ + at, values);
+    else if (slice == Slice::potential)
+      write_values(phi_, potential_bytes_, at, values);
+    else
+      write_values(x_, real_bytes_, at, values);
+  }
+
   void finish() override { check(cl().clFinish(queue_), "clFinish"); }
 
   void read_exchange(std::vector<double>& x) override {
@@ -511,16 +521,18 @@ class OpenClBackend final : public Backend {
     check(cl().clEnqueueCopyBuffer(queue_, from.get(), to.get(), 0, 0, bytes, 0, nullptr, nullptr),
           "clEnqueueCopyBuffer");
   }
-  void write(const Buffer& b, const void* data, std::size_t bytes) {
+  void write(const Buffer& b, const void* data, std::size_t bytes, std::size_t offset = 0) {
     if (bytes == 0) return;
-    check(cl().clEnqueueWriteBuffer(queue_, b.get(), CL_TRUE, 0, bytes, data, 0, nullptr, nullptr),
+    check(cl().clEnqueueWriteBuffer(queue_, b.get(), CL_TRUE, offset, bytes, data, 0, nullptr, nullptr),
           "clEnqueueWriteBuffer");
   }
-  void write_reals(const Buffer& b, const std::vector<double>& values) {
-    if (real_bytes_ == 8) return write(b, values.data(), values.size() * 8);
+  // `values` as `bytes`-wide reals (4: float, 8: double) from entry `offset`; read's inverse.
+  void write_values(const Buffer& b, std::size_t bytes, std::int64_t offset, const std::vector<double>& values) {
+    if (bytes == 8) return write(b, values.data(), values.size() * 8, std::size_t(offset) * 8);
     std::vector<float> f(values.begin(), values.end());
-    write(b, f.data(), f.size() * 4);
+    write(b, f.data(), f.size() * 4, std::size_t(offset) * 4);
   }
+  void write_reals(const Buffer& b, const std::vector<double>& values) { write_values(b, real_bytes_, 0, values); }
   // `count` values of `bytes` each (4: float, 8: double) from entry `offset`, as double.
   std::vector<double> read(const Buffer& b, std::size_t bytes, std::int64_t offset, std::size_t count) {
     std::vector<double> out(count);

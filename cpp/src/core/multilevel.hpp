@@ -1,0 +1,108 @@
+// Multilevel warm start (method "auto"): the problem restricted to a grid of
+// half as many cells per axis (masses summed over 2^d blocks) is solved first,
+// to a looser tolerance and itself warm-started the same way, and its
+// certified solution, prolonged to the fine grid, is where the fine iteration
+// starts. The certificate is always the fine grid's own: a coarse level only
+// changes where the iteration begins.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <vector>
+
+#include "core/backend.hpp"
+#include "core/domain.hpp"
+#include "core/prepare.hpp"
+#include "omtcore/types.hpp"
+
+namespace omtcore::detail {
+
+// The grid of 2^d-cell blocks of a fine domain, and the maps between them.
+class Coarsening {
+ public:
+  // The coarse level of `fine`, or nothing when it has none: an odd axis, or
+  // a coarse grid under 16 cells per axis or 32^2 cells in all.
+  static std::optional<Coarsening> of(const Domain& fine);
+
+  const Grid& grid() const { return grid_; }
+  // A coarse cell is in the domain when one of its fine cells is, so fine
+  // cells joined by a face stay joined and each coarse part stays balanced.
+  // nullptr: the full rectangle.
+  const std::uint8_t* mask() const { return mask_.empty() ? nullptr : mask_.data(); }
+  std::int64_t cells() const { return cells_; }
+  std::int64_t fine_cells() const { return fine_.cells; }
+
+  // coarse[c] = sum of value(i) over the fine cells i of block c.
+  template <class F>
+  void restrict_sum(F&& value, double* coarse) const {
+    std::fill(coarse, coarse + cells_, 0.0);
+    for (std::int64_t i = 0; i < fine_.cells; ++i) coarse[block(coords(i))] += value(i);
+  }
+  // Fine cell 2I sits a quarter of a coarse cell before the centre of coarse
+  // cell I, 2I + 1 a quarter after. Potentials: multilinear between the coarse
+  // centres inside the domain.
+  void prolong_potential(const double* coarse, double* fine) const;
+  // Fluxes along axis s (mass through faces): the mass through a coarse face
+  // split evenly over its 2^(d-1) fine faces; a fine face inside a block takes
+  // the mean of the block's two faces along s. Zero on inactive fine faces.
+  void prolong_flux(int s, const double* coarse, double* fine) const;
+  // In-cell quantities (exchanged mass): a block's spread evenly over its cells.
+  void prolong_share(const double* coarse, double* fine) const;
+
+ private:
+  explicit Coarsening(const Domain& fine) : fine_(fine) {}
+  std::array<std::int64_t, 3> coords(std::int64_t i) const {
+    std::array<std::int64_t, 3> f{0, 0, 0};
+    for (int s = 0; s < fine_.d; ++s) f[s] = (i / fine_.stride[s]) % fine_.n[s];
+    return f;
+  }
+  std::int64_t block(const std::array<std::int64_t, 3>& f) const {
+    std::int64_t c = 0;
+    for (int s = 0; s < fine_.d; ++s) c += (f[s] / 2) * stride_[s];
+    return c;
+  }
+
+  const Domain& fine_;
+  Grid grid_;
+  std::array<std::int64_t, 3> n_{1, 1, 1}, stride_{0, 0, 0};
+  std::int64_t cells_ = 0;
+  std::vector<std::uint8_t> mask_;
+};
+
+// Whether solving on the coarse level pays: the block sums keep at least 3/4
+// of sum |a - b| (uniform noise keeps about half per level: its transport is
+// local, and a warm start saved it no iterations at 512^2).
+bool coarse_level_pays(double fine_imbalance_l1, double coarse_imbalance_l1);
+
+// The options of a coarse solve: tolerance max(tol, 1e-3), default iteration
+// limit, and the caller's callback told the level (Progress::level + 1).
+struct CoarseOptions {
+  explicit CoarseOptions(const SolveOptions& fine);
+  CoarseOptions(const CoarseOptions&) = delete;  // options.callback_data points here
+  SolveOptions options;
+ private:
+  ProgressCallback callback_;
+  void* data_;
+  static bool forward(const Progress& progress, void* self);
+};
+
+// A coarse level's certified solution, in user units: scalar problems in
+// Result's layouts, field problems in plane layout (flux (planes * d, cells),
+// exchange (columns, cells), potential (planes, cells)).
+struct CoarseSolution {
+  Coarsening coarsening;
+  Result result;
+};
+
+// The coarse level of a scalar problem solved (method "auto" and a coarse
+// level that pays; nothing otherwise).
+std::optional<CoarseSolution> solve_coarse(const PreparedScalar& prep, const SolveOptions& options);
+
+// Prolongs `coarse` to the fine grid and writes it into `backend` slice by
+// slice, each multiplied by to_solver(slice, index) (user to solver units).
+void write_warm_start(Backend& backend, const CoarseSolution& coarse, int planes, int columns,
+                      const std::function<double(Backend::Slice, int)>& to_solver);
+
+}  // namespace omtcore::detail
