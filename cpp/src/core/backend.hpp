@@ -91,8 +91,14 @@ class Backend {
   // iteration z = lambda T(z) + (1 - lambda) z0, T one PDHG step.
   virtual void save_restart_point() = 0;
   // Copies the iterate to the host in double, in the backend's internal
-  // layout: scalar v (d, cells), phi (cells); fields: see FieldSetup.
-  virtual void read_state(std::vector<double>& v, std::vector<double>& phi) = 0;
+  // layout: scalar v (d, cells), phi (cells); fields: see FieldSetup. One
+  // part at a time, so that a certificate need not hold both.
+  virtual void read_flux(std::vector<double>& v) = 0;
+  virtual void read_potential(std::vector<double>& phi) = 0;
+  void read_state(std::vector<double>& v, std::vector<double>& phi) {
+    read_flux(v);
+    read_potential(phi);
+  }
   // A warm start, before the first step: sets one cells-long slice of the
   // iterate, in read_state's and read_exchange's layouts and units: flux
   // component `index` (plane * d + axis), potential plane `index`, or

@@ -255,20 +255,22 @@ double flux_cost(const PreparedScalar& p, const std::vector<double>& flux) {
   return total;
 }
 
-Improved certify(const PreparedScalar& p, std::vector<double> flux, std::vector<double> phi, Bounds& bounds) {
-  Improved improved;
+bool certify_flux(const PreparedScalar& p, std::vector<double>& flux, Bounds& bounds) {
   repair(p, flux);
-  improved.upper = bounds.offer_upper(flux_cost(p, flux), flux);
+  return bounds.offer_upper(flux_cost(p, flux), flux);
+}
 
+bool certify_potential(const PreparedScalar& p, std::vector<double>& phi, std::vector<double>& psi,
+                       Bounds& bounds) {
   for (std::int64_t i = 0; i < p.domain.cells; ++i)
     if (!p.domain.inside[i]) phi[i] = 0;
   centre(p, phi);
   // Several dual-feasible potentials made from phi; the best objective wins.
-  // Each candidate is scored and dropped, and only the winner is made again,
-  // so at most two grid-sized potentials (phi and one candidate) are alive.
+  // Each candidate is made in psi and scored, and only the winner is made
+  // again, so two grid-sized potentials (phi and psi) are all it needs.
   enum Candidate { inf_conv, sup_conv, iso_sweep, iso_inf_conv, iso_sup_conv };
   auto make = [&](Candidate kind) {
-    std::vector<double> psi(phi);
+    psi.assign(phi.begin(), phi.end());
     if (kind == sup_conv) {  // sup-convolution: -inf_convolution(-phi)
       for (double& x : psi) x = -x;
       inf_convolution(p.domain, psi.data());
@@ -285,7 +287,6 @@ Improved certify(const PreparedScalar& p, std::vector<double> flux, std::vector<
       isotropic_sweep(p.domain, psi.data());
       scale_to_feasible(p, psi);
     }
-    return psi;
   };
   const std::vector<Candidate> kinds = p.norm == Norm::anisotropic
                                            ? std::vector<Candidate>{inf_conv, sup_conv}
@@ -298,24 +299,22 @@ Improved certify(const PreparedScalar& p, std::vector<double> flux, std::vector<
     const bool costly = kinds[k] == iso_inf_conv || kinds[k] == iso_sup_conv;  // Dijkstra each
     const double lower = std::max(best_value, bounds.lower_bound);
     if (costly && bounds.distance - lower <= bounds.target_gap * bounds.distance) break;
-    const double value = dual_objective(p, make(kinds[k]));
+    make(kinds[k]);
+    const double value = dual_objective(p, psi);
     if (value > best_value) {
       best_value = value;
       best = int(k);
     }
   }
-  std::vector<double> winner;
   if (best < 0) {
     if (ratio > 1)
       for (double& x : phi) x /= ratio;
-    winner = std::move(phi);
-  } else {
-    winner = make(kinds[std::size_t(best)]);
-    std::vector<double>().swap(phi);
+    centre(p, phi);
+    return bounds.offer_lower(dual_objective(p, phi), phi);
   }
-  centre(p, winner);
-  improved.lower = bounds.offer_lower(dual_objective(p, winner), winner);
-  return improved;
+  make(kinds[std::size_t(best)]);
+  centre(p, psi);
+  return bounds.offer_lower(dual_objective(p, psi), psi);
 }
 
 }  // namespace omtcore::detail

@@ -14,9 +14,9 @@ namespace omtcore::detail {
 
 // The best bounds of a solve so far and what attains them (formulation.md
 // allows "the largest of several such bounds"). Each certificate updates it in
-// place, so that a worse flux or potential is dropped as soon as it is known
-// and the old ones are freed as soon as they are beaten: a large solve never
-// holds two certified fluxes at once.
+// place; the loser's arrays (the old best when beaten, else the offered ones)
+// are handed back in the arguments, so that a scalar solve reuses them for its
+// next certificate instead of allocating grid-sized arrays again.
 struct Bounds {
   double distance = INFINITY;     // cost of `flux`
   double lower_bound = -INFINITY; // dual objective of `potential`
@@ -28,16 +28,14 @@ struct Bounds {
   double target_gap = 0;
 
   // Keeps a new upper bound and its flux (and exchange) if it beats the
-  // current one; the loser's arrays are freed either way. True if kept.
+  // current one; the loser's arrays end in the arguments. True if kept.
   bool offer_upper(double value, std::vector<double>& new_flux, std::vector<double>* new_exchange = nullptr) {
     const bool better = value < distance;
     if (better) {
       distance = value;
-      flux = std::move(new_flux);
-      if (new_exchange) exchange = std::move(*new_exchange);
+      flux.swap(new_flux);
+      if (new_exchange) exchange.swap(*new_exchange);
     }
-    std::vector<double>().swap(new_flux);
-    if (new_exchange) std::vector<double>().swap(*new_exchange);
     return better;
   }
   // The same for a lower bound and its potential.
@@ -45,9 +43,8 @@ struct Bounds {
     const bool better = value > lower_bound;
     if (better) {
       lower_bound = value;
-      potential = std::move(new_potential);
+      potential.swap(new_potential);
     }
-    std::vector<double>().swap(new_potential);
     return better;
   }
 };
@@ -58,9 +55,14 @@ struct Improved {
   bool lower = false;  // lower_bound and potential replaced
 };
 
-// Certifies an iterate: `flux` (d, cells) and `phi` (cells) in user units,
-// both consumed; `best` keeps the better of its bounds and the new ones.
-Improved certify(const PreparedScalar& problem, std::vector<double> flux, std::vector<double> phi, Bounds& best);
+// Certifies an iterate's flux (d, cells), and then its potential (cells), in
+// user units; `best` keeps the better bounds, and the arguments end holding
+// arrays of the same sizes for the next certificate to reuse (`scratch` is
+// the candidates' workspace). The potential's certificate reads
+// best.distance to decide how hard to try.
+bool certify_flux(const PreparedScalar& problem, std::vector<double>& flux, Bounds& best);
+bool certify_potential(const PreparedScalar& problem, std::vector<double>& phi, std::vector<double>& scratch,
+                       Bounds& best);
 
 // Plane-level pieces, shared with the vector and matrix certificates:
 // Routes the violation e (cells) along the domain's BFS forest into flux

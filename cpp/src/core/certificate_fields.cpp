@@ -315,6 +315,8 @@ Improved certify_field(const PreparedField& f, std::vector<double> flux, std::ve
   Improved improved;
   repair(f, flux, exchange);
   improved.upper = bounds.offer_upper(field_flux_cost(f, flux, exchange), flux, &exchange);
+  std::vector<double>().swap(flux);  // the loser, not needed below
+  std::vector<double>().swap(exchange);
 
   const Domain& dom = f.domain;
   const std::int64_t n = dom.cells;

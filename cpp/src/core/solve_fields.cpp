@@ -63,34 +63,19 @@ std::optional<detail::CoarseSolution> solve_coarse(const detail::PreparedField& 
   std::optional<detail::Coarsening> coarse = detail::Coarsening::of(f.domain);
   if (!coarse) return std::nullopt;
   const std::int64_t n = f.domain.cells, nc = coarse->cells();
-  detail::PreparedField cf;
-  cf.rhs.resize(std::size_t(f.planes) * nc);
+  std::vector<double> rhs(std::size_t(f.planes) * nc);
   for (int p = 0; p < f.planes; ++p) {
     const double* plane = f.rhs.data() + std::size_t(p) * n;
-    coarse->restrict_sum([&](std::int64_t i) { return plane[i]; }, cf.rhs.data() + std::size_t(p) * nc);
+    coarse->restrict_sum([&](std::int64_t i) { return plane[i]; }, rhs.data() + std::size_t(p) * nc);
   }
   double fine_l1 = 0, coarse_l1 = 0;
   for (double r : f.rhs) fine_l1 += std::fabs(r);
-  for (double r : cf.rhs) coarse_l1 += std::fabs(r);
+  for (double r : rhs) coarse_l1 += std::fabs(r);
   if (fine_l1 == 0 || !detail::coarse_level_pays(fine_l1, coarse_l1)) return std::nullopt;
+  // Everything but the grid and a - b is per cell or per problem, the same on both grids.
+  detail::PreparedField cf = f;
   cf.domain = detail::Domain::build(coarse->grid(), coarse->mask());
-  // Everything else is per cell or per problem, the same on both grids.
-  cf.matrix = f.matrix;
-  cf.k = f.k;
-  cf.planes = f.planes;
-  cf.spatial = f.spatial;
-  cf.exchange = f.exchange;
-  cf.blocks = f.blocks;
-  cf.block_size = f.block_size;
-  cf.coupling = f.coupling;
-  cf.cost = f.cost;
-  cf.total_mass = f.total_mass;
-  cf.conserved = f.conserved;
-  cf.conserved_basis = f.conserved_basis;
-  cf.modes = f.modes;
-  cf.mode_eigenvalues = f.mode_eigenvalues;
-  cf.edges = f.edges;
-  cf.channel_distance = f.channel_distance;
+  cf.rhs = std::move(rhs);
   const detail::CoarseOptions coarse_options(options);
   Result result = solve_field(cf, coarse->grid(), coarse_options.options, Clock::now(), false);
   return detail::CoarseSolution{std::move(*coarse), std::move(result)};
@@ -160,10 +145,10 @@ Result solve_field(const detail::PreparedField& f, const Grid& grid, const Solve
   }
 
   std::unique_ptr<detail::Backend> backend = entry.make_field(setup, options);
-  // The multilevel warm start, as for scalar problems (solve_scalar.cpp).
-  std::optional<detail::CoarseSolution> coarse = solve_coarse(f, options);
   result.device = detail::device_name(entry, options);
   std::vector<double>().swap(setup.rhs);
+  // The multilevel warm start, as for scalar problems (solve_scalar.cpp).
+  std::optional<detail::CoarseSolution> coarse = solve_coarse(f, options);
 
   detail::LoopSpec spec;
   spec.lp = f.spatial == detail::SpatialProx::soft && f.exchange == detail::ExchangeProx::soft;

@@ -56,33 +56,40 @@ Result solve(const ScalarProblem& problem, const SolveOptions& options) {
     setup.rhs[i] = mass_scale * r;
     trivial = trivial && r == 0;
   }
-
   std::unique_ptr<detail::Backend> backend = entry.make_scalar(setup, options);
+  result.device = detail::device_name(entry, options);
+  // The backend holds its own copy of the right-hand side; its array (cells
+  // doubles) becomes the certificates' candidate potential below, so that
+  // nothing grid-sized is freed here for the coarse solves to fragment.
+  std::vector<double> candidate_buffer = std::move(setup.rhs);
   // The multilevel warm start (multilevel.hpp), converted to solver units as
   // the iterate read back in `certify`, inversely. Solved once this grid's
   // backend exists: the coarse grids need a third of its memory, and what
   // they free is reused by this grid's certificates (1024^2 float32 CPU
   // solve, peak beyond the inputs: 92 MB this way, 99 MB the other way round).
   std::optional<detail::CoarseSolution> coarse = detail::solve_coarse(prep, options);
-  result.device = detail::device_name(entry, options);
-  std::vector<double>().swap(setup.rhs);  // the backend holds its own copy
 
   detail::LoopSpec spec;
   spec.lp = !setup.isotropic;
   spec.norm_bound = norm_bound;
   spec.residual_scale = prep.total_mass > 0 ? 1.0 / (mass_scale * prep.total_mass) : 0.0;
   spec.trivial = trivial;
-  // The iterate, read into fresh buffers and converted to user units in place:
-  // nothing of this size outlives a certificate.
+  // The iterate is read and certified into buffers reused by every
+  // certificate (Bounds hands back the loser's arrays): a large solve does
+  // not allocate grid-sized arrays again at each certificate.
+  std::vector<double> flux_buffer, potential_buffer;
   spec.certify = [&](detail::Bounds& bounds) {
-    std::vector<double> flux, potential;
-    backend->read_state(flux, potential);
+    detail::Improved improved;
+    backend->read_flux(flux_buffer);
     for (int s = 0; s < dom.d; ++s) {
       const double to_user = 1.0 / (mass_scale * dom.h[s] / h_ref);  // F = v / (c h_s)
-      for (std::int64_t i = 0; i < n; ++i) flux[s * n + i] *= to_user;
+      for (std::int64_t i = 0; i < n; ++i) flux_buffer[s * n + i] *= to_user;
     }
-    for (std::int64_t i = 0; i < n; ++i) potential[i] *= h_ref;
-    return detail::certify(prep, std::move(flux), std::move(potential), bounds);
+    improved.upper = detail::certify_flux(prep, flux_buffer, bounds);
+    backend->read_potential(potential_buffer);
+    for (std::int64_t i = 0; i < n; ++i) potential_buffer[i] *= h_ref;
+    improved.lower = detail::certify_potential(prep, potential_buffer, candidate_buffer, bounds);
+    return improved;
   };
   if (coarse) {
     detail::write_warm_start(*backend, *coarse, 1, 0, [&](detail::Backend::Slice slice, int s) {

@@ -354,10 +354,8 @@ class CpuFieldBackend final : public Backend {
     return {dx, dy};
   }
 
-  void read_state(std::vector<double>& v, std::vector<double>& phi) override {
-    v.assign(v_.begin() + pad_, v_.end());
-    phi.assign(phi_.begin(), phi_.end() - pad_);
-  }
+  void read_flux(std::vector<double>& v) override { v.assign(v_.begin() + pad_, v_.end()); }
+  void read_potential(std::vector<double>& phi) override { phi.assign(phi_.begin(), phi_.end() - pad_); }
 
   void write_slice(Slice slice, int index, const std::vector<double>& values) override {
     const std::int64_t n = n_;

@@ -689,9 +689,12 @@ class CudaBackend final : public Backend {
     return {sums[0], sums[1]};
   }
 
-  void read_state(std::vector<double>& v, std::vector<double>& phi) override {
+  void read_flux(std::vector<double>& v) override {
     DeviceScope scope(dev_.index);
     v = read<T>(a_->v, pad_, std::size_t(planes_) * d_ * n_);
+  }
+  void read_potential(std::vector<double>& phi) override {
+    DeviceScope scope(dev_.index);
     phi = read<double>(a_->phi, 0, std::size_t(planes_) * n_);
   }
 

@@ -284,8 +284,8 @@ class OpenClBackend final : public Backend {
     return {sums[0], sums[1]};
   }
 
-  void read_state(std::vector<double>& v, std::vector<double>& phi) override {
-    v = read(v_, real_bytes_, pad_, std::size_t(planes_) * d_ * n_);
+  void read_flux(std::vector<double>& v) override { v = read(v_, real_bytes_, pad_, std::size_t(planes_) * d_ * n_); }
+  void read_potential(std::vector<double>& phi) override {
     phi = read(phi_, potential_bytes_, 0, std::size_t(planes_) * n_);
   }
 
