@@ -131,7 +131,7 @@ def worker(args) -> None:
             r = omtcore.vector_omt(a / total, b / total, h=1.0 / n, alpha=ALPHA / n, norm=args.norm,
                                    tol=args.tol, max_iter=args.max_iter)
             out = {"distance": r.distance, "lower": r.lower_bound, "gap": r.gap,
-                   "iterations": r.iterations, "seconds": r.seconds}
+                   "iterations": r.iterations, "seconds": r.seconds, "levels": r.levels}
     else:
         import warnings
         import omtcore
@@ -140,7 +140,7 @@ def worker(args) -> None:
         r = omtcore.matrix_omt(A, B, h=1.0 / n, alpha=ALPHA, matrix_norm=args.norm, tol=args.tol,
                                max_iter=args.max_iter)
         out = {"distance": r.distance, "lower": r.lower_bound, "gap": r.gap,
-               "iterations": r.iterations, "seconds": r.seconds}
+               "iterations": r.iterations, "seconds": r.seconds, "levels": r.levels}
     out["rss_mb"] = peak_rss_mb()
     print(json.dumps(out))
 
@@ -202,7 +202,8 @@ def main() -> None:
                     peer = f"{ref['seconds']:.2f} | {err:.1e} | {ref['seconds'] / full['seconds']:.0f}x"
                 else:
                     peer = "— | — | —"
-                print(f"| {case} | {n}² | {norm} | {k} | {full['iterations']} | {full['seconds']:.2f} | "
+                grids = f" ({full['levels']} grids)" if full.get("levels", 1) > 1 else ""
+                print(f"| {case} | {n}² | {norm} | {k} | {full['iterations']}{grids} | {full['seconds']:.2f} | "
                       f"{full['gap']:.1e} | {ms:.2f} | {mb:.1f} | {mb / ms:.1f} | "
                       f"{full['rss_mb']:.0f} | {peer} |", flush=True)
 
