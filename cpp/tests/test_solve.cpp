@@ -227,6 +227,28 @@ TEST_CASE("multilevel warm start: coarse grids report their level, the answer is
   o.method = omtcore::Method::adaptive;
   CHECK(omtcore::solve(p, o).levels == 1);
 
+  // max_iter bounds every grid, the coarse ones too.
+  struct Longest {
+    std::int64_t coarse = 0;
+  } longest;
+  o.method = omtcore::Method::automatic;
+  o.tol = 1e-12;
+  o.max_iter = 10;  // the coarse grid alone needs more to reach its 1e-3
+  o.check_every = 5;
+  o.callback = [](const omtcore::Progress& progress, void* data) {
+    auto* l = static_cast<Longest*>(data);
+    if (progress.level > 0) l->coarse = std::max(l->coarse, progress.iteration);
+    return true;
+  };
+  o.callback_data = &longest;
+  omtcore::Result capped = omtcore::solve(p, o);
+  CHECK(capped.iterations == 10);
+  CHECK(capped.levels == 2);
+  CHECK(longest.coarse == 10);
+  o.tol = 1e-6;
+  o.max_iter = 0;
+  o.check_every = 0;
+
   // Stopped on the coarse grid: the whole solve stops, with the prolonged
   // start certified on the fine grid.
   o.method = omtcore::Method::automatic;

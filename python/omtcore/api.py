@@ -171,7 +171,8 @@ def scalar_omt(a, b, *, h: Union[float, Sequence[float]] = 1.0, norm: str = "iso
         each connected part.
     normalize: scale a and b to unit total mass first.
     tol: target for the certified relative gap and the relative residual.
-    max_iter: iteration limit; None means 10000 + 100 * (longest side).
+    max_iter: iteration limit on each grid solved (the warm start's coarse grids
+        too); None means 10000 + 100 * (longest side).
     method: "auto" (Poisson-preconditioned PDHG with adaptive primal weight,
         warm-started from the same problem on coarser grids); "adaptive" (the
         same on this grid alone), "preconditioned" (fixed weight) and "pdhg"

@@ -107,7 +107,7 @@ using ProgressCallback = bool (*)(const Progress& progress, void* user_data);
 
 struct SolveOptions {
   double tol = 1e-4;            // target for both the certified gap and the residual
-  std::int64_t max_iter = 0;    // 0: default_max_iter(grid)
+  std::int64_t max_iter = 0;    // on each grid solved (multilevel warm start too); 0: default_max_iter(grid)
   Method method = Method::automatic;
   std::string backend = "auto"; // "auto", "cpu", "opencl", "cuda"
   int device = -1;              // index into the backend's device list; -1: its default (first GPU)

@@ -96,7 +96,7 @@ bool coarse_level_pays(double fine_imbalance_l1, double coarse_imbalance_l1) {
 CoarseOptions::CoarseOptions(const SolveOptions& fine)
     : options(fine), callback_(fine.callback), data_(fine.callback_data) {
   options.tol = std::max(fine.tol, kCoarseTol);
-  options.max_iter = 0;
+  options.max_iter = fine.max_iter;  // the caller's limit holds on every grid (0: each grid's default)
   if (callback_) {
     options.callback = forward;
     options.callback_data = this;

@@ -76,8 +76,9 @@ class Coarsening {
 // local, and a warm start saved it no iterations at 512^2).
 bool coarse_level_pays(double fine_imbalance_l1, double coarse_imbalance_l1);
 
-// The options of a coarse solve: tolerance max(tol, 1e-3), default iteration
-// limit, and the caller's callback told the level (Progress::level + 1).
+// The options of a coarse solve: tolerance max(tol, 1e-3), the caller's
+// iteration limit (it bounds every grid), and the caller's callback told the
+// level (Progress::level + 1).
 struct CoarseOptions {
   explicit CoarseOptions(const SolveOptions& fine);
   CoarseOptions(const CoarseOptions&) = delete;  // options.callback_data points here
