@@ -2,6 +2,9 @@
 
 #include <algorithm>
 #include <cmath>
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
 
 #include "omtcore/solve.hpp"
 
@@ -87,6 +90,12 @@ void Coarsening::prolong_flux(int s, const double* coarse, double* fine) const {
 void Coarsening::prolong_share(const double* coarse, double* fine) const {
   const double share = 1.0 / double(1 << fine_.d);
   for (std::int64_t i = 0; i < fine_.cells; ++i) fine[i] = fine_.inside[i] ? coarse[block(coords(i))] * share : 0.0;
+}
+
+void release_coarse_memory() {
+#if defined(__GLIBC__)
+  malloc_trim(0);
+#endif
 }
 
 bool coarse_level_pays(double fine_imbalance_l1, double coarse_imbalance_l1) {

@@ -101,6 +101,11 @@ struct CoarseSolution {
 // level that pays; nothing otherwise).
 std::optional<CoarseSolution> solve_coarse(const PreparedScalar& prep, const SolveOptions& options);
 
+// Hands the memory the coarse solves freed back to the system (glibc keeps
+// freed heap blocks resident; measured, 1024^2 float32 CPU solve, peak beyond
+// the inputs: 100 MB without, 91 MB with). Call once the coarse solution is gone.
+void release_coarse_memory();
+
 // Prolongs `coarse` to the fine grid and writes it into `backend` slice by
 // slice, each multiplied by to_solver(slice, index) (user to solver units).
 void write_warm_start(Backend& backend, const CoarseSolution& coarse, int planes, int columns,

@@ -192,6 +192,7 @@ Result solve_field(const detail::PreparedField& f, const Grid& grid, const Solve
     result.levels = 1 + coarse->result.levels;
     spec.stopped_before_start = coarse->result.stopped_by_callback;
     coarse.reset();
+    detail::release_coarse_memory();
   }
   detail::run_loop(*backend, spec, options, max_iter, result);
   if (user_layout) to_user_layout(f, result);

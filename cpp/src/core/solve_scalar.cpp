@@ -98,6 +98,7 @@ Result solve(const ScalarProblem& problem, const SolveOptions& options) {
     result.levels = 1 + coarse->result.levels;
     spec.stopped_before_start = coarse->result.stopped_by_callback;
     coarse.reset();
+    detail::release_coarse_memory();
   }
   detail::run_loop(*backend, spec, options, max_iter, result);
   result.seconds = std::chrono::duration<double>(Clock::now() - start).count();
