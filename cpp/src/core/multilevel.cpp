@@ -92,12 +92,6 @@ void Coarsening::prolong_share(const double* coarse, double* fine) const {
   for (std::int64_t i = 0; i < fine_.cells; ++i) fine[i] = fine_.inside[i] ? coarse[block(coords(i))] * share : 0.0;
 }
 
-void release_coarse_memory() {
-#if defined(__GLIBC__)
-  malloc_trim(0);
-#endif
-}
-
 bool coarse_level_pays(double fine_imbalance_l1, double coarse_imbalance_l1) {
   return coarse_imbalance_l1 >= kMinCoarseImbalance * fine_imbalance_l1;
 }
@@ -146,10 +140,12 @@ std::optional<CoarseSolution> solve_coarse(const PreparedScalar& prep, const Sol
   return CoarseSolution{std::move(*coarse), std::move(result)};
 }
 
-void write_warm_start(Backend& backend, const CoarseSolution& coarse, int planes, int columns,
-                      const std::function<double(Backend::Slice, int)>& to_solver) {
-  const Coarsening& c = coarse.coarsening;
-  const Result& r = coarse.result;
+void start_from_coarse(std::optional<CoarseSolution>& coarse, Backend& backend, int planes, int columns,
+                       const std::function<double(Backend::Slice, int)>& to_solver, Result& result,
+                       LoopSpec& spec) {
+  if (!coarse) return;
+  const Coarsening& c = coarse->coarsening;
+  const Result& r = coarse->result;
   const std::size_t nc = std::size_t(c.cells());
   const int d = int(c.grid().shape.size());
   std::vector<double> slice(c.fine_cells());
@@ -170,6 +166,13 @@ void write_warm_start(Backend& backend, const CoarseSolution& coarse, int planes
     c.prolong_share(r.exchange.data() + q * nc, slice.data());
     write(Backend::Slice::exchange, q);
   }
+  result.levels = 1 + r.levels;
+  spec.stopped_before_start = r.stopped_by_callback;
+  std::vector<double>().swap(slice);
+  coarse.reset();
+#if defined(__GLIBC__)
+  malloc_trim(0);
+#endif
 }
 
 }  // namespace omtcore::detail

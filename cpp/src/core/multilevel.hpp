@@ -15,6 +15,7 @@
 #include "core/backend.hpp"
 #include "core/domain.hpp"
 #include "core/prepare.hpp"
+#include "core/solve_loop.hpp"
 #include "omtcore/types.hpp"
 
 namespace omtcore::detail {
@@ -101,14 +102,15 @@ struct CoarseSolution {
 // level that pays; nothing otherwise).
 std::optional<CoarseSolution> solve_coarse(const PreparedScalar& prep, const SolveOptions& options);
 
-// Hands the memory the coarse solves freed back to the system (glibc keeps
-// freed heap blocks resident; measured, 1024^2 float32 CPU solve, peak beyond
-// the inputs: 100 MB without, 91 MB with). Call once the coarse solution is gone.
-void release_coarse_memory();
-
-// Prolongs `coarse` to the fine grid and writes it into `backend` slice by
-// slice, each multiplied by to_solver(slice, index) (user to solver units).
-void write_warm_start(Backend& backend, const CoarseSolution& coarse, int planes, int columns,
-                      const std::function<double(Backend::Slice, int)>& to_solver);
+// Starts the fine iteration from `coarse`, if there is one: prolongs it to
+// the fine grid and writes it into `backend` slice by slice, each multiplied
+// by to_solver(slice, index) (user to solver units); records the grids solved
+// in result.levels and a callback's stop in spec; then frees the coarse
+// solution and hands the memory the coarse solves freed back to the system
+// (glibc keeps freed heap blocks resident; measured, 1024^2 float32 CPU solve,
+// peak beyond the inputs: 100 MB without, 91 MB with).
+void start_from_coarse(std::optional<CoarseSolution>& coarse, Backend& backend, int planes, int columns,
+                       const std::function<double(Backend::Slice, int)>& to_solver, Result& result,
+                       LoopSpec& spec);
 
 }  // namespace omtcore::detail

@@ -181,19 +181,13 @@ Result solve_field(const detail::PreparedField& f, const Grid& grid, const Solve
     for (double& x : potential) x *= h_ref;
     return detail::certify_field(f, std::move(flux), std::move(exchange), std::move(potential), bounds);
   };
-  if (coarse) {
-    detail::write_warm_start(*backend, *coarse, P, cols, [&](detail::Backend::Slice slice, int index) {
-      switch (slice) {
-        case detail::Backend::Slice::flux: return mass_scale * dom.h[index % dom.d] / h_ref;
-        case detail::Backend::Slice::exchange: return mass_scale * sigma[index / m];
-        default: return 1.0 / h_ref;
-      }
-    });
-    result.levels = 1 + coarse->result.levels;
-    spec.stopped_before_start = coarse->result.stopped_by_callback;
-    coarse.reset();
-    detail::release_coarse_memory();
-  }
+  detail::start_from_coarse(coarse, *backend, P, cols, [&](detail::Backend::Slice slice, int index) {
+    switch (slice) {
+      case detail::Backend::Slice::flux: return mass_scale * dom.h[index % dom.d] / h_ref;
+      case detail::Backend::Slice::exchange: return mass_scale * sigma[index / m];
+      default: return 1.0 / h_ref;
+    }
+  }, result, spec);
   detail::run_loop(*backend, spec, options, max_iter, result);
   if (user_layout) to_user_layout(f, result);
   result.seconds = std::chrono::duration<double>(Clock::now() - start).count();

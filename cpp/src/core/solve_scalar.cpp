@@ -91,15 +91,9 @@ Result solve(const ScalarProblem& problem, const SolveOptions& options) {
     improved.lower = detail::certify_potential(prep, potential_buffer, candidate_buffer, bounds);
     return improved;
   };
-  if (coarse) {
-    detail::write_warm_start(*backend, *coarse, 1, 0, [&](detail::Backend::Slice slice, int s) {
-      return slice == detail::Backend::Slice::flux ? mass_scale * dom.h[s] / h_ref : 1.0 / h_ref;
-    });
-    result.levels = 1 + coarse->result.levels;
-    spec.stopped_before_start = coarse->result.stopped_by_callback;
-    coarse.reset();
-    detail::release_coarse_memory();
-  }
+  detail::start_from_coarse(coarse, *backend, 1, 0, [&](detail::Backend::Slice slice, int s) {
+    return slice == detail::Backend::Slice::flux ? mass_scale * dom.h[s] / h_ref : 1.0 / h_ref;
+  }, result, spec);
   detail::run_loop(*backend, spec, options, max_iter, result);
   result.seconds = std::chrono::duration<double>(Clock::now() - start).count();
   return result;

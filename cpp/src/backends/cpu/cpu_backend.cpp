@@ -210,7 +210,6 @@ class CpuScalarBackend final : public Backend {
       throw Error(ErrorKind::internal, "a scalar problem has no exchange variables");
   }
 
-
  private:
   // Loop constants copied to locals, so the compiler knows that writes to the
   // iterate cannot change them.

@@ -706,9 +706,9 @@ class CudaBackend final : public Backend {
     } else {
       const std::vector<T> converted(values.begin(), values.end());
       const std::size_t offset = slice == Slice::flux ? std::size_t(pad_) + at : at;
+      // From pageable memory: write() returns once `converted` is staged.
       write(slice == Slice::flux ? a_->v : a_->x, converted.data(), converted.size() * sizeof(T), offset * sizeof(T));
     }
-    check(cudaStreamSynchronize(stream()), "cudaStreamSynchronize");  // before `converted` goes away
   }
 
   void read_exchange(std::vector<double>& x) override {
