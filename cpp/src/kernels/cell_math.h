@@ -52,7 +52,9 @@ OMT_FN void omt_shrink(real_t* w, int d, real_t t) {
 /* Primal step at cell i: w = prox_{mu N}(v - mu K^T phi), where
  * -K^T phi = (grad phi)_s / h_s on active faces; stores the extrapolation
  * vbar = 2 w - v_old and the new v = w, or with a Halpern weight lambda < 1
- * v = lambda w + (1 - lambda) v_restart (v_restart is not read when lambda = 1). */
+ * v = lambda w + (1 - lambda) v_restart, which is w when lambda = 1 (pass v
+ * itself as v_restart then). Computed without a condition: a load or a product
+ * under a condition keeps the compiler from vectorising the CPU loop. */
 OMT_FN void omt_scalar_primal_cell(omt_index_t i, omt_index_t n_cells, int d, int isotropic,
                                    const omt_index_t* stride, const real_t* inv_h, real_t mu,
                                    real_t lambda, OMT_GLOBAL const unsigned char* bits,
@@ -74,8 +76,7 @@ OMT_FN void omt_scalar_primal_cell(omt_index_t i, omt_index_t n_cells, int d, in
   }
   for (int s = 0; s < d; ++s) {
     vbar[s * n_cells + i] = (real_t)2 * w[s] - old[s];
-    v[s * n_cells + i] =
-        lambda < (real_t)1 ? lambda * w[s] + ((real_t)1 - lambda) * v_restart[s * n_cells + i] : w[s];
+    v[s * n_cells + i] = lambda * w[s] + ((real_t)1 - lambda) * v_restart[s * n_cells + i];
   }
 }
 

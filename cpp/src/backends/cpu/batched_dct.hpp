@@ -203,6 +203,7 @@ template <class T>
 class BatchedDctPoisson {
   static constexpr int kHalf = 16;         // complex lanes per block
   static constexpr int kLanes = 2 * kHalf;  // real rows per block
+  static constexpr int kTile = 16;          // elements per lane in a transpose tile
 
  public:
   // Solves K K^T x = r, or (K K^T + shift I) x = r for a shift given per call
@@ -264,14 +265,19 @@ class BatchedDctPoisson {
       head[l] = static_cast<T>(sum);
     }
     const T volume = static_cast<T>(volume_);
-    for (std::int64_t k = 0; k < len; ++k) {
+    // Only the last axis' constant mode (k = 0, eigenvalue 0) can meet a
+    // non-positive sum: it alone is tested. A test in every lane, whatever
+    // way it was written, became a branch that kept the loop below scalar
+    // (~6% of a 1024^2 solve); in T, it vectorises twice as wide.
+    for (int l = 0; l < kLanes; ++l) {
+      const T e = (head[l] + static_cast<T>(tail[0])) * volume;
+      raw[l] = e > T(0) ? raw[l] / e : T(0);
+    }
+    for (std::int64_t k = 1; k < len; ++k) {
       T* row = raw + k * kLanes;
-      const T t = static_cast<T>(tail[k]);
+      const T t = static_cast<T>(tail[k]);  // > 0 for k > 0, and head >= 0
 #pragma omp simd
-      for (int l = 0; l < kLanes; ++l) {
-        const T e = (head[l] + t) * volume;
-        row[l] = e > T(0) ? row[l] / e : T(0);  // in T: vectorises twice as wide
-      }
+      for (int l = 0; l < kLanes; ++l) row[l] /= (head[l] + t) * volume;
     }
   }
 
@@ -302,10 +308,20 @@ class BatchedDctPoisson {
       T* re[2] = {p + 2 * len, p + 4 * len};
       T* im[2] = {p + 3 * len, p + 5 * len};
       T* generic = p + 6 * len;
+      if (blk.contiguous && blk.count == kLanes && pass != Pass::forward_divide_inverse) {
+        // Full blocks of side-by-side rows are transformed in place, without
+        // the copy to and from raw (two passes over the block of 8-9).
+        T* rows = x + blk.base[0];
+        if (pass == Pass::forward)
+          forward_block(s, rows, inner, rows, inner, re, im, generic);
+        else
+          inverse_block(s, rows, inner, rows, inner, re, im, generic);
+        continue;
+      }
       load(x, blk, n, raw);
-      if (pass != Pass::inverse) forward_block(s, raw, re, im, generic);
+      if (pass != Pass::inverse) forward_block(s, raw, kLanes, raw, kLanes, re, im, generic);
       if (pass == Pass::forward_divide_inverse) divide_block(row_of_lane, shift, raw);
-      if (pass != Pass::forward) inverse_block(s, raw, re, im, generic);
+      if (pass != Pass::forward) inverse_block(s, raw, kLanes, raw, kLanes, re, im, generic);
       store(raw, blk, n, x);
     }
   }
@@ -328,13 +344,20 @@ class BatchedDctPoisson {
       }
       return;
     }
-    for (int l = 0; l < kLanes; ++l) {
-      if (l >= blk.count) {
-        for (std::int64_t k = 0; k < n; ++k) raw[k * kLanes + l] = T(0);
-        continue;
+    // A transpose, tile by tile: a tile of raw (kTile elements of every
+    // lane) stays in L1 while every lane writes into it; lane by lane over
+    // whole rows, each write missed L1 (1024^2: ~9% of the solve).
+    for (std::int64_t k0 = 0; k0 < n; k0 += kTile) {
+      const std::int64_t kn = std::min<std::int64_t>(kTile, n - k0);
+      for (int l = 0; l < kLanes; ++l) {
+        T* dst = raw + k0 * kLanes + l;
+        if (l >= blk.count) {
+          for (std::int64_t j = 0; j < kn; ++j) dst[j * kLanes] = T(0);
+          continue;
+        }
+        const T* src = x + blk.base[l] + k0 * blk.inner;
+        for (std::int64_t j = 0; j < kn; ++j) dst[j * kLanes] = src[j * blk.inner];
       }
-      const T* src = x + blk.base[l];
-      for (std::int64_t k = 0; k < n; ++k) raw[k * kLanes + l] = src[k * blk.inner];
     }
   }
 
@@ -347,9 +370,13 @@ class BatchedDctPoisson {
       }
       return;
     }
-    for (int l = 0; l < blk.count; ++l) {
-      T* dst = x + blk.base[l];
-      for (std::int64_t k = 0; k < n; ++k) dst[k * blk.inner] = raw[k * kLanes + l];
+    for (std::int64_t k0 = 0; k0 < n; k0 += kTile) {  // tile by tile, as in load
+      const std::int64_t kn = std::min<std::int64_t>(kTile, n - k0);
+      for (int l = 0; l < blk.count; ++l) {
+        T* dst = x + blk.base[l] + k0 * blk.inner;
+        const T* src = raw + k0 * kLanes + l;
+        for (std::int64_t j = 0; j < kn; ++j) dst[j * blk.inner] = src[j * kLanes];
+      }
     }
   }
 
@@ -360,11 +387,15 @@ class BatchedDctPoisson {
   }
 
   // Lanes l < kHalf are the real parts, lanes kHalf + l the imaginary parts
-  // of one complex row: two real transforms for the price of one.
-  void forward_block(int s, T* __restrict raw, T* re[2], T* im[2], T* generic) const {
+  // of one complex row: two real transforms for the price of one. Row l's
+  // element k is read from in[k * in_stride + l] and written to
+  // out[k * out_stride + l]; in and out may be the same rows (every input is
+  // read before the first output is written).
+  void forward_block(int s, const T* in, std::int64_t in_stride, T* out, std::int64_t out_stride, T* re[2],
+                     T* im[2], T* generic) const {
     const std::int64_t n = dom_.n[s];
     for (std::int64_t m = 0; m < n; ++m) {
-      const T* src = raw + source(m, n) * kLanes;
+      const T* src = in + source(m, n) * in_stride;
       T* dr = re[0] + m * kHalf;
       T* di = im[0] + m * kHalf;
 #pragma omp simd
@@ -373,9 +404,9 @@ class BatchedDctPoisson {
         di[l] = src[kHalf + l];
       }
     }
-    const int out = fft_[s].forward(re, im, generic);
-    const T* zr = re[out];
-    const T* zi = im[out];
+    const int done = fft_[s].forward(re, im, generic);
+    const T* zr = re[done];
+    const T* zi = im[done];
     for (std::int64_t k = 0; k < n; ++k) {
       const std::int64_t kc = k == 0 ? 0 : n - k;
       const T wr = twiddle_re_[s][k], wi = twiddle_im_[s][k];
@@ -383,7 +414,7 @@ class BatchedDctPoisson {
       const T* ai = zi + k * kHalf;
       const T* cr = zr + kc * kHalf;
       const T* ci = zi + kc * kHalf;
-      T* dst = raw + k * kLanes;
+      T* dst = out + k * out_stride;
 #pragma omp simd
       for (int l = 0; l < kHalf; ++l) {
         // Split the two real rows' spectra, then X = Re(w V).
@@ -395,14 +426,16 @@ class BatchedDctPoisson {
     }
   }
 
-  void inverse_block(int s, T* __restrict raw, T* re[2], T* im[2], T* generic) const {
+  // As forward_block.
+  void inverse_block(int s, const T* in, std::int64_t in_stride, T* out, std::int64_t out_stride, T* re[2],
+                     T* im[2], T* generic) const {
     const std::int64_t n = dom_.n[s];
     for (std::int64_t k = 0; k < n; ++k) {
       // P = conj(w) (X_k - i X_{n-k}) per row (X_n = 0), Z = P0 + i P1, stored
       // conjugated: the inverse FFT is conj(FFT(conj Z)).
       const T wr = twiddle_re_[s][k], wi = twiddle_im_[s][k];
-      const T* a = raw + k * kLanes;
-      const T* c = raw + (k == 0 ? 0 : n - k) * kLanes;
+      const T* a = in + k * in_stride;
+      const T* c = in + (k == 0 ? 0 : n - k) * in_stride;
       const T keep = k == 0 ? T(0) : T(1);
       T* dr = re[0] + k * kHalf;
       T* di = im[0] + k * kHalf;
@@ -415,11 +448,11 @@ class BatchedDctPoisson {
         di[l] = -(p0i + p1r);
       }
     }
-    const int out = fft_[s].forward(re, im, generic);
-    const T* zr = re[out];
-    const T* zi = im[out];
+    const int done = fft_[s].forward(re, im, generic);
+    const T* zr = re[done];
+    const T* zi = im[done];
     for (std::int64_t m = 0; m < n; ++m) {
-      T* dst = raw + source(m, n) * kLanes;
+      T* dst = out + source(m, n) * out_stride;
       const T* sr = zr + m * kHalf;
       const T* si = zi + m * kHalf;
 #pragma omp simd

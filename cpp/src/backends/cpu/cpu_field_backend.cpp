@@ -177,8 +177,10 @@ class CpuFieldBackend final : public Backend {
     const double* phi = phi_.data();
     T* v = v_.data() + pad_;
     T* vbar = vbar_.data() + pad_;
-    const T* vr = lambda < 1 ? vr_.data() + pad_ : nullptr;
-    const T* xr = lambda < 1 && cols_ > 0 ? xr_.data() : nullptr;
+    // Without a Halpern weight the restart point is the iterate itself, read
+    // but unused: see omt_scalar_primal_cell.
+    const T* vr = lambda < 1 ? vr_.data() + pad_ : v;
+    const T* xr = lambda < 1 && cols_ > 0 ? xr_.data() : x_.data();
     T* x = x_.data();
     T* xbar = xbar_.data();
     const T* coupling = coupling_.data();
@@ -198,12 +200,10 @@ class CpuFieldBackend final : public Backend {
       with_plane_shape(d_, spatial_ == OMT_SPATIAL_GROUP_PER_PLANE, [&](auto d, auto iso) {
         for (int p = 0; p < planes_; ++p) {
           const double* ph = phi + p * n;
-          const T* vrp = vr ? vr + p * block : nullptr;
+          const T* vrp = vr + p * block;
           T* vp = v + p * block;
           T* vbp = vbar + p * block;
-#pragma omp parallel for schedule(static) if (parallel_)
-          for (std::int64_t i = 0; i < n; ++i)
-            FieldCell<T>::plane(i, n, int(d), int(iso), c.stride, c.inv_h, m, l, bits, ph, vrp, vp, vbp);
+          plane_loop<int(d), int(iso)>(parallel_, n, c, m, l, bits, ph, vrp, vp, vbp);
         }
       });
       // The exchange column by column (one graph edge each), a vectorised
@@ -211,18 +211,9 @@ class CpuFieldBackend final : public Backend {
       for (int q = 0; q < cols_; ++q) {
         const double* phi0 = phi + std::int64_t(edge_plane_[0][q]) * n;
         const double* phi1 = phi + std::int64_t(edge_plane_[1][q]) * n;
-        const T c0 = edge_coef_[0][q], c1 = edge_coef_[1][q], t = m * threshold[q];
-        T* xq = x + std::int64_t(q) * n;
-        T* xbq = xbar + std::int64_t(q) * n;
-        const T* xrq = xr ? xr + std::int64_t(q) * n : nullptr;
-#pragma omp parallel for schedule(static) if (parallel_)
-        for (std::int64_t i = 0; i < n; ++i) {
-          const T acc = c0 * T(phi0[i]) + c1 * T(phi1[i]);
-          const T old = xq[i];
-          const T y = FieldCell<T>::soft(old - m * acc, t);
-          xbq[i] = T(2) * y - old;
-          xq[i] = l < T(1) ? l * y + (T(1) - l) * xrq[i] : y;
-        }
+        const std::int64_t at = std::int64_t(q) * n;
+        edge_loop(parallel_, n, edge_coef_[0][q], edge_coef_[1][q], m, m * threshold[q], l, phi0, phi1,
+                  xr + at, x + at, xbar + at);
       }
       return;
     }
@@ -376,6 +367,30 @@ class CpuFieldBackend final : public Backend {
     T inv_h[3];
   };
   Loop loop() const { return {{stride_[0], stride_[1], stride_[2]}, {inv_h_[0], inv_h_[1], inv_h_[2]}}; }
+
+  // A vector problem's primal step, one plane, and one exchange column: simd
+  // loops over locals, as CpuScalarBackend::primal_loop (cpu_backend.cpp).
+  template <int d, int iso>
+  static void plane_loop(bool parallel, std::int64_t n, Loop c, T m, T l, const std::uint8_t* bits,
+                         const double* phi, const T* v_restart, T* v, T* vbar) {
+#pragma omp parallel for simd schedule(static) if (parallel) firstprivate(c)
+    for (std::int64_t i = 0; i < n; ++i)
+      FieldCell<T>::plane(i, n, d, iso, c.stride, c.inv_h, m, l, bits, phi, v_restart, v, vbar);
+  }
+  // omt_field_exchange_cell's arithmetic for an edge between two planes; the
+  // Halpern blend without a condition, as in omt_scalar_primal_cell.
+  static void edge_loop(bool parallel, std::int64_t n, T c0, T c1, T m, T t, T l, const double* phi0,
+                        const double* phi1, const T* x_restart, T* x, T* xbar) {
+#pragma omp parallel for simd schedule(static) if (parallel)
+    for (std::int64_t i = 0; i < n; ++i) {
+      const T acc = c0 * T(phi0[i]) + c1 * T(phi1[i]);
+      const T old = x[i];
+      const T y = FieldCell<T>::soft(old - m * acc, t);
+      xbar[i] = T(2) * y - old;
+      x[i] = l * y + (T(1) - l) * x_restart[i];
+    }
+  }
+
   FieldShape shape() const { return {d_, planes_, cols_, m_, spatial_, exchange_}; }
   // Vector problems: the spatial flux is penalised plane by plane.
   bool vector_planes() const { return spatial_ == OMT_SPATIAL_SOFT || spatial_ == OMT_SPATIAL_GROUP_PER_PLANE; }
