@@ -77,11 +77,12 @@ class Coarsening {
 // local, and a warm start saved it no iterations at 512^2).
 bool coarse_level_pays(double fine_imbalance_l1, double coarse_imbalance_l1);
 
-// The options of a coarse solve: tolerance max(tol, 1e-3), the caller's
-// iteration limit (it bounds every grid), and the caller's callback told the
-// level (Progress::level + 1).
+// The options of a coarse solve of coarse_cells cells: tolerance
+// max(tol, 1e-3), or tol itself on a coarse grid of 512^2 cells or more; the
+// caller's iteration limit (it bounds every grid); and the caller's callback
+// told the level (Progress::level + 1).
 struct CoarseOptions {
-  explicit CoarseOptions(const SolveOptions& fine);
+  CoarseOptions(const SolveOptions& fine, std::int64_t coarse_cells);
   CoarseOptions(const CoarseOptions&) = delete;  // options.callback_data points here
   SolveOptions options;
  private:

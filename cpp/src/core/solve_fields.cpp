@@ -76,7 +76,7 @@ std::optional<detail::CoarseSolution> solve_coarse(const detail::PreparedField& 
   detail::PreparedField cf = f;
   cf.domain = detail::Domain::build(coarse->grid(), coarse->mask());
   cf.rhs = std::move(rhs);
-  const detail::CoarseOptions coarse_options(options);
+  const detail::CoarseOptions coarse_options(options, nc);
   Result result = solve_field(cf, coarse->grid(), coarse_options.options, Clock::now(), false);
   return detail::CoarseSolution{std::move(*coarse), std::move(result)};
 }
