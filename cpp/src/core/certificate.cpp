@@ -199,8 +199,9 @@ void isotropic_sweep(const Domain& dom, double* psi) {
 
 // Isotropic: a path metric fitted to phi under which every 1-Lipschitz
 // function is dual feasible, then the inf-convolution with it. Cell i's
-// constraint sum_s g_s(i)^2 <= 1 involves its forward faces only, so giving face (i, i + e_s) the length c_s(i) h_s with
-// sum_s c_s(i)^2 = 1 makes it hold. c is phi's own gradient at i, padded to a
+// constraint sum_s g_s(i)^2 <= 1 involves its forward faces only, so giving
+// face (i, i + e_s) the length c_s(i) h_s with sum_s c_s(i)^2 = 1 makes it
+// hold. c is phi's own gradient at i, padded to a
 // unit vector where |g(i)| < 1 (c_s^2 = g_s^2 + (1 - |g|^2) / k over the k
 // forward faces) and scaled down where |g(i)| > 1: psi = phi wherever phi
 // already fits, and only the violations and what they reach move.
