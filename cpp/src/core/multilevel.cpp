@@ -12,16 +12,14 @@ namespace omtcore::detail {
 
 namespace {
 
-// Measured on 128^2-512^2 mixtures, photographs, shifts and point masses
-// (benchmarks/RESULTS.md, "multilevel warm start"): coarse levels solved to
-// 1e-4 instead of 1e-3 saved no fine iterations and cost up to 20% more time.
+// Why 1e-3: coarse levels solved tighter save (almost) no fine iterations and
+// cost more time (benchmarks/RESULTS.md, "2026-11-26 · 2-core CPU · multilevel warm start").
 constexpr double kCoarseTol = 1e-3;
 // A coarse level of at least this many cells (the level below a 1024^2 grid)
-// is solved to the caller's tolerance instead. Measured on 1024^2 smooth
-// mixtures (three seeds): from a 512^2 level solved to 1e-3 the fine
-// iteration took 825-875 iterations (one long swing of the primal weight),
-// 11.5-12.4 s; from one solved to 1e-4, 75-350 iterations, 3.1-7.1 s; the
-// isotropic shift 3.6 -> 2.8 s. Each fine iteration there costs ~15 ms.
+// is solved to the caller's tolerance instead. Why: there a looser start sets
+// off a long swing of the primal weight, and fine iterations are expensive
+// (benchmarks/RESULTS.md,
+// "2026-11-26 · 2-core CPU · vectorised loop, coarse tolerance at 1024², OR-Tools at 1024²").
 constexpr std::int64_t kFullTolCoarseCells = std::int64_t(1) << 18;
 constexpr std::int64_t kMinCoarseAxis = 16;
 constexpr std::int64_t kMinCoarseCells = 32 * 32;

@@ -73,8 +73,9 @@ class Coarsening {
 };
 
 // Whether solving on the coarse level pays: the block sums keep at least 3/4
-// of sum |a - b| (uniform noise keeps about half per level: its transport is
-// local, and a warm start saved it no iterations at 512^2).
+// of sum |a - b|. Why: uniform noise keeps about half per level (its transport
+// is local) and gains nothing from a warm start (benchmarks/RESULTS.md,
+// "2026-11-26 · 2-core CPU · multilevel warm start").
 bool coarse_level_pays(double fine_imbalance_l1, double coarse_imbalance_l1);
 
 // The options of a coarse solve of coarse_cells cells: tolerance
@@ -108,8 +109,8 @@ std::optional<CoarseSolution> solve_coarse(const PreparedScalar& prep, const Sol
 // by to_solver(slice, index) (user to solver units); records the grids solved
 // in result.levels and a callback's stop in spec; then frees the coarse
 // solution and hands the memory the coarse solves freed back to the system
-// (glibc keeps freed heap blocks resident; measured, 1024^2 float32 CPU solve,
-// peak beyond the inputs: 100 MB without, 91 MB with).
+// (glibc keeps freed heap blocks resident, which raises the solve's peak;
+// benchmarks/RESULTS.md, "2026-11-26 · 2-core CPU · multilevel warm start").
 void start_from_coarse(std::optional<CoarseSolution>& coarse, Backend& backend, int planes, int columns,
                        const std::function<double(Backend::Slice, int)>& to_solver, Result& result,
                        LoopSpec& spec);

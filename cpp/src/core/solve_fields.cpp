@@ -1,6 +1,6 @@
 // Vector and matrix OMT: validation (fields.cpp), solver units, the backend's
-// FieldSetup, certificates, and the conversion of the result to the layouts
-// of formulation.md. The loop itself is in solve_loop.cpp.
+// FieldSetup, certificates, and the conversion of the result to the public
+// layouts (omtcore/types.hpp). The loop itself is in solve_loop.cpp.
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -99,10 +99,9 @@ Result solve_field(const detail::PreparedField& f, const Grid& grid, const Solve
   // Solver units as for scalars (solve_scalar.cpp); the exchange variable of
   // block b is x = c sigma_b G, its cost threshold_b |x| with threshold_b =
   // cost_b / (h_ref sigma_b). sigma_b = sqrt(max(1, cost_b / h_ref)), a
-  // diagonal preconditioning measured on 16^2 RGB noise, alpha 0.01 to 20,
-  // both norms (iterations to gap 1e-5): sigma = cost/h (threshold 1) stalled
-  // for alpha <= 0.1 (no convergence in 5000); sigma = 1 needed 3050 at
-  // alpha = 20; the square root kept every case within 500-2500.
+  // diagonal preconditioning. Why the square root: sigma = cost/h stalls for
+  // small alpha and sigma = 1 is slow for large alpha; the square root keeps
+  // both in range (benchmarks/RESULTS.md, "2026-11-25 · 2-core CPU · moved from code comments").
   double l1 = 0, l2 = 0;
   for (double r : f.rhs) {
     l1 += std::fabs(r);
@@ -153,13 +152,11 @@ Result solve_field(const detail::PreparedField& f, const Grid& grid, const Solve
   detail::LoopSpec spec;
   spec.lp = f.spatial == detail::SpatialProx::soft && f.exchange == detail::ExchangeProx::soft;
   spec.norm_bound = norm_bound;
-  // Vector problems keep the primal weight within [1/10, 10]. Measured
-  // (RGB photographs, alpha = h, isotropic): with the scalar isotropic range
-  // of 100 the weight fell to 0.01-0.05 and oscillated at 256^2, and the
-  // residual with it (gap 5e-3 after 100000 iterations); with 10 it converged
-  // in 3600 (128^2: 2225 -> 4150, the price). Matrix problems keep 100: with
-  // 10 their iterations grew 1.6-2.3x (smooth k = 2, 3 fields, 64^2-128^2,
-  // e.g. k = 2 nuclear at 128^2 6500 -> 11900) and none oscillated with 100.
+  // Vector problems keep the primal weight within [1/10, 10]. Why: with the
+  // scalar isotropic range of 100 the weight of isotropic RGB solves fell low
+  // and oscillated, and the residual with it. Matrix problems keep 100: 10
+  // slows them, and none oscillated with 100 (benchmarks/RESULTS.md,
+  // "2026-11-25 · 2-core CPU · vector (RGB) and matrix OMT, float32, gap 1e-4").
   spec.weight_range = f.matrix ? 0.0 : 10.0;
   spec.residual_scale = f.total_mass > 0 ? 1.0 / (mass_scale * f.total_mass) : 0.0;
   spec.trivial = trivial;

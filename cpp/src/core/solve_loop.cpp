@@ -27,27 +27,24 @@ constexpr int kWeightEvery = 50;
 constexpr double kWeightSmoothing = 0.5;
 // Anisotropic (LP) loop: once the weight has turned back three times after
 // moving by more than a factor kWeightSwing, it is oscillating, not drifting
-// towards a balance, and the smoothing drops. Measured: a block moved by 3/4
-// of a 256^2 grid swung the weight between 0.1 and 1-2 with a period of ~500
-// iterations and never converged (gap 3e-3 after 20000 iterations); damped,
-// ~4500 iterations. Noise, mixtures, photographs and RGB images swing at
-// most twice; damping them after small or fewer turns cost 10-40%.
+// towards a balance, and the smoothing drops.
+// Why: undamped, mass moved far keeps the weight swinging and never converges;
+// the common inputs turn at most twice, and damping them sooner costs time
+// (benchmarks/RESULTS.md,
+// "2026-11-26 · 2-core CPU · blocks moved far and masked domains: the primal weight's control").
 constexpr double kWeightSmoothingDamped = 0.2;
 constexpr double kWeightSwing = 2.0;
 constexpr int kWeightTurnsToDamp = 3;
 // Bounds on the weight: once the primal iterate has converged its movement
 // vanishes and the ratio grows without meaning, and the step sizes with it.
-// Measured per norm on 64^2-512^2 noise, mixtures, shifts and point masses:
-// isotropic, a range of 10 pinned the weight at its bound, the dual then
-// converged slowly and held the lower bound back (512^2 mixture: gap 2e-3
-// after 1000 iterations with 10, 2e-5 with 100); anisotropic (a degenerate
-// LP), 100 let the primal step shrink until the residual stalled (512^2
-// mixture: 1475 iterations with 10, no convergence in 60000 with 100).
+// Why per norm: isotropic, a range of 10 pins the weight and the lower bound
+// lags; anisotropic (a degenerate LP), 100 lets the primal step shrink until
+// the residual stalls (benchmarks/RESULTS.md,
+// "2026-11-25 · 2-core CPU · moved from code comments").
 // Only the upper bound of the anisotropic weight is 10: mass moved far
-// through a narrow domain wants a small weight (long primal steps). A block
-// moved around a C-shaped domain, pinned at 0.1: 7675 iterations at 128^2,
-// no convergence at 256^2; with 0.01: 1075 and 5925 (512^2 mixture
-// 950 -> 1050 iterations, the price).
+// through a narrow domain wants a small weight (long primal steps), hence
+// the floor 0.01 (benchmarks/RESULTS.md,
+// "2026-11-26 · 2-core CPU · blocks moved far and masked domains: the primal weight's control").
 constexpr double kWeightRangeIsotropic = 100.0;
 constexpr double kWeightRangeAnisotropic = 10.0;
 constexpr double kWeightFloorAnisotropic = 0.01;
@@ -56,10 +53,9 @@ constexpr double kWeightFloorAnisotropic = 0.01;
 // restarted Halpern PDHG for LP (Lu and Yang 2024). Restart when the residual
 // fell below kRestartDecay of its value at the last restart (PDLP's sufficient
 // decay), or after kRestartShare of all iterations so far (PDLP's artificial
-// restart). Measured: a square moved by its side, 64^2-256^2, 2325 / 3450 /
-// >20000 iterations without, 250 / 500 / 875 with; noise and mixtures equal
-// or better. The isotropic loop does not restart: every isotropic case
-// measured needed 1.3-2.7x more iterations with it.
+// restart). Why: without restarts compact shifts converge slowly or not at
+// all; isotropic solves need more iterations with them, so that loop does not
+// restart (benchmarks/RESULTS.md, "2026-11-25 · 2-core CPU · moved from code comments").
 constexpr double kRestartDecay = 0.2;
 constexpr double kRestartShare = 0.36;
 constexpr std::int64_t kMinRestartEpoch = 50;
@@ -148,8 +144,8 @@ void run_loop(Backend& backend_ref, const LoopSpec& spec, const SolveOptions& op
   const double residual_scale = spec.residual_scale;
 
   // The best upper and lower bounds seen at any check: each is rigorous on its
-  // own, so the reported bracket is the tightest pair (formulation.md allows
-  // "the largest of several such bounds"). best_residual is the residual of
+  // own, so the reported bracket is the tightest pair (the lower bound may be
+  // the largest of several such bounds). best_residual is the residual of
   // the iterate whose flux is kept.
   Bounds best;
   best.target_gap = options.tol;

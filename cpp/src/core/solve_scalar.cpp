@@ -65,8 +65,8 @@ Result solve(const ScalarProblem& problem, const SolveOptions& options) {
   // The multilevel warm start (multilevel.hpp), converted to solver units as
   // the iterate read back in `certify`, inversely. Solved once this grid's
   // backend exists: the coarse grids need a third of its memory, and what
-  // they free is reused by this grid's certificates (1024^2 float32 CPU
-  // solve, peak beyond the inputs: 92 MB this way, 99 MB the other way round).
+  // they free is reused by this grid's certificates, so the peak is lower
+  // this way round (benchmarks/RESULTS.md, "2026-11-26 · 2-core CPU · multilevel warm start").
   std::optional<detail::CoarseSolution> coarse = detail::solve_coarse(prep, options);
 
   detail::LoopSpec spec;

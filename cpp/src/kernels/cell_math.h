@@ -13,7 +13,7 @@
  *   OMT_FN      function qualifier (e.g. "static inline", "__device__ inline")
  *   OMT_GLOBAL  address-space qualifier for device arrays ("__global" in OpenCL)
  *
- * Conventions (formulation.md): arrays are C order; a flux array holds d
+ * Conventions: arrays are C order; a flux array holds d
  * components of N cells each, component s at offset s*N; bits[i] says which
  * faces of cell i carry flux (both cells in the domain): OMT_FWD(s) for the face
  * to i + e_s, OMT_BWD(s) for the face from i - e_s. The solver works on

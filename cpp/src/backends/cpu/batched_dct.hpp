@@ -12,8 +12,8 @@
 // The unnormalised forward transform and the inverse's 1/n are folded into the
 // eigenvalue scaling. Written here rather than taken from a library: no
 // permissive fast DCT is packaged for Debian or PyPI (pocketfft is not, FFTW is
-// GPL), and KissFFT, which transforms one row at a time, made a whole 512^2
-// float iteration 10.4 ms on 2 cores against 3.5 ms with this.
+// GPL), and KissFFT, which transforms one row at a time, was about 3x slower
+// per iteration (benchmarks/RESULTS.md, "2026-11-25 · 2-core CPU · moved from code comments").
 #pragma once
 
 #include <algorithm>
@@ -273,8 +273,9 @@ class BatchedDctPoisson {
     const T volume = static_cast<T>(volume_);
     // Only the last axis' constant mode (k = 0, eigenvalue 0) can meet a
     // non-positive sum: it alone is tested. A test in every lane, whatever
-    // way it was written, became a branch that kept the loop below scalar
-    // (~6% of a 1024^2 solve); in T, it vectorises twice as wide.
+    // way it was written, became a branch that kept the loop below scalar;
+    // in T, it vectorises twice as wide (benchmarks/RESULTS.md,
+    // "2026-11-26 · 2-core CPU · vectorised loop, coarse tolerance at 1024², OR-Tools at 1024²").
     for (int l = 0; l < kLanes; ++l) {
       const T e = (head[l] + static_cast<T>(tail[0])) * volume;
       raw[l] = e > T(0) ? raw[l] / e : T(0);
@@ -352,7 +353,8 @@ class BatchedDctPoisson {
     }
     // A transpose, tile by tile: a tile of raw (kTile elements of every
     // lane) stays in L1 while every lane writes into it; lane by lane over
-    // whole rows, each write missed L1 (1024^2: ~9% of the solve).
+    // whole rows, each write missed L1 (benchmarks/RESULTS.md,
+    // "2026-11-26 · 2-core CPU · vectorised loop, coarse tolerance at 1024², OR-Tools at 1024²").
     for (std::int64_t k0 = 0; k0 < n; k0 += kTile) {
       const std::int64_t kn = std::min<std::int64_t>(kTile, n - k0);
       for (int l = 0; l < kLanes; ++l) {

@@ -224,8 +224,9 @@ class CpuScalarBackend final : public Backend {
   }
 
   // A simd loop over locals: the compiler's alias checks between the six
-  // arrays are more than it tries, and the scalar loop took 2.5x as long at
-  // 512^2; captured variables would be reloaded at every cell.
+  // arrays are more than it tries, so the loop stayed scalar and slow, and
+  // captured variables would be reloaded at every cell (benchmarks/RESULTS.md,
+  // "2026-11-26 · 2-core CPU · vectorised loop, coarse tolerance at 1024², OR-Tools at 1024²").
   template <int d, int iso>
   static void primal_loop(Loop c, T m, T l, const double* phi, const T* v_restart, T* v, T* vbar) {
 #pragma omp parallel for simd schedule(static) if (c.n >= kMinParallelCells) firstprivate(c)
