@@ -36,6 +36,18 @@
 #define OMT_EXCHANGE_GROUP 1
 #define OMT_EXCHANGE_NUCLEAR 2
 
+/* The field shapes that the CPU and CUDA backends compile with constant sizes,
+ * for d axes: X(d, planes, cols, m, spatial, exchange, k), k < 0 for vectors. */
+#define OMT_COMMON_FIELD_SHAPES(X, D)                                               \
+  X(D, 3, 3, 1, OMT_SPATIAL_GROUP_PER_PLANE, OMT_EXCHANGE_SOFT, -1) /* RGB, all pairs */ \
+  X(D, 3, 3, 1, OMT_SPATIAL_SOFT, OMT_EXCHANGE_SOFT, -1)                            \
+  X(D, 3, 2, 1, OMT_SPATIAL_GROUP_PER_PLANE, OMT_EXCHANGE_SOFT, -1) /* RGB, a path */    \
+  X(D, 3, 2, 1, OMT_SPATIAL_SOFT, OMT_EXCHANGE_SOFT, -1)                            \
+  X(D, 4, 12, 4, OMT_SPATIAL_GROUP_ALL, OMT_EXCHANGE_GROUP, 2) /* k = 2, Pauli */        \
+  X(D, 4, 12, 4, OMT_SPATIAL_NUCLEAR, OMT_EXCHANGE_NUCLEAR, 2)                      \
+  X(D, 9, 72, 9, OMT_SPATIAL_GROUP_ALL, OMT_EXCHANGE_GROUP, 3) /* k = 3, Gell-Mann */    \
+  X(D, 9, 72, 9, OMT_SPATIAL_NUCLEAR, OMT_EXCHANGE_NUCLEAR, 3)
+
 OMT_FN void omt_coords_to_herm(int k, const real_t* x, real_t* re, real_t* im) {
   const real_t r = (real_t)0.70710678118654752440;
   for (int j = 0; j < k; ++j) {

@@ -64,9 +64,9 @@ OMT_FIELD_CELL(double, field_f64)
 // Calls f(d, planes, cols, m, spatial, exchange) with compile-time constants
 // (std::integral_constant) for the common shapes, so that the per-cell loops
 // of field_math.h unroll where the compiler inlines them; other shapes get
-// plain ints. Measured on one thread, 400 iterations: RGB 256^2 22.4 -> 8.8 ms
-// per iteration (anisotropic), matrix k = 3 at 64^2 about 30 ms either way;
-// forcing every cell function inline made RGB slower (10.1 ms).
+// plain ints. Why: RGB iterations ran more than twice as fast this way, and
+// forcing every cell function inline was slower (benchmarks/RESULTS.md,
+// "2026-11-25 · 2-core CPU · moved from code comments").
 struct FieldShape {
   int d, planes, cols, m, spatial, exchange;
 };
@@ -75,21 +75,11 @@ template <int V> using IC = std::integral_constant<int, V>;
 
 template <class F>
 void with_field_shape(const FieldShape& s, F&& f) {
-#define OMT_SHAPE(D, P, C, M, S, X)                                                                \
+#define OMT_SHAPE(D, P, C, M, S, X, K)                                                             \
   if (s.d == D && s.planes == P && s.cols == C && s.m == M && s.spatial == S && s.exchange == X) \
     return f(IC<D>{}, IC<P>{}, IC<C>{}, IC<M>{}, IC<S>{}, IC<X>{});
-#define OMT_SHAPES_D(D)                                                                                  \
-  OMT_SHAPE(D, 3, 3, 1, OMT_SPATIAL_GROUP_PER_PLANE, OMT_EXCHANGE_SOFT) /* RGB, all pairs */           \
-  OMT_SHAPE(D, 3, 3, 1, OMT_SPATIAL_SOFT, OMT_EXCHANGE_SOFT)                                           \
-  OMT_SHAPE(D, 3, 2, 1, OMT_SPATIAL_GROUP_PER_PLANE, OMT_EXCHANGE_SOFT) /* RGB, a path */              \
-  OMT_SHAPE(D, 3, 2, 1, OMT_SPATIAL_SOFT, OMT_EXCHANGE_SOFT)                                           \
-  OMT_SHAPE(D, 4, 12, 4, OMT_SPATIAL_GROUP_ALL, OMT_EXCHANGE_GROUP) /* k = 2, Pauli */                 \
-  OMT_SHAPE(D, 4, 12, 4, OMT_SPATIAL_NUCLEAR, OMT_EXCHANGE_NUCLEAR)                                    \
-  OMT_SHAPE(D, 9, 72, 9, OMT_SPATIAL_GROUP_ALL, OMT_EXCHANGE_GROUP) /* k = 3, Gell-Mann */             \
-  OMT_SHAPE(D, 9, 72, 9, OMT_SPATIAL_NUCLEAR, OMT_EXCHANGE_NUCLEAR)
-  OMT_SHAPES_D(2)
-  OMT_SHAPES_D(3)
-#undef OMT_SHAPES_D
+  OMT_COMMON_FIELD_SHAPES(OMT_SHAPE, 2)
+  OMT_COMMON_FIELD_SHAPES(OMT_SHAPE, 3)
 #undef OMT_SHAPE
   f(s.d, s.planes, s.cols, s.m, s.spatial, s.exchange);
 }
@@ -193,9 +183,9 @@ class CpuFieldBackend final : public Backend {
       // A vector problem penalises its spatial flux plane by plane: each
       // plane's step is the scalar one (cell_math.h, the same arithmetic as
       // omt_field_spatial_cell's), a loop the compiler vectorises; the
-      // exchange follows in a loop of its own (a loop per graph edge). With
-      // the residual done the same way: RGB 256², 2 threads, 4.6 -> 3.2 ms
-      // per iteration.
+      // exchange follows in a loop of its own (a loop per graph edge). The
+      // residual is done the same way (benchmarks/RESULTS.md,
+      // "2026-11-26 · 2-core CPU · vector (RGB) problems plane by plane").
       const std::int64_t block = std::int64_t(d_) * n;
       with_plane_shape(d_, spatial_ == OMT_SPATIAL_GROUP_PER_PLANE, [&](auto d, auto iso) {
         for (int p = 0; p < planes_; ++p) {

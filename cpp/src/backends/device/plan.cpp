@@ -1,4 +1,4 @@
-#include "backends/device_plan.hpp"
+#include "backends/device/plan.hpp"
 
 #include <cmath>
 

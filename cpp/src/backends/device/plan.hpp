@@ -1,16 +1,11 @@
 // Host-side setup shared by the device backends (OpenCL, CUDA): the tables of
 // the FFT-based DCT their Poisson solve runs (kernels.cl documents the
-// transform), the Laplacian's eigenvalue per transform coefficient, a scalar
-// problem as a field problem of one plane with no exchange, and the backends'
-// registry entries.
+// transform), the Laplacian's eigenvalue per transform coefficient, and a
+// scalar problem as a field problem of one plane with no exchange.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
-#include <functional>
-#include <memory>
-#include <string>
-#include <utility>
 #include <vector>
 
 #include "core/backend.hpp"
@@ -52,32 +47,5 @@ inline StageRole stage_role(std::size_t i, std::size_t count) {
 std::vector<double> laplacian_per_cell(const ScalarSetup& grid);
 
 FieldSetup as_field(const ScalarSetup& scalar);
-
-// The registry entry of a device backend, which runs every problem as a field
-// problem (a scalar one as one plane). `discover()` returns the backend's
-// device list (`devices`, each with a `name`, and `why` when it is empty);
-// `target(options)` the device a solve runs on (`.dev.name`); `make` builds
-// the backend for a field setup.
-template <class Discover, class Target>
-BackendEntry device_backend_entry(const std::string& name, Discover discover, Target target,
-                                  std::unique_ptr<Backend> (*make)(const FieldSetup&, const SolveOptions&),
-                                  std::function<bool()> accelerates) {
-  BackendEntry e;
-  e.name = name;
-  e.probe = [name, discover] {
-    BackendInfo info;
-    info.name = name;
-    const auto& found = discover();
-    info.available = !found.devices.empty();
-    info.reason = found.why;
-    for (const auto& dev : found.devices) info.devices.push_back(dev.name);
-    return info;
-  };
-  e.make_scalar = [make](const ScalarSetup& setup, const SolveOptions& options) { return make(as_field(setup), options); };
-  e.make_field = make;
-  e.device_name = [target](const SolveOptions& options) { return target(options).dev.name; };
-  e.accelerates = std::move(accelerates);
-  return e;
-}
 
 }  // namespace omtcore::detail

@@ -1,0 +1,388 @@
+// The device backends' host side, written once: every problem kind on one
+// device, every array there, stepped by the kernels of kernels.cl. The API
+// (OpenCL in opencl_backend.cpp, CUDA in cuda_backend.cu) comes in as `Api`,
+// a small layer of buffers, copies, launches and synchronisation:
+//
+//   Real, Potential          iterate and potential types (float or double)
+//   Kernel, Kernels          handles of kernels.cl's kernels for one problem
+//   alloc(bytes), release(h) device allocations (release static, noexcept)
+//   zero, copy, write, read  on allocations (read waits for the data)
+//   finish()                 waits for everything issued
+//   check_memory(need, largest)  throws DeviceMemoryError before allocating
+//   kernels(setup, index32)  the kernels for the problem's shape
+//   cells(items)             the launch range of a per-cell kernel
+//   max_reduce_groups()      work-groups a reduction may use
+//   launch(kernel, range, args)  args: the flattened arguments (KernelArgs)
+//   stage_steps(mu, tau, lambdas, count), step_args(args, j)
+//                            how iteration j of a batch gets its step sizes
+//   batch(count, key, run)   runs run(), count iterations (a CUDA graph may replay it)
+//   scope(), drain()         RAII: the device current for a call (CUDA); drain()
+//                            also waits for the device, throwing nothing
+#pragma once
+
+#include <algorithm>
+#include <array>
+#include <climits>
+#include <cstdint>
+#include <cstring>
+#include <functional>
+#include <memory>
+#include <string>
+#include <tuple>
+#include <utility>
+#include <vector>
+
+#include "backends/device/dialect.h"
+#include "backends/device/plan.hpp"
+#include "core/backend.hpp"
+
+namespace omtcore::detail {
+
+// A launch: `groups` work-groups of `size` work-items; `fixed` says whether
+// the group size must be `size` (else the runtime may pick it: OpenCL).
+struct LaunchRange {
+  std::size_t groups, size;
+  bool fixed;
+};
+
+// A kernel's arguments as the bytes of each, in order.
+struct KernelArgs {
+  struct Slot {
+    alignas(8) unsigned char bytes[8];
+    std::size_t size;
+  };
+  static constexpr int kMax = 32;
+  std::array<Slot, kMax> slot;
+  int count = 0;
+  template <class V>
+  void add(const V& value) {
+    static_assert(sizeof(V) <= 8, "kernel arguments are scalars or handles");
+    std::memcpy(slot[count].bytes, &value, sizeof value);
+    slot[count++].size = sizeof value;
+  }
+};
+
+// Owns one device allocation.
+template <class Api>
+class DeviceArray {
+ public:
+  DeviceArray() = default;
+  DeviceArray(const DeviceArray&) = delete;
+  DeviceArray& operator=(const DeviceArray&) = delete;
+  ~DeviceArray() {
+    if (handle_) Api::release(handle_);
+  }
+  void create(Api& api, std::size_t bytes) { handle_ = api.alloc(std::max<std::size_t>(bytes, 8)); }
+  void* get() const { return handle_; }
+  explicit operator bool() const { return handle_ != nullptr; }
+
+ private:
+  void* handle_ = nullptr;
+};
+
+template <class Api>
+class DeviceBackend final : public Backend {
+  using Real = typename Api::Real;
+  using Potential = typename Api::Potential;
+  using Array = DeviceArray<Api>;
+
+ public:
+  DeviceBackend(const FieldSetup& setup, std::unique_ptr<Api> api)
+      : api_(std::move(api)), dom_(*setup.grid.domain), d_(dom_.d), n_(dom_.cells), planes_(setup.planes),
+        cols_(setup.blocks * setup.block_size), pad_(dom_.stride[0]) {
+    for (int s = 0; s < 3; ++s) inv_h_[s] = setup.grid.inv_h[s];
+    const std::int64_t total = std::int64_t(planes_) * n_;
+    const LaunchRange all = api_->cells(total);
+    index32_ = total + std::int64_t(all.groups * all.size) < INT_MAX;
+    auto scope = api_->scope();
+    kernels_ = api_->kernels(setup, index32_);
+    auto arrays = std::make_unique<Arrays>();
+    allocate(setup, *arrays);
+    a_ = std::move(arrays);  // on a throw above, freed while the device is current
+  }
+
+  // Errors are ignored here: a destructor must not throw, and a failed solve
+  // has already reported its error. Nothing may still run on the arrays.
+  ~DeviceBackend() override {
+    auto quiet = api_->drain();
+    a_.reset();
+  }
+
+  void primal_step(double mu, double lambda) override {
+    auto scope = api_->scope();
+    api_->stage_steps(mu, 0, &lambda, 1);
+    primal(0, lambda < 1);
+  }
+
+  void dual_step(double tau, bool preconditioned, double lambda) override {
+    auto scope = api_->scope();
+    api_->stage_steps(0, tau, &lambda, 1);
+    dual(0, preconditioned, lambda < 1);
+  }
+
+  void iterate(double mu, double tau, bool preconditioned, const std::vector<double>& lambdas) override {
+    auto scope = api_->scope();
+    for (std::size_t first = 0; first < lambdas.size(); first += Api::kMaxBatch) {
+      const int count = int(std::min<std::size_t>(Api::kMaxBatch, lambdas.size() - first));
+      const bool halpern = lambdas[first] < 1;  // the same for a whole batch (solve_loop.cpp)
+      api_->stage_steps(mu, tau, lambdas.data() + first, count);
+      api_->batch(count, (count * 2 + int(preconditioned)) * 2 + int(halpern), [&] {
+        for (int j = 0; j < count; ++j) {
+          primal(j, halpern);
+          dual(j, preconditioned, halpern);
+        }
+      });
+    }
+  }
+
+  double residual_l1() override {
+    auto scope = api_->scope();
+    return reduce(kernels_.violation, 1, geometry(), a_->bits, a_->coupling, a_->v, a_->x, a_->rhs)[0];
+  }
+
+  void save_restart_point() override {
+    auto scope = api_->scope();
+    if (!a_->vr) {
+      a_->vr.create(*api_, v_bytes_);
+      a_->xr.create(*api_, x_bytes_);
+      a_->phir.create(*api_, phi_bytes_);
+    }
+    copy_iterate(a_->vr, a_->xr, a_->phir);
+  }
+
+  void save_anchor() override {
+    auto scope = api_->scope();
+    copy_iterate(a_->v0, a_->x0, a_->phi0);
+  }
+
+  std::array<double, 2> anchor_distances() override {
+    auto scope = api_->scope();
+    const auto sums = reduce(kernels_.movement, 2, geometry(), a_->bits, a_->coupling, a_->v, a_->v0, a_->x,
+                             a_->x0, a_->phi, a_->phi0);
+    return {sums[0], sums[1]};
+  }
+
+  void read_flux(std::vector<double>& v) override { v = read<Real>(a_->v, pad_, std::size_t(planes_) * d_ * n_); }
+  void read_potential(std::vector<double>& phi) override {
+    phi = read<Potential>(a_->phi, 0, std::size_t(planes_) * n_);
+  }
+  void read_exchange(std::vector<double>& x) override { x = read<Real>(a_->x, 0, std::size_t(cols_) * n_); }
+
+  void write_slice(Slice slice, int index, const std::vector<double>& values) override {
+    const std::int64_t at = std::int64_t(index) * n_;
+    if (slice == Slice::potential)
+      write<Potential>(a_->phi, at, values);
+    else
+      write<Real>(slice == Slice::flux ? a_->v : a_->x, slice == Slice::flux ? pad_ + at : at, values);
+  }
+
+  void finish() override {
+    auto scope = api_->scope();
+    api_->finish();
+  }
+
+ private:
+  using Kernel = typename Api::Kernel;
+
+  // Every device array, freed together (see the destructor).
+  struct Arrays {
+    Array v, vbar, v0, vr, x, xbar, x0, xr, phi, phi0, phir, r, rhs, bits, partial;
+    Array coupling, threshold, modes, shift, eigenvalue;
+    Array fft_re[2], fft_im[2];                             // the FFT's ping-pong buffers
+    Array cosines[3], sines[3], scale[3], fft_table[3];  // per axis
+  };
+
+  // Kernel arguments whose device type depends on the problem.
+  struct IndexArg {  // omt_transform_t
+    std::int64_t value;
+  };
+  struct StepArg {  // iteration j of the staged batch
+    int j;
+  };
+  struct Geometry {};  // n, vpad, strides, inverse spacings (OMT_GEOMETRY_PARAMS)
+  Geometry geometry() const { return {}; }
+
+  void put(KernelArgs& a, const Array& b) { a.add(b.get()); }
+  void put(KernelArgs& a, std::int64_t v) { a.add(v); }
+  void put(KernelArgs& a, int v) { a.add(v); }
+  void put(KernelArgs& a, IndexArg v) { index32_ ? a.add(int(v.value)) : a.add(v.value); }
+  void put(KernelArgs& a, StepArg s) { api_->step_args(a, s.j); }
+  void put(KernelArgs& a, Geometry) {
+    a.add(n_);
+    a.add(pad_);
+    for (int s = 0; s < 3; ++s) a.add(std::int64_t(dom_.stride[s]));
+    for (int s = 0; s < 3; ++s) a.add(Real(inv_h_[s]));
+  }
+  template <class... A>
+  void launch(const Kernel& k, const LaunchRange& range, const A&... args) {
+    KernelArgs a;
+    (put(a, args), ...);
+    api_->launch(k, range, a);
+  }
+
+  void allocate(const FieldSetup& setup, Arrays& a) {
+    const std::size_t n = std::size_t(n_), P = std::size_t(planes_), real = sizeof(Real);
+    v_bytes_ = (std::size_t(pad_) + P * d_ * n) * real;
+    x_bytes_ = std::size_t(cols_) * n * real;
+    phi_bytes_ = (P * n + std::size_t(pad_)) * sizeof(Potential);
+    const std::size_t plane_bytes = P * n * real;
+    // The iterate, extrapolation, anchor and restart point of v, x and phi;
+    // residual, right-hand side and the FFT's two complex buffers; the
+    // eigenvalues and bits; the rest (tables, coupling) is small.
+    api_->check_memory(4 * (v_bytes_ + x_bytes_ + phi_bytes_) + 6 * plane_bytes + n * real + n,
+                       std::max({v_bytes_, x_bytes_, phi_bytes_, plane_bytes}));
+    for (Array* b : {&a.v, &a.vbar, &a.v0}) create_zeroed(*b, v_bytes_);  // padding too (cell_math.h)
+    for (Array* b : {&a.x, &a.xbar, &a.x0}) create_zeroed(*b, x_bytes_);
+    for (Array* b : {&a.phi, &a.phi0}) create_zeroed(*b, phi_bytes_);
+    for (Array* b : {&a.r, &a.fft_re[0], &a.fft_im[0], &a.fft_re[1], &a.fft_im[1]}) b->create(*api_, plane_bytes);
+    a.partial.create(*api_, 2 * api_->max_reduce_groups() * sizeof(Potential));
+    upload(a.rhs, setup.rhs);
+    a.bits.create(*api_, n);
+    api_->write(a.bits.get(), 0, dom_.bits.data(), n);
+    upload(a.coupling, setup.coupling.empty() ? std::vector<double>{0.0} : setup.coupling);
+    upload(a.threshold, setup.threshold.empty() ? std::vector<double>{0.0} : setup.threshold);
+    upload(a.modes, setup.modes.empty() ? std::vector<double>{1.0} : setup.modes);
+    upload(a.shift, setup.shift.empty() ? std::vector<double>(P, 0.0) : setup.shift);
+    // The Poisson solve: per axis, the DCT's twiddles and scaling and the
+    // FFT's stages, and the Laplacian's eigenvalue per transform coefficient.
+    for (int s = 0; s < d_; ++s) {
+      AxisDct plan = plan_axis_dct(dom_.n[s]);
+      upload(a.cosines[s], plan.cosines);
+      upload(a.sines[s], plan.sines);
+      upload(a.scale[s], plan.scale);
+      upload(a.fft_table[s], plan.table);
+      stages_[s] = std::move(plan.stages);
+    }
+    upload(a.eigenvalue, laplacian_per_cell(setup.grid));
+    api_->finish();  // lazily allocating drivers report a shortage here, not later
+  }
+
+  void create_zeroed(Array& b, std::size_t bytes) {
+    b.create(*api_, bytes);
+    if (bytes) api_->zero(b.get(), bytes);
+  }
+  void upload(Array& b, const std::vector<double>& values) {
+    b.create(*api_, values.size() * sizeof(Real));
+    write<Real>(b, 0, values);
+  }
+  void copy_iterate(const Array& v, const Array& x, const Array& phi) {
+    for (auto [from, to, bytes] : {std::tuple{&a_->v, &v, v_bytes_}, {&a_->x, &x, x_bytes_}, {&a_->phi, &phi, phi_bytes_}})
+      if (bytes) api_->copy(from->get(), to->get(), bytes);
+  }
+
+  void primal(int j, bool halpern) {
+    launch(kernels_.primal, api_->cells(n_), geometry(), StepArg{j}, a_->bits, a_->phi, a_->coupling,
+           a_->threshold, halpern ? a_->vr : a_->v, a_->v, a_->vbar, halpern && cols_ > 0 ? a_->xr : a_->x, a_->x,
+           a_->xbar);
+  }
+
+  void dual(int j, bool preconditioned, bool halpern) {
+    launch(kernels_.residual, api_->cells(n_), geometry(), a_->bits, a_->coupling, a_->vbar, a_->xbar, a_->rhs,
+           a_->r);
+    if (preconditioned) {
+      if (planes_ > 1) launch(kernels_.modes, api_->cells(n_), n_, 1, a_->modes, a_->r);
+      poisson();
+      if (planes_ > 1) launch(kernels_.modes, api_->cells(n_), n_, 0, a_->modes, a_->r);
+    }
+    const std::int64_t total = std::int64_t(planes_) * n_;
+    launch(kernels_.dual, api_->cells(total), total, StepArg{j}, int(halpern), a_->r, halpern ? a_->phir : a_->phi,
+           a_->phi);
+  }
+
+  // r <- (Laplacian (x) I + I (x) diag(shift))^+ r for all planes at once:
+  // DCT along each axis, divide by the eigenvalues, inverse DCTs, in place.
+  void poisson() {
+    for (int s = 0; s < d_; ++s) dct(s, false);
+    const std::int64_t total = std::int64_t(planes_) * n_;
+    launch(kernels_.divide, api_->cells(total), IndexArg{n_}, IndexArg{total}, a_->eigenvalue, a_->shift, a_->r);
+    for (int s = d_ - 1; s >= 0; --s) dct(s, true);
+  }
+
+  // r <- its orthonormal DCT-II along axis s (inverse: DCT-III), every plane:
+  // the FFT's stages (stage_role), then the post-pass where it is separate.
+  void dct(int s, bool inverse) {
+    const IndexArg len{dom_.n[s]}, inner{dom_.stride[s]}, total{std::int64_t(planes_) * n_};
+    const LaunchRange range = api_->cells(total.value);
+    const std::vector<FftStage>& stages = stages_[s];
+    for (std::size_t i = 0; i < stages.size(); ++i) {
+      const FftStage& st = stages[i];
+      const StageRole role = stage_role(i, stages.size());
+      launch(kernels_.fft_stage, range, total, len, inner, st.radix, IndexArg{st.span}, st.twiddles, st.roots,
+             a_->fft_table[s], role.first, role.last, int(inverse), a_->r, a_->cosines[s], a_->sines[s],
+             a_->scale[s], a_->fft_re[role.in], a_->fft_im[role.in], a_->fft_re[role.out], a_->fft_im[role.out]);
+    }
+    if (stages.size() == 1)
+      launch(kernels_.dct_post, range, total, len, inner, int(inverse), a_->fft_re[0], a_->fft_im[0], a_->cosines[s],
+             a_->sines[s], a_->scale[s], a_->r);
+  }
+
+  // Runs a reduction kernel and sums the work-groups' `values` partial sums on the host, in double.
+  template <class... A>
+  std::vector<double> reduce(const Kernel& k, int values, const A&... args) {
+    const std::size_t wanted = (std::size_t(n_) + OMT_REDUCE_GROUP - 1) / OMT_REDUCE_GROUP;
+    const std::size_t groups = std::max<std::size_t>(1, std::min(wanted, api_->max_reduce_groups()));
+    launch(k, LaunchRange{groups, OMT_REDUCE_GROUP, true}, args..., a_->partial);
+    const std::vector<double> partial = read<Potential>(a_->partial, 0, groups * values);
+    std::vector<double> sums(values, 0.0);
+    for (std::size_t g = 0; g < groups; ++g)
+      for (int j = 0; j < values; ++j) sums[j] += partial[g * values + j];
+    return sums;
+  }
+
+  // `count` values of type U from entry `offset`, as double.
+  template <class U>
+  std::vector<double> read(const Array& b, std::int64_t offset, std::size_t count) {
+    auto scope = api_->scope();
+    std::vector<U> host(count);
+    if (count) api_->read(b.get(), std::size_t(offset) * sizeof(U), host.data(), count * sizeof(U));
+    return std::vector<double>(host.begin(), host.end());
+  }
+  // `values` as U from entry `offset` (the call returns once they are staged).
+  template <class U>
+  void write(const Array& b, std::int64_t offset, const std::vector<double>& values) {
+    auto scope = api_->scope();
+    const std::vector<U> converted(values.begin(), values.end());
+    if (!values.empty()) api_->write(b.get(), std::size_t(offset) * sizeof(U), converted.data(), values.size() * sizeof(U));
+  }
+
+  std::unique_ptr<Api> api_;
+  const Domain& dom_;
+  int d_;
+  std::int64_t n_;
+  int planes_, cols_;
+  std::int64_t pad_;
+  double inv_h_[3];
+  bool index32_ = true;
+  std::size_t v_bytes_ = 0, x_bytes_ = 0, phi_bytes_ = 0;
+  typename Api::Kernels kernels_{};
+  std::unique_ptr<Arrays> a_;
+  std::vector<FftStage> stages_[3];  // the FFT of each axis (plan_axis_dct)
+};
+
+// The registry entry of a device backend. `discover()` returns the backend's
+// device list (`devices`, each with a `name`, and `why` when it is empty);
+// `target(options)` the device a solve runs on (`.dev.name`); `make` builds
+// the backend for a field setup (a scalar problem is one plane: as_field).
+template <class Discover, class Target>
+BackendEntry device_backend_entry(const std::string& name, Discover discover, Target target,
+                                  std::unique_ptr<Backend> (*make)(const FieldSetup&, const SolveOptions&),
+                                  std::function<bool()> accelerates) {
+  BackendEntry e;
+  e.name = name;
+  e.probe = [name, discover] {
+    BackendInfo info;
+    info.name = name;
+    const auto& found = discover();
+    info.available = !found.devices.empty();
+    info.reason = found.why;
+    for (const auto& dev : found.devices) info.devices.push_back(dev.name);
+    return info;
+  };
+  e.make_scalar = [make](const ScalarSetup& setup, const SolveOptions& options) { return make(as_field(setup), options); };
+  e.make_field = make;
+  e.device_name = [target](const SolveOptions& options) { return target(options).dev.name; };
+  e.accelerates = std::move(accelerates);
+  return e;
+}
+
+}  // namespace omtcore::detail

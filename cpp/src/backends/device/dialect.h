@@ -1,0 +1,107 @@
+/* What kernels.cl and the per-cell math it calls need from the language,
+ * defined for OpenCL C 1.2 and for CUDA, so that one kernel text serves both.
+ * OpenCL compiles the source at run time per problem shape, the shape given as
+ * -D constants (OMT_D, OMT_PLANES, ...). nvcc compiles it ahead of time: each
+ * shaped kernel is a template over the shape, a value below 0 meaning "read
+ * it from the kernel's `shape` argument" (cuda_backend.cu instantiates the
+ * common shapes). Host code includes this file for the launch constants only. */
+#ifndef OMT_DIALECT_H
+#define OMT_DIALECT_H
+
+#define OMT_CELL_GROUP 256   /* threads per group of the per-cell kernels (CUDA) */
+#define OMT_REDUCE_GROUP 128 /* threads per group of the reductions */
+
+#if defined(__OPENCL_VERSION__)
+#ifdef OMT_FP64
+#pragma OPENCL EXTENSION cl_khr_fp64 : enable
+#endif
+/* Built with -D REAL, POTENTIAL (float or double) and OMT_TRANSFORM_INDEX (int or long). */
+typedef REAL real_t;
+typedef POTENTIAL potential_t; /* also the reductions' accumulator */
+typedef long omt_index_t;
+typedef OMT_TRANSFORM_INDEX omt_transform_t;
+#define OMT_FN static inline
+#define OMT_GLOBAL __global
+#define OMT_KERNEL __kernel void
+#define OMT_SHAPED_KERNEL __kernel void
+#define OMT_TRANSFORM_KERNEL __kernel void
+#define OMT_TRANSFORM_FN static inline
+#define OMT_REDUCE_KERNEL __kernel __attribute__((reqd_work_group_size(OMT_REDUCE_GROUP, 1, 1))) void
+#define OMT_SHAPE_PARAM
+#define OMT_STEP_PARAMS potential_t step_mu, potential_t step_tau, potential_t step_lambda
+#define OMT_MU step_mu
+#define OMT_TAU step_tau
+#define OMT_LAMBDA step_lambda
+#define OMT_FOR(T, i, count) for (T i = (T)get_global_id(0); i < (count); i += (T)get_global_size(0))
+#define OMT_GROUP_ID ((omt_index_t)get_group_id(0))
+#define OMT_LOCAL_ID ((int)get_local_id(0))
+#define OMT_SUM_STORAGE __local potential_t omt_sum_buf[OMT_REDUCE_GROUP];
+#define omt_group_sum(x) omt_group_sum_local(omt_sum_buf, x)
+/* The work-group's sum of x, valid in work-item 0; every work-item must call it. */
+potential_t omt_group_sum_local(__local potential_t* buf, potential_t x) {
+  const int t = OMT_LOCAL_ID;
+  barrier(CLK_LOCAL_MEM_FENCE); /* buf may still hold the previous call's sums */
+  buf[t] = x;
+  barrier(CLK_LOCAL_MEM_FENCE);
+  for (int width = OMT_REDUCE_GROUP / 2; width > 0; width /= 2) {
+    if (t < width) buf[t] += buf[t + width];
+    barrier(CLK_LOCAL_MEM_FENCE);
+  }
+  return buf[0];
+}
+
+#elif defined(__CUDACC__)
+/* real_t, potential_t (double) and omt_index_t are set per precision by the includer. */
+typedef unsigned char uchar;
+struct omt_shape {
+  int d, planes, cols, m, k, spatial, exchange, nuclear;
+};
+#define OMT_FN static __device__ inline
+#define OMT_GLOBAL
+#define OMT_SHAPE_TEMPLATE \
+  template <int OMT_T_D, int OMT_T_PLANES, int OMT_T_COLS, int OMT_T_M, int OMT_T_SPATIAL, int OMT_T_EXCHANGE, int OMT_T_K, int OMT_T_NUCLEAR>
+#define OMT_KERNEL __global__ void __launch_bounds__(OMT_CELL_GROUP)
+#define OMT_SHAPED_KERNEL OMT_SHAPE_TEMPLATE __global__ void __launch_bounds__(OMT_CELL_GROUP)
+/* int where every index fits: 64-bit division, which the transforms are full of, costs several times more. */
+#define OMT_TRANSFORM_KERNEL template <class omt_transform_t> __global__ void __launch_bounds__(OMT_CELL_GROUP)
+#define OMT_TRANSFORM_FN template <class omt_transform_t> static __device__ inline
+#define OMT_REDUCE_KERNEL OMT_SHAPE_TEMPLATE __global__ void __launch_bounds__(OMT_REDUCE_GROUP)
+#define OMT_SHAPE_PARAM const omt_shape shape,
+#define OMT_PICK(fixed, value) ((fixed) >= 0 ? (fixed) : (value))
+#define OMT_D OMT_PICK(OMT_T_D, shape.d)
+#define OMT_PLANES OMT_PICK(OMT_T_PLANES, shape.planes)
+#define OMT_COLS OMT_PICK(OMT_T_COLS, shape.cols)
+#define OMT_M OMT_PICK(OMT_T_M, shape.m)
+#define OMT_SPATIAL OMT_PICK(OMT_T_SPATIAL, shape.spatial)
+#define OMT_EXCHANGE OMT_PICK(OMT_T_EXCHANGE, shape.exchange)
+#define OMT_K OMT_PICK(OMT_T_K, shape.k)
+#define OMT_NUCLEAR_RESIDUAL OMT_PICK(OMT_T_NUCLEAR, shape.nuclear)
+/* Step sizes (mu, tau, lambda) read from device memory, so that one captured
+ * graph serves every batch of iterations of its length. */
+#define OMT_STEP_PARAMS const double* step
+#define OMT_MU step[0]
+#define OMT_TAU step[1]
+#define OMT_LAMBDA step[2]
+#define OMT_FOR(T, i, count) \
+  for (T i = T(blockIdx.x) * T(blockDim.x) + T(threadIdx.x); i < (count); i += T(gridDim.x) * T(blockDim.x))
+#define OMT_GROUP_ID ((long long)blockIdx.x)
+#define OMT_LOCAL_ID ((int)threadIdx.x)
+#define OMT_SUM_STORAGE
+#define omt_group_sum(x) omt_block_sum(x)
+/* The block's sum of x, valid in thread 0; every thread must call it. */
+__device__ inline double omt_block_sum(double x) {
+  __shared__ double warp_sums[OMT_REDUCE_GROUP / 32];
+  const int lane = threadIdx.x % 32, warp = threadIdx.x / 32;
+  for (int offset = 16; offset > 0; offset /= 2) x += __shfl_down_sync(0xffffffffu, x, offset);
+  __syncthreads(); /* warp_sums may still hold the previous call's sums */
+  if (lane == 0) warp_sums[warp] = x;
+  __syncthreads();
+  if (warp == 0) {
+    x = lane < OMT_REDUCE_GROUP / 32 ? warp_sums[lane] : 0.0;
+    for (int offset = 16; offset > 0; offset /= 2) x += __shfl_down_sync(0xffffffffu, x, offset);
+  }
+  return x;
+}
+#endif
+
+#endif /* OMT_DIALECT_H */

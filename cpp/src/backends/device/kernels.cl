@@ -1,0 +1,212 @@
+/* The device kernels, one text for OpenCL and CUDA (dialect.h): one work-item
+ * per cell calling the per-cell math that the CPU backend uses (cell_math.h,
+ * hermitian_eig.h, field_math.h), reductions for the stopping test, and the
+ * Poisson solve's transforms. Every problem is a field problem here: a scalar
+ * problem is one plane with no exchange. Loops stride over the whole range,
+ * so any launch size covers any grid. Arrays with padding (cell_math.h) come
+ * as the allocation plus the offset `vpad` of their first entry. */
+
+/* The grid, every per-cell kernel's first arguments. */
+#define OMT_GEOMETRY_PARAMS                                                                  \
+  omt_index_t n, omt_index_t vpad, omt_index_t s0, omt_index_t s1, omt_index_t s2, real_t h0, \
+      real_t h1, real_t h2
+/* Private copies: the per-cell math indexes them with loop counters. */
+#define OMT_GEOMETRY                             \
+  const omt_index_t stride[3] = {s0, s1, s2};   \
+  const real_t inv_h[3] = {h0, h1, h2};
+
+/* Primal step: spatial flux and exchange of each cell. */
+OMT_SHAPED_KERNEL omt_primal(OMT_SHAPE_PARAM OMT_GEOMETRY_PARAMS, OMT_STEP_PARAMS,
+                             OMT_GLOBAL const uchar* bits, OMT_GLOBAL const potential_t* phi,
+                             OMT_GLOBAL const real_t* coupling, OMT_GLOBAL const real_t* threshold,
+                             OMT_GLOBAL const real_t* v_restart, OMT_GLOBAL real_t* v,
+                             OMT_GLOBAL real_t* vbar, OMT_GLOBAL const real_t* x_restart,
+                             OMT_GLOBAL real_t* x, OMT_GLOBAL real_t* xbar) {
+  OMT_GEOMETRY
+  const real_t mu = (real_t)OMT_MU, lambda = (real_t)OMT_LAMBDA;
+  OMT_FOR(omt_index_t, i, n) {
+    omt_field_spatial_cell(i, n, OMT_D, OMT_PLANES, OMT_SPATIAL, OMT_K, stride, inv_h, mu, lambda,
+                           bits, phi, v_restart + vpad, v + vpad, vbar + vpad);
+    if (OMT_COLS > 0)
+      omt_field_exchange_cell(i, n, OMT_PLANES, OMT_COLS / OMT_M, OMT_M, OMT_EXCHANGE, OMT_K,
+                              coupling, threshold, mu, lambda, phi, x_restart, x, xbar);
+  }
+}
+
+/* r = K (vbar, xbar) - rhs, every plane. */
+OMT_SHAPED_KERNEL omt_residual(OMT_SHAPE_PARAM OMT_GEOMETRY_PARAMS, OMT_GLOBAL const uchar* bits,
+                               OMT_GLOBAL const real_t* coupling, OMT_GLOBAL const real_t* vbar,
+                               OMT_GLOBAL const real_t* xbar, OMT_GLOBAL const real_t* rhs,
+                               OMT_GLOBAL real_t* r) {
+  OMT_GEOMETRY
+  OMT_FOR(omt_index_t, i, n)
+  omt_field_residual_cell(i, n, OMT_D, OMT_PLANES, OMT_COLS, stride, inv_h, bits, coupling,
+                          vbar + vpad, xbar, rhs, r);
+}
+
+/* r(i) <- Q^T r(i) (forward) or Q r(i): the in-cell coupling's modes. */
+OMT_SHAPED_KERNEL omt_modes(OMT_SHAPE_PARAM omt_index_t n, int forward,
+                            OMT_GLOBAL const real_t* modes, OMT_GLOBAL real_t* r) {
+  OMT_FOR(omt_index_t, i, n) omt_field_modes_cell(i, n, OMT_PLANES, forward, modes, r);
+}
+
+/* phi <- lambda (phi + tau r) + (1 - lambda) phi_restart, over all planes. */
+OMT_KERNEL omt_dual_update(omt_index_t total, OMT_STEP_PARAMS, int halpern, OMT_GLOBAL const real_t* r,
+                           OMT_GLOBAL const potential_t* phi_restart, OMT_GLOBAL potential_t* phi) {
+  const potential_t tau = OMT_TAU, lambda = OMT_LAMBDA;
+  OMT_FOR(omt_index_t, i, total) {
+    const potential_t next = phi[i] + tau * (potential_t)r[i];
+    phi[i] = halpern ? lambda * next + ((potential_t)1 - lambda) * phi_restart[i] : next;
+  }
+}
+
+/* Per work-group sums of the cells' violation (1-norm, or trace norm). */
+OMT_REDUCE_KERNEL omt_violation(OMT_SHAPE_PARAM OMT_GEOMETRY_PARAMS, OMT_GLOBAL const uchar* bits,
+                                OMT_GLOBAL const real_t* coupling, OMT_GLOBAL const real_t* v,
+                                OMT_GLOBAL const real_t* x, OMT_GLOBAL const real_t* rhs,
+                                OMT_GLOBAL potential_t* partial) {
+  OMT_SUM_STORAGE
+  OMT_GEOMETRY
+  potential_t sum = 0;
+  OMT_FOR(omt_index_t, i, n)
+  sum += (potential_t)omt_field_violation_cell(i, n, OMT_D, OMT_PLANES, OMT_COLS, OMT_NUCLEAR_RESIDUAL,
+                                               OMT_K, stride, inv_h, bits, coupling, v + vpad, x, rhs);
+  sum = omt_group_sum(sum);
+  if (OMT_LOCAL_ID == 0) partial[OMT_GROUP_ID] = sum;
+}
+
+/* Per work-group sums of the primal and dual movement since the anchor. */
+OMT_REDUCE_KERNEL omt_movement(OMT_SHAPE_PARAM OMT_GEOMETRY_PARAMS, OMT_GLOBAL const uchar* bits,
+                               OMT_GLOBAL const real_t* coupling, OMT_GLOBAL const real_t* v,
+                               OMT_GLOBAL const real_t* v0, OMT_GLOBAL const real_t* x,
+                               OMT_GLOBAL const real_t* x0, OMT_GLOBAL const potential_t* phi,
+                               OMT_GLOBAL const potential_t* phi0, OMT_GLOBAL potential_t* partial) {
+  OMT_SUM_STORAGE
+  OMT_GEOMETRY
+  potential_t dx = 0, dy = 0;
+  OMT_FOR(omt_index_t, i, n) {
+    real_t out[2];
+    omt_field_movement_cell(i, n, OMT_D, OMT_PLANES, OMT_COLS, stride, inv_h, bits, coupling,
+                            v + vpad, v0 + vpad, x, x0, phi, phi0, out);
+    dx += (potential_t)out[0];
+    dy += (potential_t)out[1];
+  }
+  dx = omt_group_sum(dx);
+  dy = omt_group_sum(dy);
+  if (OMT_LOCAL_ID == 0) {
+    partial[2 * OMT_GROUP_ID] = dx;
+    partial[2 * OMT_GROUP_ID + 1] = dy;
+  }
+}
+
+/* The Poisson solve's transforms: the orthonormal DCT-II (and its inverse)
+ * along one axis of the (plane, n0, n1, n2) array, by one complex FFT of the
+ * axis' length (Makhoul 1980), as in the CPU backend (batched_dct.hpp):
+ *   forward  v = (x0, x2, x4, ..., x5, x3, x1), V = FFT(v),
+ *            Y_k = c_k Re(e^{-i pi k/2n} V_k), c_k = sqrt((k ? 2 : 1) / n);
+ *   inverse  X_k = Y_k / c_k, V_k = e^{i pi k/2n} (X_k - i X_{n-k}) (X_n = 0),
+ *            v = IFFT(V) = conj(FFT(conj V)) / n, x undoes the reordering.
+ * The FFT is a self-sorting mixed-radix Stockham FFT, one launch per stage,
+ * one work-item per output, so any radix (any length) runs in one kernel.
+ * The first stage reads x and applies the pre-pass to each input it reads;
+ * the last (of two or more) applies the post-pass and writes x: no pass of
+ * their own. Arrays are indexed (outer, m, inner), m along the axis. */
+
+/* Source index of the reordered sequence's entry m: even samples forward, odd backward. */
+OMT_TRANSFORM_FN omt_transform_t omt_makhoul_source(omt_transform_t m, omt_transform_t n) {
+  return 2 * m < n ? 2 * m : 2 * (n - 1 - m) + 1;
+}
+
+/* The cosines, sines and scales of an axis' DCT: cos(pi k / 2n), sin(pi k / 2n), c_k. */
+#define OMT_DCT_PARAMS \
+  OMT_GLOBAL const real_t *cosines, OMT_GLOBAL const real_t *sines, OMT_GLOBAL const real_t *scale
+
+/* Entry e of the FFT's input (split complex): the previous stage's output, or
+ * (first stage) the reordered row (forward) or conj(V) / n (inverse) from x. */
+OMT_TRANSFORM_FN void omt_fft_input(int first, int inverse, omt_transform_t n, omt_transform_t inner,
+                          omt_transform_t row, omt_transform_t c, omt_transform_t e,
+                          OMT_GLOBAL const real_t* x, OMT_DCT_PARAMS, OMT_GLOBAL const real_t* xr,
+                          OMT_GLOBAL const real_t* xi, real_t* re, real_t* im) {
+  if (!first) {
+    *re = xr[row + e * inner + c];
+    *im = xi[row + e * inner + c];
+  } else if (!inverse) {
+    *re = x[row + omt_makhoul_source(e, n) * inner + c];
+    *im = 0;
+  } else {
+    const real_t xk = x[row + e * inner + c] / scale[e];
+    const real_t xnk = e > 0 ? x[row + (n - e) * inner + c] / scale[n - e] : (real_t)0;
+    const real_t inv_n = (real_t)1 / (real_t)n;
+    *re = (cosines[e] * xk + sines[e] * xnk) * inv_n;
+    *im = (cosines[e] * xnk - sines[e] * xk) * inv_n;
+  }
+}
+
+/* From the FFT's output entry m: the scaled coefficient (forward), or the row
+ * entry in its original order (inverse: the real part of FFT(conj V) / n). */
+OMT_TRANSFORM_FN void omt_dct_output(int inverse, omt_transform_t n, omt_transform_t inner, omt_transform_t row,
+                           omt_transform_t c, omt_transform_t m, real_t re, real_t im, OMT_DCT_PARAMS,
+                           OMT_GLOBAL real_t* x) {
+  if (!inverse)
+    x[row + m * inner + c] = scale[m] * (cosines[m] * re + sines[m] * im);
+  else
+    x[row + omt_makhoul_source(m, n) * inner + c] = re;
+}
+
+/* One Stockham stage of radix R after stages of total size `span`: output
+ * p = (j / span) span R + r span + k, k = j mod span, of
+ *   y = sum_q x[j + q m] twiddle[k R + q] root[(q r) mod R],  m = n / R,
+ * twiddle[k R + q] = e^{-2 pi i q k / (span R)}, root[t] = e^{-2 pi i t / R}
+ * (interleaved complex, at offsets tw and rt of the axis' table). */
+OMT_TRANSFORM_KERNEL omt_fft_stage(omt_transform_t total, omt_transform_t n, omt_transform_t inner, int R,
+                                   omt_transform_t span, omt_index_t tw, omt_index_t rt,
+                                   OMT_GLOBAL const real_t* table, int first, int last, int inverse,
+                                   OMT_GLOBAL real_t* x, OMT_DCT_PARAMS, OMT_GLOBAL const real_t* xr,
+                                   OMT_GLOBAL const real_t* xi, OMT_GLOBAL real_t* yr,
+                                   OMT_GLOBAL real_t* yi) {
+  OMT_FOR(omt_transform_t, g, total) {
+    const omt_transform_t c = g % inner, p = (g / inner) % n, row = g - p * inner - c;
+    const omt_transform_t block = span * R, m = n / R;
+    const omt_transform_t r = (p % block) / span, k = p % span, j = (p / block) * span + k;
+    OMT_GLOBAL const real_t* w = table + 2 * (tw + k * R);
+    OMT_GLOBAL const real_t* root = table + 2 * rt;
+    real_t sr = 0, si = 0;
+    for (int q = 0; q < R; ++q) {
+      real_t xq_re, xq_im;
+      omt_fft_input(first, inverse, n, inner, row, c, j + q * m, x, cosines, sines, scale, xr, xi,
+                    &xq_re, &xq_im);
+      const real_t ar = xq_re * w[2 * q] - xq_im * w[2 * q + 1];
+      const real_t ai = xq_re * w[2 * q + 1] + xq_im * w[2 * q];
+      const int t = (int)((q * r) % R);
+      sr += ar * root[2 * t] - ai * root[2 * t + 1];
+      si += ar * root[2 * t + 1] + ai * root[2 * t];
+    }
+    if (last) {
+      omt_dct_output(inverse, n, inner, row, c, p, sr, si, cosines, sines, scale, x);
+    } else {
+      yr[g] = sr;
+      yi[g] = si;
+    }
+  }
+}
+
+/* The post-pass on its own, after a one-stage FFT (whose stage read x). */
+OMT_TRANSFORM_KERNEL omt_dct_post(omt_transform_t total, omt_transform_t n, omt_transform_t inner,
+                                  int inverse, OMT_GLOBAL const real_t* re, OMT_GLOBAL const real_t* im,
+                                  OMT_DCT_PARAMS, OMT_GLOBAL real_t* x) {
+  OMT_FOR(omt_transform_t, g, total) {
+    const omt_transform_t c = g % inner, m = (g / inner) % n, row = g - m * inner - c;
+    omt_dct_output(inverse, n, inner, row, c, m, re[g], im[g], cosines, sines, scale, x);
+  }
+}
+
+/* Divides each transform coefficient of plane p by its eigenvalue of
+ * K K^T: eigenvalue[i] + shift[p]; exact null modes (0) are set to 0. */
+OMT_TRANSFORM_KERNEL omt_divide(omt_transform_t n, omt_transform_t total,
+                                OMT_GLOBAL const real_t* eigenvalue, OMT_GLOBAL const real_t* shift,
+                                OMT_GLOBAL real_t* r) {
+  OMT_FOR(omt_transform_t, j, total) {
+    const real_t e = eigenvalue[j % n] + shift[j / n];
+    r[j] = e > (real_t)0 ? r[j] / e : (real_t)0;
+  }
+}
