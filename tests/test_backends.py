@@ -39,10 +39,17 @@ def test_cpu_available():
     assert len(list(cpu.devices)) >= 1
 
 
-def test_backends_is_stable():
-    first = [(i.name, bool(i.available), i.reason) for i in omtcore.backends()]
-    second = [(i.name, bool(i.available), i.reason) for i in omtcore.backends()]
-    assert first == second
+def test_backend_availability_and_reason_are_consistent():
+    # available: no reason and at least one device; unavailable: a reason
+    # that says why (shown by the tests' skips and by BackendUnavailableError).
+    for info in omtcore.backends():
+        devices = list(info.devices)
+        if info.available:
+            assert not info.reason, f"{info.name} is available but gives a reason: {info.reason!r}"
+            assert len(devices) >= 1, f"{info.name} is available but lists no device"
+        else:
+            assert isinstance(info.reason, str) and info.reason.strip(), (
+                f"{info.name} is unavailable without a reason: {info.reason!r}")
 
 
 @pytest.mark.parametrize("norm", ["anisotropic", "isotropic"])
@@ -104,15 +111,3 @@ def test_explicit_device_zero(backend):
                              tol=1e-4, max_iter=100_000)
     (info,) = [i for i in omtcore.backends() if i.name == backend]
     assert res.device == list(info.devices)[0]
-
-
-def test_backends_agree_with_cpu(backend):
-    # the CPU backend is the oracle of the others: both bracket the optimum
-    a, b = small_pair(seed=5)
-    kw = dict(norm="isotropic", dtype="float64", tol=1e-5, max_iter=100_000)
-    ref = omtcore.scalar_omt(a, b, backend="cpu", **kw)
-    res = omtcore.scalar_omt(a, b, backend=backend, **kw)
-    check_certificate(res, a, b, 1.0, "isotropic", tol=1e-5)
-    assert res.distance == pytest.approx(ref.distance, rel=1e-4)
-    assert res.lower_bound <= ref.distance * (1 + 1e-12)
-    assert ref.lower_bound <= res.distance * (1 + 1e-12)

@@ -68,56 +68,37 @@ struct CudaKernels {
 };
 
 template <class F>
-CudaKernel kernel(F* fn, bool shaped) {
-  return {reinterpret_cast<const void*>(fn), shaped};
+const void* fn(F* f) {
+  return reinterpret_cast<const void*>(f);
 }
 
-template <class T, int... S>
-void set_shape_kernels(CudaKernels& k) {
-#define OMT_CUDA_SHAPED(ns)                                  \
-  k.primal = kernel(&ns::omt_primal<S...>, true);           \
-  k.residual = kernel(&ns::omt_residual<S...>, true);       \
-  k.modes = kernel(&ns::omt_modes<S...>, true);             \
-  k.violation = kernel(&ns::omt_violation<S...>, true);     \
-  k.movement = kernel(&ns::omt_movement<S...>, true);
+// The kernels of one shape S... (a value < 0: read at run time), transform indices of type I.
+template <class T, class I, int... S>
+CudaKernels shape_kernels() {
+#define OMT_CUDA_KERNELS(ns)                                                                                 \
+  return {{fn(&ns::omt_primal<S...>), true},     {fn(&ns::omt_residual<S...>), true},                        \
+          {fn(&ns::omt_modes<S...>), true},      {fn(&ns::omt_dual_update), false},                          \
+          {fn(&ns::omt_violation<S...>), true},  {fn(&ns::omt_movement<S...>), true},                        \
+          {fn(&ns::omt_fft_stage<I>), false},    {fn(&ns::omt_dct_post<I>), false},                          \
+          {fn(&ns::omt_divide<I>), false}};
   if constexpr (std::is_same_v<T, float>) {
-    OMT_CUDA_SHAPED(cuda_f32)
+    OMT_CUDA_KERNELS(cuda_f32)
   } else {
-    OMT_CUDA_SHAPED(cuda_f64)
+    OMT_CUDA_KERNELS(cuda_f64)
   }
-#undef OMT_CUDA_SHAPED
-}
-
-template <class T, class I>
-void set_plain_kernels(CudaKernels& k) {
-#define OMT_CUDA_PLAIN(ns)                                  \
-  k.dual = kernel(&ns::omt_dual_update, false);             \
-  k.fft_stage = kernel(&ns::omt_fft_stage<I>, false);       \
-  k.dct_post = kernel(&ns::omt_dct_post<I>, false);         \
-  k.divide = kernel(&ns::omt_divide<I>, false);
-  if constexpr (std::is_same_v<T, float>) {
-    OMT_CUDA_PLAIN(cuda_f32)
-  } else {
-    OMT_CUDA_PLAIN(cuda_f64)
-  }
-#undef OMT_CUDA_PLAIN
+#undef OMT_CUDA_KERNELS
 }
 
 // Compile-time shape values for the scalar shapes and OMT_COMMON_FIELD_SHAPES
 // (field_math.h), so that the per-cell loops unroll and the private arrays can
 // live in registers; other shapes read every value at run time.
-template <class T>
-CudaKernels kernels_for(const omt_shape& g, bool index32) {
-  CudaKernels k;
-  if (index32)
-    set_plain_kernels<T, int>(k);
-  else
-    set_plain_kernels<T, long long>(k);
+template <class T, class I>
+CudaKernels kernels_for(const omt_shape& g) {
 #define OMT_SHAPE(D, P, C, M, S, X, K)                                                                  \
   if (g.d == D && g.planes == P && g.cols == C && g.m == M && g.spatial == S && g.exchange == X &&       \
       (K < 0 || g.k == K) && g.nuclear == (K > 0))                                                       \
-    return set_shape_kernels<T, D, P, C, M, S, X, K, (K > 0)>(k), k;
-#define OMT_SCALAR_SHAPES(D)                                     \
+    return shape_kernels<T, I, D, P, C, M, S, X, K, (K > 0)>();
+#define OMT_SCALAR_SHAPES(D)                                                \
   OMT_SHAPE(D, 1, 0, 1, OMT_SPATIAL_GROUP_PER_PLANE, OMT_EXCHANGE_SOFT, -1) \
   OMT_SHAPE(D, 1, 0, 1, OMT_SPATIAL_SOFT, OMT_EXCHANGE_SOFT, -1)
   OMT_SCALAR_SHAPES(1)
@@ -127,8 +108,7 @@ CudaKernels kernels_for(const omt_shape& g, bool index32) {
   OMT_COMMON_FIELD_SHAPES(OMT_SHAPE, 3)
 #undef OMT_SCALAR_SHAPES
 #undef OMT_SHAPE
-  set_shape_kernels<T, -1, -1, -1, -1, -1, -1, -1, -1>(k);
-  return k;
+  return shape_kernels<T, I, -1, -1, -1, -1, -1, -1, -1, -1>();
 }
 
 // ---- Devices --------------------------------------------------------------------
@@ -137,11 +117,6 @@ struct DeviceRef {
   int index = 0;
   std::string name;
   int multiprocessors = 1;
-};
-
-struct Discovery {
-  std::vector<DeviceRef> devices;
-  std::string why;  // when there is none
 };
 
 std::string runtime_version() {
@@ -162,9 +137,9 @@ DeviceRef describe(int index) {
 
 // Every CUDA device, in the runtime's order (CUDA_VISIBLE_DEVICES applies):
 // `device=` indexes this list.
-const Discovery& discover() {
-  static const Discovery found = [] {
-    Discovery out;
+const DeviceList<DeviceRef>& discover() {
+  static const DeviceList<DeviceRef> found = [] {
+    DeviceList<DeviceRef> out;
     int count = 0;
     const cudaError_t err = cudaGetDeviceCount(&count);
     if (err != cudaSuccess) cudaGetLastError();
@@ -196,12 +171,10 @@ struct Target {
 };
 
 Target target(const SolveOptions& options) {
-  const Discovery& found = discover();
+  const auto& found = discover();
   if (found.devices.empty()) throw BackendUnavailableError("backend 'cuda' is unavailable: " + found.why);
-  Target t;
+  Target t{found.devices[device_index("cuda", "stream", found.devices.size(), options, 0)], nullptr};
   if (options.native_queue) {
-    if (options.device >= 0)
-      throw InvalidInputError("pass either device= or a native stream to the cuda backend, not both");
     t.stream = reinterpret_cast<cudaStream_t>(options.native_queue);
     int index = 0;
 #if CUDART_VERSION >= 12080
@@ -210,13 +183,7 @@ Target target(const SolveOptions& options) {
     check(cudaGetDevice(&index), "cudaGetDevice");  // no cudaStreamGetDevice: the current device's stream
 #endif
     t.dev = found.devices.at(std::size_t(index));
-    return t;
   }
-  const std::size_t count = found.devices.size();
-  if (options.device >= 0 && std::size_t(options.device) >= count)
-    throw InvalidInputError("the cuda backend has " + std::to_string(count) + " device(s) (indices 0.." +
-                            std::to_string(int(count) - 1) + "); got device=" + std::to_string(options.device));
-  t.dev = found.devices[options.device < 0 ? 0 : std::size_t(options.device)];
   return t;
 }
 
@@ -226,8 +193,10 @@ Target target(const SolveOptions& options) {
 class DeviceScope {
  public:
   explicit DeviceScope(int device, bool quiet = false, cudaStream_t drain = nullptr) {
-    if (cudaGetDevice(&previous_) != cudaSuccess || previous_ == device) previous_ = -1;
-    const cudaError_t err = previous_ >= 0 ? cudaSetDevice(device) : cudaSuccess;
+    int current = -1;
+    const bool known = cudaGetDevice(&current) == cudaSuccess;
+    const cudaError_t err = known && current == device ? cudaSuccess : cudaSetDevice(device);
+    if (known && current != device) previous_ = current;
     if (!quiet) check(err, "cudaSetDevice");
     if (quiet && err == cudaSuccess) cudaStreamSynchronize(drain);
   }
@@ -343,7 +312,7 @@ class CudaApi {
               int(setup.spatial),
               int(setup.exchange),
               setup.nuclear_residual ? 1 : 0};
-    return kernels_for<T>(shape_, index32);
+    return index32 ? kernels_for<T, int>(shape_) : kernels_for<T, long long>(shape_);
   }
 
   // Enough blocks to fill the device; the kernels loop over the rest.
@@ -421,9 +390,8 @@ class CudaApi {
 
 std::unique_ptr<Backend> make(const FieldSetup& setup, const SolveOptions& options) {
   const Target t = target(options);
-  if (options.dtype == Dtype::float64)
-    return std::make_unique<DeviceBackend<CudaApi<double>>>(setup, std::make_unique<CudaApi<double>>(t));
-  return std::make_unique<DeviceBackend<CudaApi<float>>>(setup, std::make_unique<CudaApi<float>>(t));
+  if (options.dtype == Dtype::float64) return make_device_backend<CudaApi<double>>(setup, t);
+  return make_device_backend<CudaApi<float>>(setup, t);
 }
 
 }  // namespace

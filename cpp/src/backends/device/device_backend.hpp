@@ -35,6 +35,7 @@
 #include "backends/device/dialect.h"
 #include "backends/device/plan.hpp"
 #include "core/backend.hpp"
+#include "omtcore/errors.hpp"
 
 namespace omtcore::detail {
 
@@ -359,10 +360,33 @@ class DeviceBackend final : public Backend {
   std::vector<FftStage> stages_[3];  // the FFT of each axis (plan_axis_dct)
 };
 
-// The registry entry of a device backend. `discover()` returns the backend's
-// device list (`devices`, each with a `name`, and `why` when it is empty);
-// `target(options)` the device a solve runs on (`.dev.name`); `make` builds
-// the backend for a field setup (a scalar problem is one plane: as_field).
+template <class Api, class... A>
+std::unique_ptr<Backend> make_device_backend(const FieldSetup& setup, A&&... api_args) {
+  return std::make_unique<DeviceBackend<Api>>(setup, std::make_unique<Api>(std::forward<A>(api_args)...));
+}
+
+// A backend's devices (`device=` indexes them), or why there are none.
+template <class Ref>
+struct DeviceList {
+  std::vector<Ref> devices;
+  std::string why;
+};
+
+// The index in a list of `count` devices that options.device names (-1: `fallback`).
+inline std::size_t device_index(const std::string& backend, const char* queue_kind, std::size_t count,
+                                const SolveOptions& options, std::size_t fallback) {
+  if (options.native_queue && options.device >= 0)
+    throw InvalidInputError("pass either device= or a native " + std::string(queue_kind) + " to the " + backend +
+                            " backend, not both");
+  if (options.device >= 0 && std::size_t(options.device) >= count)
+    throw InvalidInputError("the " + backend + " backend has " + std::to_string(count) + " device(s) (indices 0.." +
+                            std::to_string(int(count) - 1) + "); got device=" + std::to_string(options.device));
+  return options.device < 0 ? fallback : std::size_t(options.device);
+}
+
+// The registry entry of a device backend: `discover()` lists its devices
+// (each with a `name`), `target(options)` is the device a solve runs on
+// (`.dev.name`), `make` builds the backend (a scalar problem as one plane).
 template <class Discover, class Target>
 BackendEntry device_backend_entry(const std::string& name, Discover discover, Target target,
                                   std::unique_ptr<Backend> (*make)(const FieldSetup&, const SolveOptions&),
@@ -370,11 +394,8 @@ BackendEntry device_backend_entry(const std::string& name, Discover discover, Ta
   BackendEntry e;
   e.name = name;
   e.probe = [name, discover] {
-    BackendInfo info;
-    info.name = name;
     const auto& found = discover();
-    info.available = !found.devices.empty();
-    info.reason = found.why;
+    BackendInfo info{name, !found.devices.empty(), found.why, {}};
     for (const auto& dev : found.devices) info.devices.push_back(dev.name);
     return info;
   };

@@ -1,10 +1,11 @@
+// The OpenCL layer of the device backend (device_backend.hpp): the API loaded
+// at run time (cl_api.hpp), device discovery, a context and queue per device,
+// and kernels.cl built per problem shape.
 #include "backends/opencl/opencl_backend.hpp"
 
 #include <algorithm>
-#include <cmath>
 #include <cstdint>
 #include <cstdlib>
-#include <cstring>
 #include <map>
 #include <mutex>
 #include <string>
@@ -34,21 +35,16 @@ struct DeviceRef {
   cl_ulong memory = 0, max_alloc = 0;
 };
 
-std::string platform_string(cl_platform_id p, cl_platform_info what) {
+// A string property of a platform or device (clGetPlatformInfo, clGetDeviceInfo); "" when unavailable.
+template <class Get, class Object, class Info>
+std::string info_string(Get get, Object object, Info what) {
   size_t size = 0;
-  if (cl().clGetPlatformInfo(p, what, 0, nullptr, &size) != CL_SUCCESS || size == 0) return "";
+  if (get(object, what, 0, nullptr, &size) != CL_SUCCESS || size == 0) return "";
   std::string s(size, '\0');
-  cl().clGetPlatformInfo(p, what, size, s.data(), nullptr);
+  get(object, what, size, s.data(), nullptr);
   return s.c_str();
 }
-
-std::string device_string(cl_device_id d, cl_device_info what) {
-  size_t size = 0;
-  if (cl().clGetDeviceInfo(d, what, 0, nullptr, &size) != CL_SUCCESS || size == 0) return "";
-  std::string s(size, '\0');
-  cl().clGetDeviceInfo(d, what, size, s.data(), nullptr);
-  return s.c_str();
-}
+std::string device_string(cl_device_id d, cl_device_info what) { return info_string(cl().clGetDeviceInfo, d, what); }
 
 template <class V>
 V device_value(cl_device_id d, cl_device_info what) {
@@ -75,14 +71,9 @@ DeviceRef describe(cl_device_id id, const std::string& platform) {
 }
 
 // Every device of every platform, in platform order: `device=` indexes this list.
-struct Discovery {
-  std::vector<DeviceRef> devices;
-  std::string why;  // when there is none
-};
-
-const Discovery& discover() {
-  static const Discovery found = [] {
-    Discovery out;
+const DeviceList<DeviceRef>& discover() {
+  static const DeviceList<DeviceRef> found = [] {
+    DeviceList<DeviceRef> out;
     if (!ocl::api(&out.why)) return out;
     cl_uint count = 0;
     cl_int err = cl().clGetPlatformIDs(0, nullptr, &count);
@@ -102,7 +93,7 @@ const Discovery& discover() {
       if (cl().clGetDeviceIDs(p, CL_DEVICE_TYPE_ALL, 0, nullptr, &n) != CL_SUCCESS || n == 0) continue;
       std::vector<cl_device_id> ids(n);
       cl().clGetDeviceIDs(p, CL_DEVICE_TYPE_ALL, n, ids.data(), nullptr);
-      const std::string platform = platform_string(p, CL_PLATFORM_NAME);
+      const std::string platform = info_string(cl().clGetPlatformInfo, p, CL_PLATFORM_NAME);
       for (cl_device_id id : ids) out.devices.push_back(describe(id, platform));
     }
     if (out.devices.empty()) out.why = "no OpenCL device: the installed platforms report none";
@@ -321,27 +312,20 @@ struct Target {
 };
 
 Target target(const SolveOptions& options) {
-  const Discovery& found = discover();
-  if (options.native_queue) {
-    if (options.device >= 0)
-      throw InvalidInputError("pass either device= or a native queue to the opencl backend, not both");
-    Target t{};
-    t.queue = reinterpret_cast<cl_command_queue>(options.native_queue);
-    cl_device_id id = nullptr;
-    check(cl().clGetCommandQueueInfo(t.queue, CL_QUEUE_CONTEXT, sizeof t.ctx, &t.ctx, nullptr),
-          "clGetCommandQueueInfo (is native_queue a cl_command_queue?)");
-    check(cl().clGetCommandQueueInfo(t.queue, CL_QUEUE_DEVICE, sizeof id, &id, nullptr), "clGetCommandQueueInfo");
-    cl_platform_id platform = device_value<cl_platform_id>(id, CL_DEVICE_PLATFORM);
-    t.dev = describe(id, platform_string(platform, CL_PLATFORM_NAME));
-    return t;
+  const std::size_t index = device_index("opencl", "queue", discover().devices.size(), options, default_device());
+  if (!options.native_queue) {
+    auto [ctx, queue] = default_queue(index);
+    return {ctx, queue, discover().devices[index]};
   }
-  const std::size_t count = found.devices.size();
-  if (options.device >= 0 && std::size_t(options.device) >= count)
-    throw InvalidInputError("the opencl backend has " + std::to_string(count) + " device(s) (indices 0.." +
-                            std::to_string(int(count) - 1) + "); got device=" + std::to_string(options.device));
-  const std::size_t index = options.device < 0 ? default_device() : std::size_t(options.device);
-  auto [ctx, queue] = default_queue(index);
-  return {ctx, queue, found.devices[index]};
+  Target t{};
+  t.queue = reinterpret_cast<cl_command_queue>(options.native_queue);
+  cl_device_id id = nullptr;
+  check(cl().clGetCommandQueueInfo(t.queue, CL_QUEUE_CONTEXT, sizeof t.ctx, &t.ctx, nullptr),
+        "clGetCommandQueueInfo (is native_queue a cl_command_queue?)");
+  check(cl().clGetCommandQueueInfo(t.queue, CL_QUEUE_DEVICE, sizeof id, &id, nullptr), "clGetCommandQueueInfo");
+  cl_platform_id platform = device_value<cl_platform_id>(id, CL_DEVICE_PLATFORM);
+  t.dev = describe(id, info_string(cl().clGetPlatformInfo, platform, CL_PLATFORM_NAME));
+  return t;
 }
 
 std::unique_ptr<Backend> make(const FieldSetup& setup, const SolveOptions& options) {
@@ -350,12 +334,9 @@ std::unique_ptr<Backend> make(const FieldSetup& setup, const SolveOptions& optio
   if (float64 && !t.dev.fp64)
     throw InvalidInputError("dtype float64 needs double precision, which OpenCL device '" + t.dev.name +
                             "' lacks (no cl_khr_fp64); use dtype='float32'");
-  if (float64) return std::make_unique<DeviceBackend<OpenClApi<double, double>>>(
-      setup, std::make_unique<OpenClApi<double, double>>(t.ctx, t.queue, t.dev));
-  if (t.dev.fp64) return std::make_unique<DeviceBackend<OpenClApi<float, double>>>(
-      setup, std::make_unique<OpenClApi<float, double>>(t.ctx, t.queue, t.dev));
-  return std::make_unique<DeviceBackend<OpenClApi<float, float>>>(
-      setup, std::make_unique<OpenClApi<float, float>>(t.ctx, t.queue, t.dev));
+  if (float64) return make_device_backend<OpenClApi<double, double>>(setup, t.ctx, t.queue, t.dev);
+  if (t.dev.fp64) return make_device_backend<OpenClApi<float, double>>(setup, t.ctx, t.queue, t.dev);
+  return make_device_backend<OpenClApi<float, float>>(setup, t.ctx, t.queue, t.dev);
 }
 
 }  // namespace
