@@ -237,6 +237,10 @@ class CudaApi {
   using Kernel = CudaKernel;
   using Kernels = CudaKernels;
   static constexpr std::size_t kMaxBatch = 32;
+  // 32-bit transform indices where they fit: 64-bit division costs several
+  // times more (benchmarks/RESULTS.md, "2026-11-26 · NVIDIA H200 · CUDA graphs,
+  // 32-bit transform indices, fused DCT passes (second GPU run), float32").
+  static constexpr bool kNarrowIndices = true;
   static constexpr int kGraphMinBatch = 4;      // shorter batches are launched kernel by kernel
   static constexpr std::size_t kMaxGraphs = 8;  // graphs kept per solve (one per batch length and kind)
 
@@ -319,6 +323,9 @@ class CudaApi {
   LaunchRange cells(std::int64_t items) const {
     const std::size_t wanted = (std::size_t(std::max<std::int64_t>(items, 1)) + OMT_CELL_GROUP - 1) / OMT_CELL_GROUP;
     return {std::min<std::size_t>(wanted, std::size_t(dev_.multiprocessors) * 64), OMT_CELL_GROUP, true};
+  }
+  LaunchRange axis_range(std::int64_t inner, std::int64_t n, std::int64_t outer) const {
+    return cells(inner * n * outer);
   }
   std::size_t max_reduce_groups() const { return std::min<std::size_t>(std::size_t(dev_.multiprocessors) * 16, 2048); }
 

@@ -9,8 +9,10 @@
 //   zero, copy, write, read  on allocations (read waits for the data)
 //   finish()                 waits for everything issued
 //   check_memory(need, largest)  throws DeviceMemoryError before allocating
-//   kernels(setup, index32)  the kernels for the problem's shape
+//   kernels(setup, index32)  the kernels for the problem's shape, the transforms'
+//                            indices 32-bit where they fit and kNarrowIndices
 //   cells(items)             the launch range of a per-cell kernel
+//   axis_range(inner, n, outer)  of a transform kernel (OMT_AXIS_ITEMS)
 //   max_reduce_groups()      work-groups a reduction may use
 //   launch(kernel, range, args)  args: the flattened arguments (KernelArgs)
 //   stage_steps(mu, tau, lambdas, count), step_args(args, j)
@@ -40,10 +42,12 @@
 namespace omtcore::detail {
 
 // A launch: `groups` work-groups of `size` work-items; `fixed` says whether
-// the group size must be `size` (else the runtime may pick it: OpenCL).
+// the group size must be `size` (else the runtime may pick it: OpenCL). An
+// OpenCL transform's range is 3D instead: `axes` (inner, n, outer).
 struct LaunchRange {
   std::size_t groups, size;
   bool fixed;
+  std::array<std::size_t, 3> axes{0, 0, 0};
 };
 
 // A kernel's arguments as the bytes of each, in order.
@@ -81,6 +85,9 @@ class DeviceArray {
   void* handle_ = nullptr;
 };
 
+// Arrays are plane-major, (plane, cells): a batch of problems of one shape
+// extends that to (problem, plane, cells), which the transforms already treat
+// as more outer rows; per-cell kernels and reductions then gain a problem index.
 template <class Api>
 class DeviceBackend final : public Backend {
   using Real = typename Api::Real;
@@ -94,7 +101,7 @@ class DeviceBackend final : public Backend {
     for (int s = 0; s < 3; ++s) inv_h_[s] = setup.grid.inv_h[s];
     const std::int64_t total = std::int64_t(planes_) * n_;
     const LaunchRange all = api_->cells(total);
-    index32_ = total + std::int64_t(all.groups * all.size) < INT_MAX;
+    index32_ = Api::kNarrowIndices && total + std::int64_t(all.groups * all.size) < INT_MAX;
     auto scope = api_->scope();
     kernels_ = api_->kernels(setup, index32_);
     auto arrays = std::make_unique<Arrays>();
@@ -303,7 +310,7 @@ class DeviceBackend final : public Backend {
   // the FFT's stages (stage_role), then the post-pass where it is separate.
   void dct(int s, bool inverse) {
     const IndexArg len{dom_.n[s]}, inner{dom_.stride[s]}, total{std::int64_t(planes_) * n_};
-    const LaunchRange range = api_->cells(total.value);
+    const LaunchRange range = api_->axis_range(inner.value, len.value, total.value / (len.value * inner.value));
     const std::vector<FftStage>& stages = stages_[s];
     for (std::size_t i = 0; i < stages.size(); ++i) {
       const FftStage& st = stages[i];

@@ -33,6 +33,17 @@ typedef OMT_TRANSFORM_INDEX omt_transform_t;
 #define OMT_TAU step_tau
 #define OMT_LAMBDA step_lambda
 #define OMT_FOR(T, i, count) for (T i = (T)get_global_id(0); i < (count); i += (T)get_global_size(0))
+/* Per-item kernels are launched with a work-item per item (the OpenCL layer's
+ * cells()): no loop, which lets the compiler vectorise across work-items. */
+#define OMT_FOR_ITEMS(T, i, count) \
+  const T i = (T)get_global_id(0); \
+  if (i < (count))
+/* A transform's items (inner c, position p along the axis, row start, index
+ * g) from the 3D range (inner, n, outer) of the OpenCL layer's axis_range():
+ * no integer division, which is scalar on CPUs. */
+#define OMT_AXIS_ITEMS(T, total, n, inner, c, p, row, g)                       \
+  const T c = (T)get_global_id(0), p = (T)get_global_id(1);                    \
+  const T row = (T)get_global_id(2) * (n) * (inner), g = row + p * (inner) + c;
 #define OMT_GROUP_ID ((omt_index_t)get_group_id(0))
 #define OMT_LOCAL_ID ((int)get_local_id(0))
 #define OMT_SUM_STORAGE __local potential_t omt_sum_buf[OMT_REDUCE_GROUP];
@@ -62,7 +73,6 @@ struct omt_shape {
   template <int OMT_T_D, int OMT_T_PLANES, int OMT_T_COLS, int OMT_T_M, int OMT_T_SPATIAL, int OMT_T_EXCHANGE, int OMT_T_K, int OMT_T_NUCLEAR>
 #define OMT_KERNEL __global__ void __launch_bounds__(OMT_CELL_GROUP)
 #define OMT_SHAPED_KERNEL OMT_SHAPE_TEMPLATE __global__ void __launch_bounds__(OMT_CELL_GROUP)
-/* int where every index fits: 64-bit division, which the transforms are full of, costs several times more. */
 #define OMT_TRANSFORM_KERNEL template <class omt_transform_t> __global__ void __launch_bounds__(OMT_CELL_GROUP)
 #define OMT_TRANSFORM_FN template <class omt_transform_t> static __device__ inline
 #define OMT_REDUCE_KERNEL OMT_SHAPE_TEMPLATE __global__ void __launch_bounds__(OMT_REDUCE_GROUP)
@@ -84,6 +94,12 @@ struct omt_shape {
 #define OMT_LAMBDA step[2]
 #define OMT_FOR(T, i, count) \
   for (T i = T(blockIdx.x) * T(blockDim.x) + T(threadIdx.x); i < (count); i += T(gridDim.x) * T(blockDim.x))
+#define OMT_FOR_ITEMS OMT_FOR /* launches are capped at a few blocks per multiprocessor */
+/* A grid extent cannot hold every (inner, n, outer): one dimension, the place
+ * found by division, and a loop that runs once to declare it. */
+#define OMT_AXIS_ITEMS(T, total, n, inner, c, p, row, g) \
+  OMT_FOR(T, g, total)                                   \
+  for (T c = g % (inner), p = (g / (inner)) % (n), row = g - p * (inner) - c, *omt_once = &c; omt_once; omt_once = 0)
 #define OMT_GROUP_ID ((long long)blockIdx.x)
 #define OMT_LOCAL_ID ((int)threadIdx.x)
 #define OMT_SUM_STORAGE

@@ -24,7 +24,7 @@ OMT_SHAPED_KERNEL omt_primal(OMT_SHAPE_PARAM OMT_GEOMETRY_PARAMS, OMT_STEP_PARAM
                              OMT_GLOBAL real_t* x, OMT_GLOBAL real_t* xbar) {
   OMT_GEOMETRY
   const real_t mu = (real_t)OMT_MU, lambda = (real_t)OMT_LAMBDA;
-  OMT_FOR(omt_index_t, i, n) {
+  OMT_FOR_ITEMS(omt_index_t, i, n) {
     omt_field_spatial_cell(i, n, OMT_D, OMT_PLANES, OMT_SPATIAL, OMT_K, stride, inv_h, mu, lambda,
                            bits, phi, v_restart + vpad, v + vpad, vbar + vpad);
     if (OMT_COLS > 0)
@@ -39,7 +39,7 @@ OMT_SHAPED_KERNEL omt_residual(OMT_SHAPE_PARAM OMT_GEOMETRY_PARAMS, OMT_GLOBAL c
                                OMT_GLOBAL const real_t* xbar, OMT_GLOBAL const real_t* rhs,
                                OMT_GLOBAL real_t* r) {
   OMT_GEOMETRY
-  OMT_FOR(omt_index_t, i, n)
+  OMT_FOR_ITEMS(omt_index_t, i, n)
   omt_field_residual_cell(i, n, OMT_D, OMT_PLANES, OMT_COLS, stride, inv_h, bits, coupling,
                           vbar + vpad, xbar, rhs, r);
 }
@@ -47,14 +47,14 @@ OMT_SHAPED_KERNEL omt_residual(OMT_SHAPE_PARAM OMT_GEOMETRY_PARAMS, OMT_GLOBAL c
 /* r(i) <- Q^T r(i) (forward) or Q r(i): the in-cell coupling's modes. */
 OMT_SHAPED_KERNEL omt_modes(OMT_SHAPE_PARAM omt_index_t n, int forward,
                             OMT_GLOBAL const real_t* modes, OMT_GLOBAL real_t* r) {
-  OMT_FOR(omt_index_t, i, n) omt_field_modes_cell(i, n, OMT_PLANES, forward, modes, r);
+  OMT_FOR_ITEMS(omt_index_t, i, n) omt_field_modes_cell(i, n, OMT_PLANES, forward, modes, r);
 }
 
 /* phi <- lambda (phi + tau r) + (1 - lambda) phi_restart, over all planes. */
 OMT_KERNEL omt_dual_update(omt_index_t total, OMT_STEP_PARAMS, int halpern, OMT_GLOBAL const real_t* r,
                            OMT_GLOBAL const potential_t* phi_restart, OMT_GLOBAL potential_t* phi) {
   const potential_t tau = OMT_TAU, lambda = OMT_LAMBDA;
-  OMT_FOR(omt_index_t, i, total) {
+  OMT_FOR_ITEMS(omt_index_t, i, total) {
     const potential_t next = phi[i] + tau * (potential_t)r[i];
     phi[i] = halpern ? lambda * next + ((potential_t)1 - lambda) * phi_restart[i] : next;
   }
@@ -110,7 +110,8 @@ OMT_REDUCE_KERNEL omt_movement(OMT_SHAPE_PARAM OMT_GEOMETRY_PARAMS, OMT_GLOBAL c
  * one work-item per output, so any radix (any length) runs in one kernel.
  * The first stage reads x and applies the pre-pass to each input it reads;
  * the last (of two or more) applies the post-pass and writes x: no pass of
- * their own. Arrays are indexed (outer, m, inner), m along the axis. */
+ * their own. Arrays are indexed (outer, m, inner), m along the axis
+ * (OMT_AXIS_ITEMS). */
 
 /* Source index of the reordered sequence's entry m: even samples forward, odd backward. */
 OMT_TRANSFORM_FN omt_transform_t omt_makhoul_source(omt_transform_t m, omt_transform_t n) {
@@ -164,8 +165,7 @@ OMT_TRANSFORM_KERNEL omt_fft_stage(omt_transform_t total, omt_transform_t n, omt
                                    OMT_GLOBAL real_t* x, OMT_DCT_PARAMS, OMT_GLOBAL const real_t* xr,
                                    OMT_GLOBAL const real_t* xi, OMT_GLOBAL real_t* yr,
                                    OMT_GLOBAL real_t* yi) {
-  OMT_FOR(omt_transform_t, g, total) {
-    const omt_transform_t c = g % inner, p = (g / inner) % n, row = g - p * inner - c;
+  OMT_AXIS_ITEMS(omt_transform_t, total, n, inner, c, p, row, g) {
     const omt_transform_t block = span * R, m = n / R;
     const omt_transform_t r = (p % block) / span, k = p % span, j = (p / block) * span + k;
     OMT_GLOBAL const real_t* w = table + 2 * (tw + k * R);
@@ -194,8 +194,7 @@ OMT_TRANSFORM_KERNEL omt_fft_stage(omt_transform_t total, omt_transform_t n, omt
 OMT_TRANSFORM_KERNEL omt_dct_post(omt_transform_t total, omt_transform_t n, omt_transform_t inner,
                                   int inverse, OMT_GLOBAL const real_t* re, OMT_GLOBAL const real_t* im,
                                   OMT_DCT_PARAMS, OMT_GLOBAL real_t* x) {
-  OMT_FOR(omt_transform_t, g, total) {
-    const omt_transform_t c = g % inner, m = (g / inner) % n, row = g - m * inner - c;
+  OMT_AXIS_ITEMS(omt_transform_t, total, n, inner, c, m, row, g) {
     omt_dct_output(inverse, n, inner, row, c, m, re[g], im[g], cosines, sines, scale, x);
   }
 }
@@ -205,7 +204,7 @@ OMT_TRANSFORM_KERNEL omt_dct_post(omt_transform_t total, omt_transform_t n, omt_
 OMT_TRANSFORM_KERNEL omt_divide(omt_transform_t n, omt_transform_t total,
                                 OMT_GLOBAL const real_t* eigenvalue, OMT_GLOBAL const real_t* shift,
                                 OMT_GLOBAL real_t* r) {
-  OMT_FOR(omt_transform_t, j, total) {
+  OMT_FOR_ITEMS(omt_transform_t, j, total) {
     const real_t e = eigenvalue[j % n] + shift[j / n];
     r[j] = e > (real_t)0 ? r[j] / e : (real_t)0;
   }

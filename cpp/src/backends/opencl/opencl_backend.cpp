@@ -171,6 +171,9 @@ class OpenClApi {
     cl_kernel primal, residual, modes, dual, violation, movement, fft_stage, dct_post, divide;
   };
   static constexpr std::size_t kMaxBatch = 32;
+  // 64-bit transform indices: faster on PoCL, where 32-bit ones are widened at
+  // every access (benchmarks/RESULTS.md, "2026-12-02 · 2-core CPU · one device backend").
+  static constexpr bool kNarrowIndices = false;
 
   OpenClApi(cl_context ctx, cl_command_queue queue, DeviceRef dev) : ctx_(ctx), queue_(queue), dev_(std::move(dev)) {
     cl().clRetainContext(ctx_);
@@ -260,13 +263,17 @@ class OpenClApi {
   // The runtime picks the work-group size of per-cell kernels (their private
   // arrays may not fit a fixed one).
   LaunchRange cells(std::int64_t items) const { return {(std::size_t(items) + 63) / 64, 64, false}; }
+  LaunchRange axis_range(std::int64_t inner, std::int64_t n, std::int64_t outer) const {
+    return {0, 0, false, {std::size_t(inner), std::size_t(n), std::size_t(outer)}};
+  }
   std::size_t max_reduce_groups() const { return 256; }
   void launch(cl_kernel k, const LaunchRange& range, const KernelArgs& args) {
     for (int i = 0; i < args.count; ++i)
       check(cl().clSetKernelArg(k, cl_uint(i), args.slot[i].size, args.slot[i].bytes), "clSetKernelArg");
     const std::size_t global = range.groups * range.size, local = range.size;
-    check(cl().clEnqueueNDRangeKernel(queue_, k, 1, nullptr, &global, range.fixed ? &local : nullptr, 0, nullptr,
-                                      nullptr),
+    const bool axes = range.axes[0] > 0;
+    check(cl().clEnqueueNDRangeKernel(queue_, k, axes ? 3 : 1, nullptr, axes ? range.axes.data() : &global,
+                                      range.fixed ? &local : nullptr, 0, nullptr, nullptr),
           "clEnqueueNDRangeKernel");
   }
 
