@@ -15,7 +15,6 @@ same optimum with relative gap <= TOL, so:
 * the device result passes the independent certificate check of the kind
   (references.check_certificate / references_vm.check_*_certificate; for the
   anisotropic scalar cases with POT's exact value);
-* scalar: the iteration counts stay close (same loop, different rounding).
 
 Device backends that are unavailable skip with omtcore.backends()'s reason, or
 fail where OMTCORE_REQUIRE_BACKENDS names them (conftest.use_backend).
@@ -187,11 +186,8 @@ def test_device_matches_cpu(device_backend, dtype, case):
     assert cpu.dtype == dtype
     assert_parity(dev, cpu)
     certify(dev)
-    if case[0] == "scalar":
-        # The same loop on the same inputs: the iteration counts stay close
-        # (float rounding differs between the backends' transforms).
-        assert abs(cpu.iterations - dev.iterations) <= max(100, 0.2 * cpu.iterations), (
-            cpu.iterations, dev.iterations)
+    # Iteration counts are not compared: when a certificate is tried depends
+    # on the time spent certifying, so a loaded machine changes them.
 
 
 def test_matrix_covers_every_kind_and_norm():
