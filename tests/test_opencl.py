@@ -8,6 +8,7 @@ the CPU backend on identical inputs is test_backend_parity.py.
 """
 
 import os
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -120,6 +121,44 @@ def test_no_platform_is_reported_not_fatal(tmp_path):
         pytest.skip("this OpenCL loader ignores OCL_ICD_VENDORS (it still lists platforms)")
     assert available == "False"
     assert reason.startswith(("no OpenCL platform", "no OpenCL loader")), reason
+
+
+# A loader in front of the real one whose clCreateContext fails as a device
+# that has gone away would; every other call resolves to the real loader (the
+# shim's dependency), so discovery works and the first solve's context fails.
+FAILING_CONTEXT_SHIM = r"""
+typedef int cl_int;
+void* clCreateContext(const void* properties, unsigned num_devices, const void* devices,
+                      void* notify, void* user_data, cl_int* errcode) {
+  if (errcode) *errcode = -2; /* CL_DEVICE_NOT_AVAILABLE */
+  return 0;
+}
+"""
+
+
+def test_a_failing_driver_call_is_a_device_error(opencl, tmp_path):
+    cc = shutil.which("cc") or shutil.which("gcc")
+    if not cc:
+        pytest.skip("no C compiler to build the failing loader shim")
+    loader = os.environ.get("OMTCORE_OPENCL_LIBRARY") or "libOpenCL.so.1"
+    link = [loader, f"-Wl,-rpath,{os.path.dirname(loader)}"] if os.path.isabs(loader) else [f"-l:{loader}"]
+    (tmp_path / "shim.c").write_text(FAILING_CONTEXT_SHIM)
+    shim = tmp_path / "libOpenCL-failing-context.so"
+    built = subprocess.run([cc, "-shared", "-fPIC", "-o", str(shim), str(tmp_path / "shim.c"),
+                            "-Wl,--no-as-needed", *link], capture_output=True, text=True)
+    if built.returncode != 0:
+        pytest.skip(f"cannot link a shim over the OpenCL loader {loader}: {built.stderr[-300:]}")
+    out = _run("""
+        import os
+        if os.path.isabs(os.environ["OMTCORE_LOADER_UNDER_SHIM"]):  # pyopencl's bundled loader finds PoCL once pyopencl loaded it
+            import pyopencl._cl
+        import omtcore
+        try:
+            omtcore.scalar_omt([1.0, 0.0], [0.0, 1.0], backend="opencl")
+        except omtcore.DeviceError as e:
+            print(isinstance(e, RuntimeError), e)
+    """, OMTCORE_OPENCL_LIBRARY=str(shim), OMTCORE_LOADER_UNDER_SHIM=loader)
+    assert out.startswith("True OpenCL: clCreateContext failed: CL_DEVICE_NOT_AVAILABLE (-2)"), out
 
 
 # ---- pyopencl interop ---------------------------------------------------------

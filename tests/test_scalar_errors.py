@@ -33,6 +33,8 @@ def test_exception_hierarchy():
     assert issubclass(omtcore.InvalidInputError, ValueError)
     assert issubclass(omtcore.BackendUnavailableError, RuntimeError)
     assert issubclass(omtcore.DeviceMemoryError, MemoryError)
+    assert issubclass(omtcore.DeviceError, RuntimeError)
+    assert not issubclass(omtcore.DeviceError, omtcore.BackendUnavailableError)
     assert issubclass(omtcore.ConvergenceWarning, UserWarning)
 
 

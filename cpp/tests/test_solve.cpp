@@ -263,3 +263,28 @@ TEST_CASE("multilevel warm start: coarse grids report their level, the answer is
   auto div = divergence(stopped.flux, n, n);
   for (std::int64_t c = 0; c < n * n; ++c) CHECK(std::fabs(div[c] - (a[c] - b[c])) < 1e-12);
 }
+
+TEST_CASE("error kinds: each exception class carries its kind") {
+  CHECK(omtcore::DeviceError("x").kind() == omtcore::ErrorKind::device);
+  CHECK(omtcore::DeviceMemoryError("x").kind() == omtcore::ErrorKind::device_memory);
+  CHECK(omtcore::InvalidInputError("x").kind() == omtcore::ErrorKind::invalid_input);
+}
+
+TEST_CASE("gell_mann: Pauli X, Y, Z for k = 2, none for k = 1, k^2 - 1 orthogonal ones for k = 3") {
+  const std::vector<double> pauli = {0, 0, 1, 0, 1, 0, 0, 0,    // X
+                                     0, 0, 0, -1, 0, 1, 0, 0,   // Y
+                                     1, 0, 0, 0, 0, 0, -1, 0};  // Z
+  CHECK(omtcore::gell_mann(2) == pauli);
+  CHECK(omtcore::gell_mann(1).empty());
+  const std::vector<double> L = omtcore::gell_mann(3);
+  REQUIRE(L.size() == 8 * 9 * 2);
+  // tr(L_a L_b) = 2 delta_ab; the matrices are Hermitian, so tr(L_a L_b) = sum L_a conj(L_b).
+  for (int a = 0; a < 8; ++a)
+    for (int b = 0; b < 8; ++b) {
+      double tr = 0;
+      for (int e = 0; e < 9; ++e)
+        tr += L[(a * 9 + e) * 2] * L[(b * 9 + e) * 2] + L[(a * 9 + e) * 2 + 1] * L[(b * 9 + e) * 2 + 1];
+      CHECK(tr == doctest::Approx(a == b ? 2.0 : 0.0));
+    }
+  CHECK_THROWS_AS(omtcore::gell_mann(0), omtcore::InvalidInputError);
+}

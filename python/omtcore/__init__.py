@@ -12,7 +12,7 @@ from ._opencl_loader import use_pyopencl_loader_if_needed as _use_pyopencl_loade
 
 _use_pyopencl_loader()  # before anything asks the core about OpenCL
 from .api import BackendInfo, Result, backends, gell_mann, matrix_omt, scalar_omt, vector_omt
-from .errors import (BackendUnavailableError, ConvergenceWarning, DeviceMemoryError,
+from .errors import (BackendUnavailableError, ConvergenceWarning, DeviceError, DeviceMemoryError,
                      InvalidInputError)
 
 try:
@@ -21,4 +21,4 @@ except PackageNotFoundError:  # pragma: no cover - running from a source tree
     __version__ = "0+unknown"
 
 __all__ = ["scalar_omt", "vector_omt", "matrix_omt", "gell_mann", "backends", "Result", "BackendInfo", "InvalidInputError",
-           "BackendUnavailableError", "DeviceMemoryError", "ConvergenceWarning", "__version__"]
+           "BackendUnavailableError", "DeviceMemoryError", "DeviceError", "ConvergenceWarning", "__version__"]

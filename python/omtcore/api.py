@@ -13,7 +13,7 @@ from . import _core
 from .errors import ConvergenceWarning, InvalidInputError
 from .interop import placement, results_to_device, to_host
 
-__all__ = ["Result", "BackendInfo", "scalar_omt", "vector_omt", "matrix_omt", "backends"]
+__all__ = ["Result", "BackendInfo", "scalar_omt", "vector_omt", "matrix_omt", "gell_mann", "backends"]
 
 
 @dataclass(frozen=True)
@@ -68,13 +68,11 @@ def _masses(x, name: str) -> np.ndarray:
     return np.asarray(arr, dtype=np.float64, order="C")  # (ascontiguousarray makes 0-d arrays 1-d)
 
 
-def _grid_shape(a: np.ndarray, b: np.ndarray) -> tuple:
+def _same_shape(a: np.ndarray, b: np.ndarray, names: str = "a and b") -> tuple:
+    # The core sees pointers only: whether the two shapes agree is the one
+    # shape check made here (the grid itself is checked by the core).
     if a.shape != b.shape:
-        raise InvalidInputError(f"a and b must have the same shape; got {a.shape} and {b.shape}")
-    if not 1 <= a.ndim <= 3:
-        raise InvalidInputError(f"grids must have 1 to 3 axes; got an array of shape {a.shape}")
-    if a.size == 0:
-        raise InvalidInputError(f"grid is empty: shape {a.shape}")
+        raise InvalidInputError(f"{names} must have the same shape; got {a.shape} and {b.shape}")
     return a.shape
 
 
@@ -90,33 +88,40 @@ def _mask(mask, shape) -> Optional[np.ndarray]:
     return np.asarray(m, dtype=np.uint8, order="C").ravel()
 
 
-def _spacing(h, ndim: int) -> list:
+# Conversions only: the core checks every value (ranges, lengths, names) once
+# and its messages name the argument and the value.
+
+def _real(x, name: str) -> float:
+    if isinstance(x, (bool, np.bool_)) or not isinstance(x, (numbers.Real, np.number)):
+        raise InvalidInputError(f"{name} must be a real number; got {x!r}")
+    return float(x)
+
+
+def _spacing(h) -> list:
     values = [h] if isinstance(h, numbers.Number) or np.ndim(h) == 0 else list(np.ravel(h))
     for x in values:
         if isinstance(x, (bool, np.bool_)) or not isinstance(x, (numbers.Real, np.number)):
             raise InvalidInputError(f"spacing h must be real numbers; got {h!r}")
-    if len(values) not in (1, ndim):
-        raise InvalidInputError(
-            f"spacing h must be one number or one per axis ({ndim}); got {len(values)} values")
     return [float(x) for x in values]
 
 
 def _options(tol, max_iter, dtype, shape):
-    if isinstance(tol, bool) or not isinstance(tol, numbers.Real) or not (0 < float(tol) < 1):
-        raise InvalidInputError(f"tol must be a number in (0, 1); got {tol!r}")
+    # max_iter: the core reads 0 as "each grid's own default"; None here means
+    # the default of the grid asked for, on every grid solved.
     if max_iter is None:
         max_iter = _core.max_iter_default(shape)
     elif isinstance(max_iter, bool) or not isinstance(max_iter, numbers.Integral) or max_iter < 1:
         raise InvalidInputError(f"max_iter must be a positive integer or None; got {max_iter!r}")
+    # dtype: numpy's names and types (np.float64, "double", ...) become the core's names.
     if dtype is None:
         dtype = "float32"
     try:
         dtype_name = np.dtype(dtype).name
     except TypeError:
-        raise InvalidInputError(f"unknown dtype {dtype!r}; expected 'float32' or 'float64'") from None
-    if dtype_name not in ("float32", "float64"):
-        raise InvalidInputError(f"unknown dtype {dtype!r}; expected 'float32' or 'float64'")
-    return float(tol), int(max_iter), dtype_name
+        if not isinstance(dtype, str):
+            raise InvalidInputError(f"unknown dtype {dtype!r}; expected 'float32' or 'float64'") from None
+        dtype_name = dtype  # the core names what it expects
+    return _real(tol, "tol"), int(max_iter), dtype_name
 
 
 def _finish(raw: dict, shapes: tuple, tol: float) -> Result:
@@ -148,13 +153,6 @@ def _check_strings(**named):
     for name, value in named.items():
         if not isinstance(value, str):
             raise InvalidInputError(f"{name} must be a string; got {value!r}")
-
-
-def _alpha(alpha) -> float:
-    if isinstance(alpha, bool) or not isinstance(alpha, (numbers.Real, np.number)) \
-            or not np.isfinite(float(alpha)) or float(alpha) < 0:
-        raise InvalidInputError(f"alpha must be a finite number >= 0; got {alpha!r}")
-    return float(alpha)
 
 
 def scalar_omt(a, b, *, h: Union[float, Sequence[float]] = 1.0, norm: str = "isotropic",
@@ -193,14 +191,11 @@ def scalar_omt(a, b, *, h: Union[float, Sequence[float]] = 1.0, norm: str = "iso
     place = placement(backend, device, (a, b))
     a = _masses(to_host(a), "a")
     b = _masses(to_host(b), "b")
-    shape = _grid_shape(a, b)
+    shape = _same_shape(a, b)
     m = _mask(mask, shape)
-    spacing = _spacing(h, len(shape))
+    spacing = _spacing(h)
     tol, max_iter, dtype_name = _options(tol, max_iter, dtype, shape)
-    if not isinstance(norm, str):
-        raise InvalidInputError(f"norm must be a string; got {norm!r}")
-    if not isinstance(method, str):
-        raise InvalidInputError(f"method must be a string; got {method!r}")
+    _check_strings(norm=norm, method=method)
     raw = _core.solve_scalar_problem(a.ravel(), b.ravel(), shape, spacing, m, norm,
                                      bool(normalize), tol, max_iter, method, place.backend,
                                      place.device, dtype_name, callback, place.native_queue)
@@ -253,21 +248,18 @@ def vector_omt(a, b, *, edges=None, weights=None, alpha: float = 1.0,
     place = placement(backend, device, (a, b))
     a = _masses(to_host(a), "a")
     b = _masses(to_host(b), "b")
-    if a.shape != b.shape:
-        raise InvalidInputError(f"a and b must have the same shape; got {a.shape} and {b.shape}")
-    if not 2 <= a.ndim <= 4:
+    _same_shape(a, b)
+    if not 2 <= a.ndim <= 4:  # layout: which axes are the grid's
         raise InvalidInputError(
             f"a and b must have shape (*grid, k) with 1 to 3 grid axes; got shape {a.shape}")
     shape, k = a.shape[:-1], a.shape[-1]
-    if a.size == 0:
-        raise InvalidInputError(f"grid is empty or there are no channels: shape {a.shape}")
     m = _mask(mask, shape)
-    spacing = _spacing(h, len(shape))
+    spacing = _spacing(h)
     tol, max_iter, dtype_name = _options(tol, max_iter, dtype, shape)
     _check_strings(norm=norm, method=method)
     flat_edges = _edges(edges, k)
     raw = _core.solve_vector_problem(a.ravel(), b.ravel(), shape, k, flat_edges, _weights(weights),
-                                     _alpha(alpha), spacing, m, norm, bool(normalize), tol,
+                                     _real(alpha, "alpha"), spacing, m, norm, bool(normalize), tol,
                                      max_iter, method, place.backend, place.device, dtype_name,
                                      callback, place.native_queue)
     n_edges = k * (k - 1) // 2 if flat_edges is None else len(flat_edges) // 2
@@ -284,25 +276,11 @@ def _matrices(x, name: str) -> np.ndarray:
 
 def gell_mann(k: int) -> np.ndarray:
     """The generalised Gell-Mann matrices (k^2 - 1 of them, tr(L_a L_b) = 2 delta_ab):
-    symmetric ones, antisymmetric ones, then diagonal ones; Pauli X, Y, Z for k = 2."""
-    out = []
-    for j in range(k):
-        for l in range(j + 1, k):
-            m = np.zeros((k, k), complex)
-            m[j, l] = m[l, j] = 1
-            out.append(m)
-    for j in range(k):
-        for l in range(j + 1, k):
-            m = np.zeros((k, k), complex)
-            m[j, l], m[l, j] = -1j, 1j
-            out.append(m)
-    for d in range(1, k):
-        m = np.zeros((k, k), complex)
-        c = np.sqrt(2.0 / (d * (d + 1)))
-        m[np.arange(d), np.arange(d)] = c
-        m[d, d] = -c * d
-        out.append(m)
-    return np.array(out, dtype=complex).reshape(len(out), k, k)
+    symmetric ones, antisymmetric ones, then diagonal ones; Pauli X, Y, Z for k = 2.
+    The core's own list (the default L of matrix_omt), as (k^2 - 1, k, k) complex128."""
+    if isinstance(k, bool) or not isinstance(k, numbers.Integral):
+        raise InvalidInputError(f"k must be an integer; got {k!r}")
+    return _core.gell_mann(int(k)).reshape(-1, k, k, 2).view(np.complex128)[..., 0]
 
 
 def matrix_omt(A, B, *, L=None, alpha: float = 1.0, h: Union[float, Sequence[float]] = 1.0,
@@ -326,16 +304,13 @@ def matrix_omt(A, B, *, L=None, alpha: float = 1.0, h: Union[float, Sequence[flo
     place = placement(backend, device, (A, B))
     A = _matrices(to_host(A), "A")
     B = _matrices(to_host(B), "B")
-    if A.shape != B.shape:
-        raise InvalidInputError(f"A and B must have the same shape; got {A.shape} and {B.shape}")
-    if not 3 <= A.ndim <= 5 or A.shape[-1] != A.shape[-2]:
+    _same_shape(A, B, "A and B")
+    if not 3 <= A.ndim <= 5 or A.shape[-1] != A.shape[-2]:  # layout: which axes are the grid's
         raise InvalidInputError(
             f"A and B must have shape (*grid, k, k) with 1 to 3 grid axes; got shape {A.shape}")
     shape, k = A.shape[:-2], A.shape[-1]
-    if A.size == 0:
-        raise InvalidInputError(f"grid is empty or k is 0: shape {A.shape}")
     m = _mask(mask, shape)
-    spacing = _spacing(h, len(shape))
+    spacing = _spacing(h)
     tol, max_iter, dtype_name = _options(tol, max_iter, dtype, shape)
     _check_strings(matrix_norm=matrix_norm, method=method)
     flat_L = None
@@ -352,7 +327,7 @@ def matrix_omt(A, B, *, L=None, alpha: float = 1.0, h: Union[float, Sequence[flo
         n_L = Ls.shape[0]
         flat_L = np.ascontiguousarray(Ls).view(np.float64).ravel()
     raw = _core.solve_matrix_problem(A.view(np.float64).ravel(), B.view(np.float64).ravel(), shape,
-                                     k, flat_L, _alpha(alpha), spacing, m, matrix_norm,
+                                     k, flat_L, _real(alpha, "alpha"), spacing, m, matrix_norm,
                                      bool(normalize), tol, max_iter, method, place.backend,
                                      place.device, dtype_name, callback, place.native_queue)
     d = len(shape)

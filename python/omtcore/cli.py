@@ -154,7 +154,10 @@ def _solve(args) -> int:
         print(f"  backend      {res.backend} / {res.device} / {res.dtype}")
     if args.plot:
         from .plot import plot_result
-        plot_result(args.plot, a, b, res, kind)
+        try:
+            plot_result(args.plot, a, b, res, kind)
+        except (ImportError, InvalidInputError) as exc:
+            raise CliError(f"--plot: {exc}") from None
     return 0
 
 

@@ -1,4 +1,6 @@
-"""Exceptions and warnings raised by omtcore (mapped from the C++ error kinds)."""
+"""Exceptions and warnings raised by omtcore. Each exception class is one C++
+error kind (omtcore/errors.hpp), translated in one place (_omtcore.pxd); a C++
+internal error (a bug) arrives as RuntimeError, std::bad_alloc as MemoryError."""
 
 
 class InvalidInputError(ValueError):
@@ -11,6 +13,12 @@ class BackendUnavailableError(RuntimeError):
 
 class DeviceMemoryError(MemoryError):
     """The compute device ran out of memory."""
+
+
+class DeviceError(RuntimeError):
+    """The compute device or its driver failed a call (not for lack of memory):
+    a lost or reset device, a driver fault, kernels the driver cannot build or
+    launch. The message names the OpenCL or CUDA call and its error code."""
 
 
 class ConvergenceWarning(UserWarning):

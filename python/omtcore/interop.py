@@ -3,12 +3,15 @@
 ``device=`` accepts, besides an index into ``backends()``'s device list, a
 ``pyopencl.Device``, ``Context`` or ``CommandQueue``. Inputs may be
 ``pyopencl.array.Array`` objects (backend "opencl", on their queue) or CUDA
-arrays: CuPy arrays, PyTorch CUDA tensors, pycuda ``GPUArray``s (backend
-"cuda", on their device and the caller's current stream). Results then come
-back as arrays of the same family on the same device. The inputs are copied
-to the host once: validation, rebalancing and certificates run there in
-double precision. These libraries are imported only when such an object is
-passed in, never otherwise.
+arrays (backend "cuda"): CuPy arrays, PyTorch CUDA tensors, pycuda
+``GPUArray``s. CUDA arrays are recognised by protocol, DLPack
+(``__dlpack_device__``) first and ``__cuda_array_interface__`` as the fallback;
+the solve runs on their device, and on the stream the array interface names
+where it names one. Results then come back as arrays of the same library on
+the same device. The inputs are copied to the host once (DLPack's copy to the
+host where the producer offers it): validation, rebalancing and certificates
+run there in double precision. These libraries are imported only when such an
+object is passed in, never otherwise.
 """
 
 from __future__ import annotations
@@ -50,71 +53,120 @@ def _pyopencl_kind(obj) -> Optional[str]:
     return None
 
 
-def _cuda_family(obj) -> Optional[str]:
-    """'cupy', 'torch' or 'pycuda' for CUDA arrays of those libraries, 'other'
-    for any other object with __cuda_array_interface__, else None."""
-    module = type(obj).__module__ or ""
-    if module.startswith("cupy"):
-        return "cupy"
-    if module.startswith("torch"):
-        return "torch" if getattr(obj, "is_cuda", False) else None
-    if module.startswith("pycuda"):
-        return "pycuda"
+# DLPack device types (dlpack.h) whose memory a CUDA device reads.
+_DLPACK_CUDA, _DLPACK_CUDA_MANAGED = 2, 13
+
+
+@dataclass(frozen=True)
+class CudaArrayInfo:
+    """What an object's protocols say about it as a CUDA array."""
+
+    device: int  # its CUDA device; -1 where only __cuda_array_interface__ speaks (it names none)
+    stream: int  # the producer's stream its data is ready on; 0: none named (or a default stream)
+
+
+def cuda_array_info(obj) -> Optional[CudaArrayInfo]:
+    """obj as a CUDA array, or None if it is not one. DLPack first
+    (``__dlpack_device__``: a CUDA or managed-memory device), else the CUDA
+    array interface (``__cuda_array_interface__``); the interface's ``stream``
+    (version 3) is the stream to run on where it names one (neither 1, the
+    legacy default stream, nor 2, the per-thread one, which cannot be handed
+    on). No library is imported."""
+    device = None
+    dlpack_device = getattr(obj, "__dlpack_device__", None)
+    if callable(dlpack_device):
+        try:
+            kind, index = dlpack_device()
+        except Exception:  # a producer that cannot export this object
+            kind = index = None
+        if kind in (_DLPACK_CUDA, _DLPACK_CUDA_MANAGED):
+            device = int(index)
+        elif kind is not None:
+            return None  # host memory (numpy, PyTorch CPU tensors, ...) or another kind of device
     try:
-        return "other" if hasattr(obj, "__cuda_array_interface__") else None
-    except Exception:  # some libraries raise other errors for host arrays
+        interface = obj.__cuda_array_interface__
+    except Exception:  # absent, or refused (host tensors, tensors that require grad)
+        interface = None
+    if not isinstance(interface, dict):
+        interface = None
+    if device is None and interface is None:
         return None
+    stream = interface.get("stream") if interface is not None else None
+    stream = int(stream) if isinstance(stream, numbers.Integral) and stream > 2 else 0
+    return CudaArrayInfo(device=-1 if device is None else device, stream=stream)
 
 
-def _cuda_placement(arrays, backend, device) -> Placement:
-    families = {_cuda_family(x) for x in arrays}
-    if None in families or len(families) > 1:
-        raise InvalidInputError("the inputs mix CUDA arrays with other arrays, or arrays of different libraries")
-    (family,) = families
-    if family == "other":
-        raise InvalidInputError("CUDA arrays are accepted from CuPy, PyTorch and pycuda; "
-                                "convert others with numpy.asarray or cupy.asarray")
+def _library(obj) -> str:
+    return (type(obj).__module__ or "").split(".")[0]
+
+
+def _result_maker(first, device: int) -> Callable[[np.ndarray], Any]:
+    """Results go back as arrays of the inputs' own library. No protocol makes
+    an array on a device, so this is the one place that knows the libraries."""
+    library = _library(first)
+    if library == "cupy":
+        import cupy
+
+        def back(arr):
+            with cupy.cuda.Device(device if device >= 0 else first.device.id):
+                return cupy.asarray(arr)
+    elif library == "torch":
+        import torch
+
+        def back(arr):
+            return torch.as_tensor(np.ascontiguousarray(arr), device=first.device)
+    elif library == "pycuda":
+        import pycuda.gpuarray as gpuarray
+
+        def back(arr):
+            return gpuarray.to_gpu(np.ascontiguousarray(arr))
+    else:
+        raise InvalidInputError(
+            f"CUDA arrays are accepted from CuPy, PyTorch and pycuda, not {type(first).__name__} "
+            f"(from {library or 'an unknown module'}): omtcore cannot make result arrays of its "
+            f"library; convert the inputs with numpy.asarray or cupy.asarray")
+    return back
+
+
+def _cuda_placement(arrays, infos, backend, device) -> Placement:
+    if any(info is None for info in infos):
+        raise InvalidInputError("the inputs mix CUDA arrays with other arrays")
+    if len({_library(x) for x in arrays}) > 1:
+        raise InvalidInputError("the inputs mix CUDA arrays of different libraries")
     if backend not in ("auto", "cuda"):
         raise InvalidInputError(f"CUDA arrays are solved by backend 'cuda', not {backend!r}")
     if device is not None:
         raise InvalidInputError("pass either device= or CUDA arrays (their device is used), not both")
-    first = arrays[0]
-    if family == "cupy":
-        import cupy
-
-        ids = {x.device.id for x in arrays}
-        if len(ids) > 1:
-            raise InvalidInputError(f"the CuPy inputs live on different devices {sorted(ids)}")
-        index = first.device.id
-        with cupy.cuda.Device(index):
-            stream = cupy.cuda.get_current_stream().ptr
-
-        def back(arr):
-            with cupy.cuda.Device(index):
-                return cupy.asarray(arr)
-    elif family == "torch":
-        import torch
-
-        ids = {x.device.index for x in arrays}
-        if len(ids) > 1:
-            raise InvalidInputError(f"the PyTorch inputs live on different devices {sorted(ids)}")
-        index = first.device.index
-        stream = torch.cuda.current_stream(first.device).cuda_stream
-
-        def back(arr):
-            return torch.as_tensor(np.ascontiguousarray(arr), device=first.device)
-    else:
-        import pycuda.gpuarray as gpuarray
-
-        index, stream = -1, 0  # pycuda works in its current context
-
-        def back(arr):
-            return gpuarray.to_gpu(np.ascontiguousarray(arr))
-    # The caller's stream; the legacy default stream (0) cannot be named, so
-    # the device is then given instead and the solve uses a stream of its own.
-    if stream:
-        return Placement("cuda", native_queue=int(stream), result_to=back)
+    devices = {info.device for info in infos}
+    if len(devices) > 1:
+        raise InvalidInputError(f"the CUDA inputs live on different devices {sorted(devices)}")
+    (index,) = devices
+    back = _result_maker(arrays[0], index)
+    # The producer's stream; a default stream cannot be named, so the device
+    # is then given instead and the solve uses a stream of its own (index -1:
+    # the current device, as pycuda's current context).
+    streams = {info.stream for info in infos} - {0}
+    if len(streams) == 1:
+        return Placement("cuda", native_queue=streams.pop(), result_to=back)
     return Placement("cuda", device=index, result_to=back)
+
+
+def _cuda_to_host(x) -> np.ndarray:
+    """A host copy of a CUDA array: by DLPack where the producer copies to the
+    host on request (DLPack 1.0, numpy >= 2.1), else by its own copy method
+    (CuPy and pycuda arrays: get(); PyTorch tensors: cpu())."""
+    if callable(getattr(x, "__dlpack__", None)):
+        try:
+            return np.from_dlpack(x, device="cpu", copy=True)
+        except (TypeError, ValueError, BufferError, NotImplementedError, RuntimeError):
+            pass  # an older producer or numpy: DLPack then only shares memory in place
+    if callable(getattr(x, "get", None)):
+        return np.asarray(x.get())
+    if callable(getattr(x, "cpu", None)):
+        detach = getattr(x, "detach", None)  # tensors that require grad
+        return np.asarray((detach() if callable(detach) else x).cpu())
+    raise InvalidInputError(f"cannot copy the CUDA array {type(x).__name__} to the host: it offers "
+                            f"no DLPack copy to the host, get() or cpu()")
 
 
 def _queue_for(obj, kind):
@@ -131,8 +183,10 @@ def placement(backend: str, device, arrays) -> Placement:
     """Resolves backend and device= against the input arrays' own devices."""
     if not isinstance(backend, str):
         raise InvalidInputError(f"backend must be a string; got {backend!r}")
-    if any(_cuda_family(x) for x in arrays):
-        return _cuda_placement(list(arrays), backend, device)
+    arrays = list(arrays)
+    infos = [cuda_array_info(x) for x in arrays]
+    if any(info is not None for info in infos):
+        return _cuda_placement(arrays, infos, backend, device)
     queues = [x.queue for x in arrays if _pyopencl_kind(x) == "array"]
     if queues:
         if len({q.int_ptr for q in queues}) > 1:
@@ -165,11 +219,8 @@ def to_host(x):
     """A numpy view or copy of x (device arrays are copied from the device)."""
     if _pyopencl_kind(x) == "array":
         return x.get()
-    family = _cuda_family(x)
-    if family in ("cupy", "pycuda"):
-        return x.get()
-    if family == "torch":
-        return x.detach().cpu().numpy()
+    if cuda_array_info(x) is not None:
+        return _cuda_to_host(x)
     return x
 
 

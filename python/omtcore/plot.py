@@ -1,10 +1,14 @@
 """One figure of a 2-D solve: source and target mass, the transport flux as
 arrows over the mass it moves, and the potential. Needs matplotlib
-(pip install 'omtcore[plot]')."""
+(pip install 'omtcore[plot]'). Stands on its own: raises ImportError without
+matplotlib and InvalidInputError for grids it cannot draw; the command line
+(cli.py) reports either on one line."""
 
 from __future__ import annotations
 
 import numpy as np
+
+from .errors import InvalidInputError
 
 
 def _cell_mass(x: np.ndarray, kind: str) -> np.ndarray:
@@ -17,17 +21,16 @@ def _cell_mass(x: np.ndarray, kind: str) -> np.ndarray:
 
 
 def plot_result(path: str, a: np.ndarray, b: np.ndarray, res, kind: str) -> None:
+    """Draws the solve of a and b (kind "scalar", "vector" or "matrix") to the image file path."""
+    ma, mb = _cell_mass(a, kind), _cell_mass(b, kind)
+    if ma.ndim != 2:
+        raise InvalidInputError(f"plots draw 2-D grids; this grid has {ma.ndim} axes")
     try:
         import matplotlib
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
-    except ImportError:
-        from .cli import CliError
-        raise CliError("--plot needs matplotlib: pip install 'omtcore[plot]'") from None
-    ma, mb = _cell_mass(a, kind), _cell_mass(b, kind)
-    if ma.ndim != 2:
-        from .cli import CliError
-        raise CliError(f"--plot draws 2-D grids; this grid has {ma.ndim} axes")
+    except ImportError as exc:
+        raise ImportError(f"plots need matplotlib: pip install 'omtcore[plot]' ({exc})") from None
     # Net flux per cell (channels summed, or the trace for matrices); F_s(i)
     # is the mass moved from cell i to i + e_s, drawn at the cell as a vector
     # (column = axis 1 to the right, row = axis 0 downwards, as the image).

@@ -1,7 +1,7 @@
-// The exceptions omtcore throws. Every failure is one of these four kinds;
-// the Python module maps them, in one place, to InvalidInputError (ValueError),
-// BackendUnavailableError (RuntimeError), DeviceMemoryError (MemoryError) and
-// RuntimeError.
+// The exceptions omtcore throws. Every failure is one of these five kinds;
+// the Python module maps them, in one place (python/omtcore/_omtcore.pxd), to
+// InvalidInputError (ValueError), BackendUnavailableError (RuntimeError),
+// DeviceMemoryError (MemoryError), DeviceError (RuntimeError) and RuntimeError.
 #pragma once
 
 #include <stdexcept>
@@ -14,6 +14,7 @@ enum class ErrorKind {
   backend_unavailable = 2,  // backend not built, no driver, no device
   device_memory = 3,        // an allocation on the compute device failed
   internal = 4,             // a bug: please report it
+  device = 5,               // the device or its driver failed a call (not for lack of memory)
 };
 
 class Error : public std::runtime_error {
@@ -38,6 +39,14 @@ class BackendUnavailableError : public Error {
 class DeviceMemoryError : public Error {
  public:
   explicit DeviceMemoryError(const std::string& m) : Error(ErrorKind::device_memory, m) {}
+};
+
+// An OpenCL or CUDA call failed for another reason than memory: a lost or
+// reset device, a driver or runtime fault, a kernel the driver cannot build or
+// launch. The message names the call and the API's error code.
+class DeviceError : public Error {
+ public:
+  explicit DeviceError(const std::string& m) : Error(ErrorKind::device, m) {}
 };
 
 }  // namespace omtcore

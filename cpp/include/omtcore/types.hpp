@@ -91,6 +91,13 @@ struct MatrixProblem {
   bool normalize = false;
 };
 
+// The default L of a k x k matrix problem: the k^2 - 1 generalised Gell-Mann
+// matrices, normalised tr(L_a L_b) = 2 delta_ab, in MatrixProblem::L's layout
+// (interleaved (re, im), row-major): the symmetric E_jl + E_lj, then the
+// antisymmetric -i E_jl + i E_lj (j < l), then the diagonal ones; for k = 2
+// Pauli X, Y, Z; none for k = 1. Throws InvalidInputError for k < 1.
+std::vector<double> gell_mann(int k);
+
 // Reported to the progress callback at every convergence check.
 struct Progress {
   std::int64_t iteration;

@@ -279,32 +279,6 @@ PreparedField prepare_vector(const VectorProblem& pr) {
   return f;
 }
 
-std::vector<double> gell_mann(int k) {
-  // Generalised Gell-Mann matrices, normalised tr(L_a L_b) = 2 delta_ab:
-  // symmetric E_jl + E_lj, antisymmetric -i E_jl + i E_lj (j < l), then the
-  // diagonal ones; for k = 2 exactly Pauli X, Y, Z.
-  std::vector<double> out;
-  auto blank = [&] { out.resize(out.size() + 2 * std::size_t(k) * k, 0.0); return out.size() - 2 * std::size_t(k) * k; };
-  for (int j = 0; j < k; ++j)
-    for (int l = j + 1; l < k; ++l) {
-      std::size_t o = blank();
-      out[o + 2 * (j * k + l)] = out[o + 2 * (l * k + j)] = 1;
-    }
-  for (int j = 0; j < k; ++j)
-    for (int l = j + 1; l < k; ++l) {
-      std::size_t o = blank();
-      out[o + 2 * (j * k + l) + 1] = -1;
-      out[o + 2 * (l * k + j) + 1] = 1;
-    }
-  for (int m = 1; m < k; ++m) {
-    std::size_t o = blank();
-    const double c = std::sqrt(2.0 / (double(m) * (m + 1)));
-    for (int j = 0; j < m; ++j) out[o + 2 * (j * k + j)] = c;
-    out[o + 2 * (m * k + m)] = -c * m;
-  }
-  return out;
-}
-
 PreparedField prepare_matrix(const MatrixProblem& pr) {
   PreparedField f;
   f.domain = Domain::build(pr.grid, pr.mask);
@@ -502,3 +476,31 @@ PreparedField prepare_matrix(const MatrixProblem& pr) {
 }
 
 }  // namespace omtcore::detail
+
+namespace omtcore {
+
+std::vector<double> gell_mann(int k) {
+  if (k < 1) throw InvalidInputError("gell_mann: the matrix size k must be at least 1; got " + std::to_string(k));
+  std::vector<double> out;
+  auto blank = [&] { out.resize(out.size() + 2 * std::size_t(k) * k, 0.0); return out.size() - 2 * std::size_t(k) * k; };
+  for (int j = 0; j < k; ++j)
+    for (int l = j + 1; l < k; ++l) {
+      std::size_t o = blank();
+      out[o + 2 * (j * k + l)] = out[o + 2 * (l * k + j)] = 1;
+    }
+  for (int j = 0; j < k; ++j)
+    for (int l = j + 1; l < k; ++l) {
+      std::size_t o = blank();
+      out[o + 2 * (j * k + l) + 1] = -1;
+      out[o + 2 * (l * k + j) + 1] = 1;
+    }
+  for (int m = 1; m < k; ++m) {
+    std::size_t o = blank();
+    const double c = std::sqrt(2.0 / (double(m) * (m + 1)));
+    for (int j = 0; j < m; ++j) out[o + 2 * (j * k + j)] = c;
+    out[o + 2 * (m * k + m)] = -c * m;
+  }
+  return out;
+}
+
+}  // namespace omtcore

@@ -49,8 +49,7 @@ namespace {
 [[noreturn]] void fail(cudaError_t err, const std::string& call) {
   cudaGetLastError();  // clears a non-sticky error, so that later calls do not report it again
   if (err == cudaErrorMemoryAllocation) throw DeviceMemoryError("CUDA: " + call + " failed: out of device memory");
-  throw Error(ErrorKind::internal, "CUDA: " + call + " failed: " + cudaGetErrorName(err) + ": " +
-                                       cudaGetErrorString(err));
+  throw DeviceError("CUDA: " + call + " failed: " + cudaGetErrorName(err) + ": " + cudaGetErrorString(err));
 }
 
 void check(cudaError_t err, const char* call) {

@@ -105,7 +105,7 @@ void check(cl_int code, const char* what) {
   if (code == CL_MEM_OBJECT_ALLOCATION_FAILURE || code == CL_OUT_OF_RESOURCES ||
       code == CL_OUT_OF_HOST_MEMORY)
     throw DeviceMemoryError(msg + " (out of device memory?)");
-  throw Error(ErrorKind::internal, msg);
+  throw DeviceError(msg);
 }
 
 }  // namespace omtcore::detail::ocl

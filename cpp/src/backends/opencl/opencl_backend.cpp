@@ -152,8 +152,8 @@ cl_program program_for(cl_context ctx, cl_device_id dev, const std::string& opti
     cl().clGetProgramBuildInfo(prog, dev, CL_PROGRAM_BUILD_LOG, size, log.data(), nullptr);
     cl().clReleaseProgram(prog);
     if (log.size() > 4000) log = log.substr(0, 4000) + "\n...";
-    throw Error(ErrorKind::internal, "OpenCL: building omtcore's kernels failed (" + ocl::error_name(err) +
-                                         ") with options '" + options + "':\n" + log);
+    throw DeviceError("OpenCL: building omtcore's kernels failed (" + ocl::error_name(err) + ") with options '" +
+                      options + "':\n" + log);
   }
   cl().clRetainContext(ctx);
   return cache[key] = prog;
