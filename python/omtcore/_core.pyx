@@ -165,22 +165,16 @@ cdef Grid _grid(shape, spacing) except *:
 # The solves: Ctrl-C and the callback's exceptions take precedence over what
 # the solve then raised or returned.
 
-def solve_scalar_problem(const double[::1] a, const double[::1] b, shape, spacing,
-                         const uint8_t[::1] mask, str norm, bint normalize, double tol,
-                         int64_t max_iter, str method, str backend, int device, str dtype,
-                         callback=None, uintptr_t native_queue=0):
-    """Solve one scalar problem; arrays are flat C-order float64 (mask uint8 or None);
-    max_iter 0: the core's default."""
-    cdef ScalarProblem problem
-    cdef SolveOptions options
+ctypedef fused AnyProblem:
+    ScalarProblem
+    VectorProblem
+    MatrixProblem
+
+
+cdef object _solve(AnyProblem& problem, SolveOptions& options, callback):
+    """Runs one solve without the GIL; what the callback raised (or Ctrl-C)
+    wins over what the solve then raised."""
     cdef Result res
-    problem.grid = _grid(shape, spacing)
-    problem.a = &a[0] if a.shape[0] > 0 else NULL
-    problem.b = &b[0] if b.shape[0] > 0 else NULL
-    problem.mask = &mask[0] if mask is not None and mask.shape[0] > 0 else NULL
-    problem.norm = parse_norm(norm.encode())
-    problem.normalize = normalize
-    _fill_options(&options, tol, max_iter, method, backend, device, dtype, native_queue)
     progress = _Progress(callback)
     progress.attach(&options)
     try:
@@ -193,6 +187,24 @@ def solve_scalar_problem(const double[::1] a, const double[::1] b, shape, spacin
     return _result_dict(res)
 
 
+def solve_scalar_problem(const double[::1] a, const double[::1] b, shape, spacing,
+                         const uint8_t[::1] mask, str norm, bint normalize, double tol,
+                         int64_t max_iter, str method, str backend, int device, str dtype,
+                         callback=None, uintptr_t native_queue=0):
+    """Solve one scalar problem; arrays are flat C-order float64 (mask uint8 or None);
+    max_iter 0: the core's default."""
+    cdef ScalarProblem problem
+    cdef SolveOptions options
+    problem.grid = _grid(shape, spacing)
+    problem.a = &a[0] if a.shape[0] > 0 else NULL
+    problem.b = &b[0] if b.shape[0] > 0 else NULL
+    problem.mask = &mask[0] if mask is not None and mask.shape[0] > 0 else NULL
+    problem.norm = parse_norm(norm.encode())
+    problem.normalize = normalize
+    _fill_options(&options, tol, max_iter, method, backend, device, dtype, native_queue)
+    return _solve(problem, options, callback)
+
+
 def solve_vector_problem(const double[::1] a, const double[::1] b, shape, int channels, edges,
                          weights, double alpha, spacing, const uint8_t[::1] mask, str norm,
                          bint normalize, double tol, int64_t max_iter, str method, str backend,
@@ -201,7 +213,6 @@ def solve_vector_problem(const double[::1] a, const double[::1] b, shape, int ch
     edges None (all pairs) or a flat list of channel indices, two per edge."""
     cdef VectorProblem problem
     cdef SolveOptions options
-    cdef Result res
     cdef vector[Edge] edge_list
     cdef Edge edge
     problem.grid = _grid(shape, spacing)
@@ -222,16 +233,7 @@ def solve_vector_problem(const double[::1] a, const double[::1] b, shape, int ch
     if weights is not None:
         problem.weights = [float(x) for x in weights]
     _fill_options(&options, tol, max_iter, method, backend, device, dtype, native_queue)
-    progress = _Progress(callback)
-    progress.attach(&options)
-    try:
-        with nogil:
-            res = solve(problem, options)
-    except BaseException:
-        progress.reraise()
-        raise
-    progress.reraise()
-    return _result_dict(res)
+    return _solve(problem, options, callback)
 
 
 def solve_matrix_problem(const double[::1] a, const double[::1] b, shape, int k, L,
@@ -242,7 +244,6 @@ def solve_matrix_problem(const double[::1] a, const double[::1] b, shape, int k,
     (interleaved complex); L None (Gell-Mann) or flat (N, k, k, 2) float64."""
     cdef MatrixProblem problem
     cdef SolveOptions options
-    cdef Result res
     cdef vector[double] flat_L
     problem.grid = _grid(shape, spacing)
     problem.k = k
@@ -256,13 +257,4 @@ def solve_matrix_problem(const double[::1] a, const double[::1] b, shape, int k,
         flat_L = [float(x) for x in L]
         problem.L = flat_L
     _fill_options(&options, tol, max_iter, method, backend, device, dtype, native_queue)
-    progress = _Progress(callback)
-    progress.attach(&options)
-    try:
-        with nogil:
-            res = solve(problem, options)
-    except BaseException:
-        progress.reraise()
-        raise
-    progress.reraise()
-    return _result_dict(res)
+    return _solve(problem, options, callback)
