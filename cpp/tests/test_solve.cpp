@@ -1,12 +1,15 @@
-// The C++ API on its own, without Python: solves against closed forms,
-// certificates, and the error kinds.
+// The C++ API on its own, without Python: solves against closed forms on
+// every backend that can run here, certificates, and the error kinds.
 #define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
 #include <doctest/doctest.h>
 
 #include <algorithm>
 #include <array>
 #include <cmath>
+#include <cstdlib>
 #include <numeric>
+#include <sstream>
+#include <string>
 #include <vector>
 
 #include "omtcore/omtcore.hpp"
@@ -27,6 +30,23 @@ std::vector<double> divergence(const std::vector<double>& flux, std::int64_t n0,
   return div;
 }
 
+// Every backend that can run here: the closed-form cases run on each. A
+// backend named in OMTCORE_REQUIRE_BACKENDS (comma-separated, as for the
+// Python tests) that cannot run fails the test instead of being left out.
+std::vector<std::string> runnable_backends() {
+  std::vector<std::string> out;
+  for (const auto& info : omtcore::backends())
+    if (info.available) out.push_back(info.name);
+  if (const char* required = std::getenv("OMTCORE_REQUIRE_BACKENDS")) {
+    std::stringstream names(required);
+    for (std::string name; std::getline(names, name, ',');)
+      if (!name.empty())
+        REQUIRE_MESSAGE(std::find(out.begin(), out.end(), name) != out.end(),
+                        "required backend '" << name << "' cannot run here");
+  }
+  return out;
+}
+
 }  // namespace
 
 TEST_CASE("a unit mass moved 7 cells along axis 0 costs 7 h, with a feasible flux") {
@@ -34,7 +54,9 @@ TEST_CASE("a unit mass moved 7 cells along axis 0 costs 7 h, with a feasible flu
   std::vector<double> a(n0 * n1, 0), b(n0 * n1, 0);
   a[2 * n1 + 3] = 1;
   b[9 * n1 + 3] = 1;
+  for (const std::string& backend : runnable_backends())
   for (auto norm : {omtcore::Norm::isotropic, omtcore::Norm::anisotropic}) {
+    CAPTURE(backend);
     omtcore::ScalarProblem p;
     p.grid.shape = {n0, n1};
     p.grid.spacing = {0.5};
@@ -44,9 +66,10 @@ TEST_CASE("a unit mass moved 7 cells along axis 0 costs 7 h, with a feasible flu
     omtcore::SolveOptions o;
     o.tol = 1e-5;
     o.dtype = omtcore::Dtype::float64;
+    o.backend = backend;
     omtcore::Result r = omtcore::solve(p, o);
     CHECK(r.converged);
-    CHECK(r.backend == "cpu");
+    CHECK(r.backend == backend);
     CHECK(r.lower_bound <= 3.5 + 1e-12);
     CHECK(r.distance >= 3.5 - 1e-12);
     CHECK(r.distance == doctest::Approx(3.5).epsilon(1e-4));
@@ -66,13 +89,18 @@ TEST_CASE("1D transport equals h * sum |cumsum(a - b)|") {
   p.grid.spacing = {2.0};
   p.a = a.data();
   p.b = b.data();
-  omtcore::SolveOptions o;
-  o.tol = 1e-6;
-  o.dtype = omtcore::Dtype::float64;
-  auto r = omtcore::solve(p, o);
-  CHECK(r.lower_bound <= exact * (1 + 1e-12));
-  CHECK(r.distance >= exact * (1 - 1e-12));
-  CHECK(r.distance == doctest::Approx(exact).epsilon(1e-5));
+  for (const std::string& backend : runnable_backends()) {
+    CAPTURE(backend);
+    omtcore::SolveOptions o;
+    o.tol = 1e-6;
+    o.dtype = omtcore::Dtype::float64;
+    o.backend = backend;
+    auto r = omtcore::solve(p, o);
+    CHECK(r.backend == backend);
+    CHECK(r.lower_bound <= exact * (1 + 1e-12));
+    CHECK(r.distance >= exact * (1 - 1e-12));
+    CHECK(r.distance == doctest::Approx(exact).epsilon(1e-5));
+  }
 }
 
 TEST_CASE("bad input throws InvalidInputError, unknown backends are named") {
@@ -101,7 +129,9 @@ TEST_CASE("bad input throws InvalidInputError, unknown backends are named") {
 TEST_CASE("vector OMT: a unit changing cell and channel costs h + alpha w, layouts as documented") {
   // 1D, 2 cells, 2 channels, one edge of weight 2: (cell 0, ch 0) -> (cell 1, ch 1).
   std::vector<double> a = {1, 0, 0, 0}, b = {0, 0, 0, 1};  // (cells, k), channel last
+  for (const std::string& backend : runnable_backends())
   for (auto norm : {omtcore::Norm::isotropic, omtcore::Norm::anisotropic}) {
+    CAPTURE(backend);
     omtcore::VectorProblem p;
     p.grid.shape = {2};
     p.grid.spacing = {0.5};
@@ -115,7 +145,9 @@ TEST_CASE("vector OMT: a unit changing cell and channel costs h + alpha w, layou
     omtcore::SolveOptions o;
     o.tol = 1e-6;
     o.dtype = omtcore::Dtype::float64;
+    o.backend = backend;
     omtcore::Result r = omtcore::solve(p, o);
+    CHECK(r.backend == backend);
     CHECK(r.converged);
     CHECK(r.lower_bound <= 1.1 + 1e-12);
     CHECK(r.distance >= 1.1 - 1e-12);
@@ -136,7 +168,9 @@ TEST_CASE("vector OMT: a unit changing cell and channel costs h + alpha w, layou
 TEST_CASE("matrix OMT: diag(1, 0) -> diag(0, 1) in one cell costs alpha / sqrt 2 (Frobenius), alpha (nuclear)") {
   // Interleaved complex, row-major: A = diag(1, 0), B = diag(0, 1).
   std::vector<double> A = {1, 0, 0, 0, 0, 0, 0, 0}, B = {0, 0, 0, 0, 0, 0, 1, 0};
+  for (const std::string& backend : runnable_backends())
   for (auto norm : {omtcore::MatrixNorm::frobenius, omtcore::MatrixNorm::nuclear}) {
+    CAPTURE(backend);
     omtcore::MatrixProblem p;
     p.grid.shape = {1};
     p.k = 2;
@@ -147,7 +181,9 @@ TEST_CASE("matrix OMT: diag(1, 0) -> diag(0, 1) in one cell costs alpha / sqrt 2
     omtcore::SolveOptions o;
     o.tol = 1e-6;
     o.dtype = omtcore::Dtype::float64;
+    o.backend = backend;
     omtcore::Result r = omtcore::solve(p, o);
+    CHECK(r.backend == backend);
     const double exact = norm == omtcore::MatrixNorm::frobenius ? 0.8 / std::sqrt(2.0) : 0.8;
     CHECK(r.converged);
     CHECK(r.lower_bound <= exact * (1 + 1e-12));
