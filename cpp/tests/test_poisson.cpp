@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "backends/cpu/batched_dct.hpp"
-#include "backends/cpu/dense_dct.hpp"
+#include "dense_dct.hpp"  // the reference, beside the tests
 #include "core/domain.hpp"
 
 namespace {

@@ -1,4 +1,4 @@
-// Poisson solve on the full rectangle by the orthonormal DCT-II applied as a
+// The C++ tests' reference Poisson solve: the orthonormal DCT-II applied as a
 // dense matrix along each axis: O(cells * sum(n_s)) work per solve. Not used by
 // the solver (batched_dct.hpp is); kept as the straightforward reference that
 // the C++ tests check the fast transform against.
