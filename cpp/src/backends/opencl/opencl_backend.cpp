@@ -248,16 +248,16 @@ class OpenClApi {
     def("OMT_MAX_PLANES", setup.planes);
     def("OMT_MAX_K", matrix ? setup.k : 1);
     cl_program prog = program_for(ctx_, dev_.id, opt);
-    Kernels k{};
-    cl_kernel* slot = &k.primal;
-    for (const char* name : {"omt_primal", "omt_residual", "omt_modes", "omt_dual_update", "omt_violation",
-                             "omt_movement", "omt_fft_stage", "omt_dct_post", "omt_divide"}) {
+    auto kernel = [&](const char* name) {
       cl_int err = CL_SUCCESS;
-      *slot = cl().clCreateKernel(prog, name, &err);
+      cl_kernel k = cl().clCreateKernel(prog, name, &err);
       check(err, "clCreateKernel");
-      kernels_.push_back(*slot++);
-    }
-    return k;
+      kernels_.push_back(k);  // released with the layer
+      return k;
+    };
+    return {kernel("omt_primal"),    kernel("omt_residual"),  kernel("omt_modes"),
+            kernel("omt_dual_update"), kernel("omt_violation"), kernel("omt_movement"),
+            kernel("omt_fft_stage"), kernel("omt_dct_post"),  kernel("omt_divide")};
   }
 
   // The runtime picks the work-group size of per-cell kernels (their private
