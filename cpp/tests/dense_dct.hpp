@@ -16,7 +16,7 @@ namespace omtcore::detail {
 template <class T>
 class DenseDctPoisson {
  public:
-  explicit DenseDctPoisson(const ScalarSetup& setup) : dom_(*setup.domain) {
+  explicit DenseDctPoisson(const GridSetup& setup) : dom_(*setup.domain) {
     const double pi = 3.14159265358979323846;
     for (int s = 0; s < dom_.d; ++s) {
       const std::int64_t n = dom_.n[s];

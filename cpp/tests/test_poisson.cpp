@@ -15,12 +15,12 @@
 namespace {
 
 using omtcore::detail::Domain;
-using omtcore::detail::ScalarSetup;
+using omtcore::detail::GridSetup;
 
 struct Case {
   omtcore::Grid grid;
   Domain dom;
-  ScalarSetup setup;
+  GridSetup setup;
   explicit Case(std::vector<std::int64_t> shape, std::vector<double> h) {
     grid.shape = shape;
     grid.spacing = h;

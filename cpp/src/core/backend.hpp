@@ -15,22 +15,19 @@
 
 namespace omtcore::detail {
 
-// What a backend needs to run the scalar iteration, in solver units
-// (masses scaled to about one per cell, spacing scaled to at most 1).
-struct ScalarSetup {
+// The grid part of a backend's setup, in solver units (spacing scaled to at most 1).
+struct GridSetup {
   const Domain* domain = nullptr;
-  bool isotropic = true;
   std::array<double, 3> inv_h{1, 1, 1};   // 1 / solver spacing per axis
-  std::vector<double> rhs;                // a - b in solver units, per cell
   // Eigenvalues of K K^T along each axis: (2 - 2 cos(pi k / n_s)) / h_s^2, k < n_s.
   // K K^T is the grid Laplacian of the full rectangle, diagonalised by the DCT-II.
   std::array<std::vector<double>, 3> laplacian_eigenvalues;
 };
 
-// How a field problem's spatial flux is penalised, per cell (solver units,
+// How a problem's spatial flux is penalised, per cell (solver units,
 // v(p, s) = flux of plane p across face s times h_s):
-//   group_per_plane  sum_p |v(p, .)|_2          (vector, isotropic)
-//   soft             sum_{p,s} |v(p, s)|        (vector, anisotropic)
+//   group_per_plane  sum_p |v(p, .)|_2          (scalar and vector, isotropic)
+//   soft             sum_{p,s} |v(p, s)|        (scalar and vector, anisotropic)
 //   group_all        |v|_2 over all (p, s)      (matrix, Frobenius)
 //   nuclear          sum_s ||V_s||_*, V_s the Hermitian matrix of v(., s) (matrix, nuclear)
 // The values are the kernels' codes, OMT_SPATIAL_* and OMT_EXCHANGE_* in
@@ -40,13 +37,15 @@ enum class SpatialProx { group_per_plane = 0, soft = 1, group_all = 2, nuclear =
 // blocks of 1), group |x|_2 (matrix, Frobenius), nuclear (matrix, nuclear).
 enum class ExchangeProx { soft = 0, group = 1, nuclear = 2 };
 
-// Vector and matrix problems as `planes` scalar fields coupled inside each
-// cell. Planes are vector channels, or the k^2 real coordinates of a
-// Hermitian matrix in an orthonormal basis (field_math.h). Exchange variables
-// come in `blocks` of `block_size` per cell; K adds coupling * x to each
-// cell's planes. All arrays are plane-major: (plane, cells).
-struct FieldSetup {
-  ScalarSetup grid;                 // domain, spacing, Laplacian eigenvalues (rhs unused)
+// What a backend needs to run the iteration, in solver units (masses scaled
+// to about one per cell): `planes` scalar fields coupled inside each cell
+// (core/problem.hpp): one for a scalar problem, the channels of a vector one,
+// the k^2 real coordinates of a Hermitian matrix in an orthonormal basis
+// (field_math.h). Exchange variables come in `blocks` of `block_size` per
+// cell (none for scalars); K adds coupling * x to each cell's planes. All
+// arrays are plane-major: (plane, cells).
+struct ProblemSetup {
+  GridSetup grid;
   int planes = 1;
   int k = 1;                        // matrix size (nuclear prox), or channels
   SpatialProx spatial = SpatialProx::soft;
@@ -91,7 +90,7 @@ class Backend {
   // iteration z = lambda T(z) + (1 - lambda) z0, T one PDHG step.
   virtual void save_restart_point() = 0;
   // Copies the iterate to the host in double, in the backend's internal
-  // layout: scalar v (d, cells), phi (cells); fields: see FieldSetup. One
+  // layout: v (planes * d, cells), phi (planes, cells) (ProblemSetup). One
   // part at a time, so that a certificate need not hold both.
   virtual void read_flux(std::vector<double>& v) = 0;
   virtual void read_potential(std::vector<double>& phi) = 0;
@@ -106,24 +105,33 @@ class Backend {
   // start never holds a second copy of the whole iterate.
   enum class Slice { flux, potential, exchange };
   virtual void write_slice(Slice slice, int index, const std::vector<double>& values) = 0;
-  // Fields only: the exchange iterate x as (blocks * block_size, cells).
-  virtual void read_exchange(std::vector<double>& x) { x.clear(); }
+  // The exchange iterate x as (blocks * block_size, cells).
+  virtual void read_exchange(std::vector<double>& x) = 0;
   // Waits until every step issued so far has run (asynchronous devices).
   virtual void finish() {}
+  // One iteration's cost in the unit of the certificates' work (Bounds::work,
+  // a host pass over one cell and plane), by which the loop schedules them.
+  // A constant of the backend and its device, never a timing.
+  virtual double iteration_work() const = 0;
 };
 
 struct BackendEntry {
   std::string name;
   std::function<BackendInfo()> probe;  // availability, devices
   // Uses options.device, options.dtype and options.native_queue.
-  std::function<std::unique_ptr<Backend>(const ScalarSetup&, const SolveOptions&)> make_scalar;
-  std::function<std::unique_ptr<Backend>(const FieldSetup&, const SolveOptions&)> make_field;
+  std::function<std::unique_ptr<Backend>(const ProblemSetup&, const SolveOptions&)> make;
   // backend="auto" takes the first available backend for which this is
   // true (unset: true). OpenCL on CPUs only is slower than the CPU backend.
   std::function<bool()> accelerates;
   // The name of the device a solve with these options runs on.
   std::function<std::string(const SolveOptions&)> device_name;
 };
+
+// Backend::iteration_work per cell and plane: measured on the CPU backend;
+// a GPU's iteration is assumed 20 times cheaper (benchmarks/RESULTS.md,
+// "2026-12-02 · 2-core CPU · certificates scheduled by work, not time").
+constexpr double kCpuIterationWork = 2.0;
+constexpr double kGpuIterationWork = 0.1;
 
 // All known backends in order of preference for backend="auto".
 const std::vector<BackendEntry>& backend_registry();

@@ -1,3 +1,5 @@
+// Certificates, the scalar ones here (the vector and matrix ones in
+// certificate_fields.cpp), computed on the host in double precision.
 #include "core/certificate.hpp"
 
 #include <algorithm>
@@ -67,7 +69,7 @@ namespace {
 
 // Route the violation e = (a - b) - div F from every cell to its parent in the
 // BFS forest, leaves first; each root ends with its part's total, which is 0.
-void repair(const PreparedScalar& p, std::vector<double>& flux) {
+void repair(const Problem& p, std::vector<double>& flux) {
   const Domain& dom = p.domain;
   const std::int64_t n = dom.cells;
   std::vector<double> e(n, 0);
@@ -78,22 +80,22 @@ void repair(const PreparedScalar& p, std::vector<double>& flux) {
       div += flux[s * n + i];
       if (dom.bits[i] & (16u << s)) div -= flux[s * n + i - dom.stride[s]];
     }
-    e[i] = p.net(i) - div;
+    e[i] = p.net(0, i) - div;
   }
   route_to_roots(dom, e.data(), flux.data());
 }
 
-double dual_objective(const PreparedScalar& p, const std::vector<double>& phi) {
+double dual_objective(const Problem& p, const std::vector<double>& phi) {
   double acc = 0;
   for (std::int64_t i = 0; i < p.domain.cells; ++i)
-    if (p.domain.inside[i]) acc -= phi[i] * p.net(i);
+    if (p.domain.inside[i]) acc -= phi[i] * p.net(0, i);
   return acc;
 }
 
 // Largest dual-norm ratio N*(grad phi)(i) over the cells.
-double dual_ratio(const PreparedScalar& p, const std::vector<double>& phi) {
+double dual_ratio(const Problem& p, const std::vector<double>& phi) {
   const Domain& dom = p.domain;
-  const bool iso = p.norm == Norm::isotropic;
+  const bool iso = p.spatial == SpatialProx::group_per_plane;
   double worst = 0;
   for (std::int64_t i = 0; i < dom.cells; ++i) {
     double acc = 0;
@@ -107,7 +109,7 @@ double dual_ratio(const PreparedScalar& p, const std::vector<double>& phi) {
   return worst;
 }
 
-void scale_to_feasible(const PreparedScalar& p, std::vector<double>& phi) {
+void scale_to_feasible(const Problem& p, std::vector<double>& phi) {
   double ratio = dual_ratio(p, phi);
   if (ratio > 1)
     for (double& x : phi) x /= ratio;
@@ -119,7 +121,7 @@ void scale_to_feasible(const PreparedScalar& p, std::vector<double>& phi) {
 // lower a neighbour: labels only fall, so a cell that lowers none at the
 // start never will (near convergence these are few, and the heap small).
 template <class Length>
-void lower_to_lipschitz(const Domain& dom, double* psi, Length&& length) {
+std::int64_t lower_to_lipschitz(const Domain& dom, double* psi, Length&& length) {
   using Item = std::pair<double, std::int64_t>;
   std::priority_queue<Item, std::vector<Item>, std::greater<Item>> heap;
   for (std::int64_t i = 0; i < dom.cells; ++i) {
@@ -130,9 +132,11 @@ void lower_to_lipschitz(const Domain& dom, double* psi, Length&& length) {
     });
     if (lowers) heap.emplace(psi[i], i);
   }
+  std::int64_t pops = 0;
   while (!heap.empty()) {
     auto [value, i] = heap.top();
     heap.pop();
+    ++pops;
     if (value > psi[i]) continue;
     dom.for_each_neighbour(i, [&](std::int64_t j, int s, bool forward) {
       const double cand = value + length(forward ? i : j, s);
@@ -142,6 +146,7 @@ void lower_to_lipschitz(const Domain& dom, double* psi, Length&& length) {
       }
     });
   }
+  return pops;
 }
 
 }  // namespace
@@ -151,7 +156,7 @@ void lower_to_lipschitz(const Domain& dom, double* psi, Length&& length) {
 // such function below phi. On the full rectangle d is the weighted L1 distance,
 // separable: one forward and one backward sweep per axis, O(N d). With a mask
 // d is geodesic: Dijkstra.
-void inf_convolution(const Domain& dom, double* psi) {
+std::int64_t inf_convolution(const Domain& dom, double* psi) {
   if (dom.domain_cells == dom.cells) {
     for (int s = 0; s < dom.d; ++s) {
       const std::int64_t n = dom.n[s], inner = dom.stride[s], outer = dom.cells / (n * inner);
@@ -166,9 +171,9 @@ void inf_convolution(const Domain& dom, double* psi) {
             slab[k * inner + j] = std::min(slab[k * inner + j], slab[(k + 1) * inner + j] + h);
       }
     }
-    return;
+    return 0;
   }
-  lower_to_lipschitz(dom, psi, [&](std::int64_t, int s) { return dom.h[s]; });
+  return lower_to_lipschitz(dom, psi, [&](std::int64_t, int s) { return dom.h[s]; });
 }
 
 // Isotropic: a reverse sweep (forward neighbours already final) moves each
@@ -205,7 +210,7 @@ void isotropic_sweep(const Domain& dom, double* psi) {
 // unit vector where |g(i)| < 1 (c_s^2 = g_s^2 + (1 - |g|^2) / k over the k
 // forward faces) and scaled down where |g(i)| > 1: psi = phi wherever phi
 // already fits, and only the violations and what they reach move.
-void isotropic_inf_convolution(const Domain& dom, const double* phi, double* psi) {
+std::int64_t isotropic_inf_convolution(const Domain& dom, const double* phi, double* psi) {
   auto length = [&](std::int64_t o, int axis) {  // of the face from cell o along `axis`
     double g[3] = {0, 0, 0}, sq = 0;
     int k = 0;
@@ -218,12 +223,12 @@ void isotropic_inf_convolution(const Domain& dom, const double* phi, double* psi
     const double c2 = sq <= 1 ? g[axis] * g[axis] + (1 - sq) / k : g[axis] * g[axis] / sq;
     return std::sqrt(c2) * dom.h[axis];
   };
-  lower_to_lipschitz(dom, psi, length);
+  return lower_to_lipschitz(dom, psi, length);
 }
 
 namespace {
 
-void centre(const PreparedScalar& p, std::vector<double>& phi) {
+void centre(const Problem& p, std::vector<double>& phi) {
   const Domain& dom = p.domain;
   std::vector<double> sum(dom.parts, 0), count(dom.parts, 0);
   for (std::int64_t i = 0; i < dom.cells; ++i) {
@@ -240,10 +245,10 @@ void centre(const PreparedScalar& p, std::vector<double>& phi) {
 
 }  // namespace
 
-double flux_cost(const PreparedScalar& p, const std::vector<double>& flux) {
+double flux_cost(const Problem& p, const std::vector<double>& flux) {
   const Domain& dom = p.domain;
   const std::int64_t n = dom.cells;
-  const bool iso = p.norm == Norm::isotropic;
+  const bool iso = p.spatial == SpatialProx::group_per_plane;
   double total = 0;
   for (std::int64_t i = 0; i < n; ++i) {
     double acc = 0;
@@ -256,12 +261,13 @@ double flux_cost(const PreparedScalar& p, const std::vector<double>& flux) {
   return total;
 }
 
-bool certify_flux(const PreparedScalar& p, std::vector<double>& flux, Bounds& bounds) {
+bool certify_flux(const Problem& p, std::vector<double>& flux, Bounds& bounds) {
   repair(p, flux);
+  bounds.work += double(p.domain.cells) * (p.domain.d + 3);  // divergence, routing, cost
   return bounds.offer_upper(flux_cost(p, flux), flux);
 }
 
-bool certify_potential(const PreparedScalar& p, std::vector<double>& phi, std::vector<double>& psi,
+bool certify_potential(const Problem& p, std::vector<double>& phi, std::vector<double>& psi,
                        Bounds& bounds) {
   for (std::int64_t i = 0; i < p.domain.cells; ++i)
     if (!p.domain.inside[i]) phi[i] = 0;
@@ -270,26 +276,29 @@ bool certify_potential(const PreparedScalar& p, std::vector<double>& phi, std::v
   // Each candidate is made in psi and scored, and only the winner is made
   // again, so two grid-sized potentials (phi and psi) are all it needs.
   enum Candidate { inf_conv, sup_conv, iso_sweep, iso_inf_conv, iso_sup_conv };
+  const double n = double(p.domain.cells), d = p.domain.d;
+  bounds.work += n * (d + 5);  // centring, the ratio and the objective of phi
   auto make = [&](Candidate kind) {
+    bounds.work += n * (2 * d + 3);  // the copy, the sweeps or Dijkstra's seeds, the objective
     psi.assign(phi.begin(), phi.end());
     if (kind == sup_conv) {  // sup-convolution: -inf_convolution(-phi)
       for (double& x : psi) x = -x;
-      inf_convolution(p.domain, psi.data());
+      bounds.work += kSettleWork * double(inf_convolution(p.domain, psi.data()));
       for (double& x : psi) x = -x;
     } else if (kind == inf_conv) {
-      inf_convolution(p.domain, psi.data());
+      bounds.work += kSettleWork * double(inf_convolution(p.domain, psi.data()));
     } else if (kind == iso_inf_conv) {
-      isotropic_inf_convolution(p.domain, phi.data(), psi.data());
+      bounds.work += kSettleWork * double(isotropic_inf_convolution(p.domain, phi.data(), psi.data()));
     } else if (kind == iso_sup_conv) {  // -isotropic_inf_convolution(-phi); -phi's metric is phi's
       for (double& x : psi) x = -x;
-      isotropic_inf_convolution(p.domain, phi.data(), psi.data());
+      bounds.work += kSettleWork * double(isotropic_inf_convolution(p.domain, phi.data(), psi.data()));
       for (double& x : psi) x = -x;
     } else {
       isotropic_sweep(p.domain, psi.data());
       scale_to_feasible(p, psi);
     }
   };
-  const std::vector<Candidate> kinds = p.norm == Norm::anisotropic
+  const std::vector<Candidate> kinds = p.spatial == SpatialProx::soft
                                            ? std::vector<Candidate>{inf_conv, sup_conv}
                                            : std::vector<Candidate>{iso_sweep, iso_inf_conv, iso_sup_conv};
   // phi itself, scaled to feasibility: its objective scales with it.
@@ -316,6 +325,16 @@ bool certify_potential(const PreparedScalar& p, std::vector<double>& phi, std::v
   make(kinds[std::size_t(best)]);
   centre(p, psi);
   return bounds.offer_lower(dual_objective(p, psi), psi);
+}
+
+Improved certify(const Problem& problem, std::vector<double>& flux, std::vector<double>& exchange,
+                 std::vector<double>& potential, std::vector<double>& scratch, Bounds& best) {
+  if (problem.kind != Kind::scalar)
+    return certify_field(problem, std::move(flux), std::move(exchange), std::move(potential), best);
+  Improved improved;
+  improved.upper = certify_flux(problem, flux, best);
+  improved.lower = certify_potential(problem, potential, scratch, best);
+  return improved;
 }
 
 }  // namespace omtcore::detail

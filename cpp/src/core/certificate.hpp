@@ -1,14 +1,15 @@
-// Certificates of a scalar solve, computed on the host in double precision:
-// an exactly feasible flux (the iterate's violation routed along the domain's
-// spanning forest) whose cost is an upper bound, and a dual-feasible potential
-// whose objective is a rigorous lower bound (formulation.md, "What a solve returns").
+// Certificates of a solve, computed on the host in double precision: an
+// exactly feasible flux (the iterate's violation routed along the domain's
+// spanning forest, the remainder resolved in-cell) whose cost is an upper
+// bound, and a dual-feasible potential made from the iterate's whose
+// objective is a rigorous lower bound.
 #pragma once
 
 #include <cmath>
 #include <utility>
 #include <vector>
 
-#include "core/prepare.hpp"
+#include "core/problem.hpp"
 
 namespace omtcore::detail {
 
@@ -26,6 +27,11 @@ struct Bounds {
   // The solve's tol: a certificate skips its costlier lower-bound candidates
   // once the bracket already meets it (0: always tries them all).
   double target_gap = 0;
+  // The certificates' work so far in cell visits (a pass over the cells
+  // counts one per cell and plane; a label settled by Dijkstra a few). The
+  // loop schedules certificates by it: unlike their time, it is the same
+  // from run to run.
+  double work = 0;
 
   // Keeps a new upper bound and its flux (and exchange) if it beats the
   // current one; the loser's arrays end in the arguments. True if kept.
@@ -49,35 +55,48 @@ struct Bounds {
   }
 };
 
+// A label settled by Dijkstra (its neighbours relaxed, heap updates) in
+// cell visits, the unit of Bounds::work.
+constexpr double kSettleWork = 32;
+
 // What one certificate improved.
 struct Improved {
   bool upper = false;  // distance and flux replaced
   bool lower = false;  // lower_bound and potential replaced
 };
 
-// Certifies an iterate's flux (d, cells), and then its potential (cells), in
-// user units; `best` keeps the better bounds, and the arguments end holding
-// arrays of the same sizes for the next certificate to reuse (`scratch` is
-// the candidates' workspace). The potential's certificate reads
-// best.distance to decide how hard to try.
-bool certify_flux(const PreparedScalar& problem, std::vector<double>& flux, Bounds& best);
-bool certify_potential(const PreparedScalar& problem, std::vector<double>& phi, std::vector<double>& scratch,
+// Certifies an iterate in user units and plane layout: flux (planes * d,
+// cells) with plane p, axis s at (p * d + s), exchange (columns, cells),
+// potential (planes, cells); `best` keeps the better bounds. The arrays are
+// workspace: they end holding arrays that the next certificate reuses
+// (`scratch`: the scalar certificate's candidates, cells long).
+Improved certify(const Problem& problem, std::vector<double>& flux, std::vector<double>& exchange,
+                 std::vector<double>& potential, std::vector<double>& scratch, Bounds& best);
+
+// The scalar certificate's two halves (certificate.cpp), and the vector and
+// matrix one (certificate_fields.cpp), which consumes its arrays.
+bool certify_flux(const Problem& problem, std::vector<double>& flux, Bounds& best);
+bool certify_potential(const Problem& problem, std::vector<double>& phi, std::vector<double>& scratch,
                        Bounds& best);
+Improved certify_field(const Problem& problem, std::vector<double> flux, std::vector<double> exchange,
+                       std::vector<double> phi, Bounds& best);
 
 // Plane-level pieces, shared with the vector and matrix certificates:
 // Routes the violation e (cells) along the domain's BFS forest into flux
 // (d, cells), leaves first; each part's total ends at its root, e is 0 elsewhere.
 void route_to_roots(const Domain& dom, double* e, double* flux);
-// psi <- min_y psi(y) + d(x, y), d the domain's weighted L1 path metric, in place.
-void inf_convolution(const Domain& dom, double* psi);
+// psi <- min_y psi(y) + d(x, y), d the domain's weighted L1 path metric, in
+// place. Returns the labels it settled by Dijkstra (0 on the full rectangle,
+// which takes two sweeps per axis), for the certificate's work count.
+std::int64_t inf_convolution(const Domain& dom, double* psi);
 // Reverse sweep towards the isotropic constraint (not yet feasible: scale after).
 void isotropic_sweep(const Domain& dom, double* psi);
 // psi <- min_y psi(y) + d(x, y), d the path metric fitted to phi under which
 // every 1-Lipschitz function meets the isotropic constraint (dual feasible).
-// phi and psi may not be the same array.
-void isotropic_inf_convolution(const Domain& dom, const double* phi, double* psi);
+// phi and psi may not be the same array. Returns the labels it settled.
+std::int64_t isotropic_inf_convolution(const Domain& dom, const double* phi, double* psi);
 
 // Cost sum_i N(F(i)) of a flux under the problem's norm.
-double flux_cost(const PreparedScalar& problem, const std::vector<double>& flux);
+double flux_cost(const Problem& problem, const std::vector<double>& flux);
 
 }  // namespace omtcore::detail

@@ -3,12 +3,10 @@
 // domain's spanning forest plane by plane, each part's remainder resolved in
 // its root cell by the least-norm exchange; and dual-feasible potentials made
 // from the iterate's, of which the best objective is kept.
-#include "core/certificate_fields.hpp"
+#include "core/certificate.hpp"
 
 #include <algorithm>
 #include <cmath>
-
-#include "core/certificate.hpp"
 
 #define OMT_FN static inline
 namespace omtcore::detail::cert_eig {
@@ -41,11 +39,9 @@ double norm2(const double* x, int n) {
   return std::sqrt(acc);
 }
 
-int columns(const PreparedField& f) { return f.blocks * f.block_size; }
-
 // The exchange columns' action on one cell: out_p = sum_q C[p][q] g_q.
-void apply_coupling(const PreparedField& f, const double* g, double* out) {
-  const int cols = columns(f);
+void apply_coupling(const Problem& f, const double* g, double* out) {
+  const int cols = f.columns();
   for (int p = 0; p < f.planes; ++p) {
     double acc = 0;
     for (int q = 0; q < cols; ++q) acc += f.coupling[p * cols + q] * g[q];
@@ -54,8 +50,8 @@ void apply_coupling(const PreparedField& f, const double* g, double* out) {
 }
 
 // Least-norm g with C g = e: g = C^T (C C^T)^+ e through the modes.
-void least_norm_exchange(const PreparedField& f, const double* e, double* g) {
-  const int P = f.planes, cols = columns(f);
+void least_norm_exchange(const Problem& f, const double* e, double* g) {
+  const int P = f.planes, cols = f.columns();
   const double top = f.mode_eigenvalues.empty() ? 0 : f.mode_eigenvalues.back();
   std::vector<double> y(P, 0.0);
   for (int m = 0; m < P; ++m) {
@@ -72,10 +68,10 @@ void least_norm_exchange(const PreparedField& f, const double* e, double* g) {
   }
 }
 
-void repair(const PreparedField& f, std::vector<double>& flux, std::vector<double>& exchange) {
+void repair(const Problem& f, std::vector<double>& flux, std::vector<double>& exchange) {
   const Domain& dom = f.domain;
   const std::int64_t n = dom.cells;
-  const int P = f.planes, d = dom.d, cols = columns(f);
+  const int P = f.planes, d = dom.d, cols = f.columns();
   for (int p = 0; p < P; ++p)
     for (int s = 0; s < d; ++s)
       for (std::int64_t i = 0; i < n; ++i)
@@ -95,7 +91,7 @@ void repair(const PreparedField& f, std::vector<double>& flux, std::vector<doubl
         div += flux[(p * d + s) * n + i];
         if (dom.bits[i] & (16u << s)) div -= flux[(p * d + s) * n + i - dom.stride[s]];
       }
-      e[p * n + i] = f.rhs[p * n + i] - div - cg[p];
+      e[p * n + i] = f.net(p, i) - div - cg[p];
     }
   }
   for (int p = 0; p < P; ++p) route_to_roots(dom, e.data() + p * n, flux.data() + std::size_t(p) * d * n);
@@ -109,14 +105,16 @@ void repair(const PreparedField& f, std::vector<double>& flux, std::vector<doubl
   }
 }
 
-double dual_objective(const PreparedField& f, const std::vector<double>& phi) {
+double dual_objective(const Problem& f, const std::vector<double>& phi) {
   double acc = 0;
-  for (std::size_t e = 0; e < phi.size(); ++e) acc -= phi[e] * f.rhs[e];  // sum phi (b - a)
+  const std::int64_t n = f.domain.cells;
+  for (int p = 0; p < f.planes; ++p)
+    for (std::int64_t i = 0; i < n; ++i) acc -= phi[p * n + i] * f.net(p, i);  // sum phi (b - a)
   return acc;
 }
 
 // Largest spatial dual-norm ratio over the cells.
-double spatial_ratio(const PreparedField& f, const std::vector<double>& phi) {
+double spatial_ratio(const Problem& f, const std::vector<double>& phi) {
   const Domain& dom = f.domain;
   const std::int64_t n = dom.cells;
   const int P = f.planes, d = dom.d;
@@ -153,10 +151,10 @@ double spatial_ratio(const PreparedField& f, const std::vector<double>& phi) {
 // Largest exchange ratio ||C_b^T phi(i)||_dual / cost_b; blocks of cost 0
 // need C_b^T phi = 0 (potentials projected onto the conserved directions),
 // checked to rounding, else the ratio is infinite.
-double exchange_ratio(const PreparedField& f, const std::vector<double>& phi) {
+double exchange_ratio(const Problem& f, const std::vector<double>& phi) {
   const Domain& dom = f.domain;
   const std::int64_t n = dom.cells;
-  const int P = f.planes, m = f.block_size, cols = columns(f);
+  const int P = f.planes, m = f.block_size, cols = f.columns();
   double worst = 0, scale = 0;
   for (double x : phi) scale = std::max(scale, std::fabs(x));
   std::vector<double> here(P), y(m);
@@ -184,7 +182,7 @@ double exchange_ratio(const PreparedField& f, const std::vector<double>& phi) {
   return worst;
 }
 
-bool all_free(const PreparedField& f) {
+bool all_free(const Problem& f) {
   for (double c : f.cost)
     if (c > 0) return false;
   return f.blocks > 0;
@@ -192,7 +190,7 @@ bool all_free(const PreparedField& f) {
 
 // Removes, per part, the mean of each conserved direction (objective and
 // constraints unchanged); 0 outside the domain.
-void centre(const PreparedField& f, std::vector<double>& phi) {
+void centre(const Problem& f, std::vector<double>& phi) {
   const Domain& dom = f.domain;
   const std::int64_t n = dom.cells;
   const int P = f.planes;
@@ -222,7 +220,7 @@ void centre(const PreparedField& f, std::vector<double>& phi) {
 // projected onto the conserved directions (the channel average of each graph
 // component, or the commutant of L). Vector components get one value
 // assigned to all their channels, so equality is exact.
-void project_conserved(const PreparedField& f, std::vector<double>& phi) {
+void project_conserved(const Problem& f, std::vector<double>& phi) {
   const std::int64_t n = f.domain.cells;
   const int P = f.planes;
   std::vector<double> out(P);
@@ -233,13 +231,13 @@ void project_conserved(const PreparedField& f, std::vector<double>& phi) {
       double z = 0;
       for (int p = 0; p < P; ++p) z += u[p] * phi[p * n + i];
       for (int p = 0; p < P; ++p)
-        if (u[p] != 0) out[p] = f.matrix ? out[p] + z * u[p] : z * u[p];
+        if (u[p] != 0) out[p] = f.kind == Kind::matrix ? out[p] + z * u[p] : z * u[p];
     }
     for (int p = 0; p < P; ++p) phi[p * n + i] = out[p];
   }
 }
 
-void scale_to_feasible(const PreparedField& f, std::vector<double>& phi) {
+void scale_to_feasible(const Problem& f, std::vector<double>& phi) {
   const double ratio = std::max(spatial_ratio(f, phi), exchange_ratio(f, phi));
   if (!std::isfinite(ratio)) {
     std::fill(phi.begin(), phi.end(), 0.0);  // the zero potential: feasible, bound 0
@@ -252,7 +250,7 @@ void scale_to_feasible(const PreparedField& f, std::vector<double>& phi) {
 // makes every channel difference feasible; after the per-plane spatial
 // inf-convolution it keeps the spatial constraints (a minimum of functions
 // that satisfy them, anisotropic).
-void channel_inf_convolution(const PreparedField& f, std::vector<double>& phi) {
+void channel_inf_convolution(const Problem& f, std::vector<double>& phi) {
   const std::int64_t n = f.domain.cells;
   const int k = f.k;
   std::vector<double> here(k);
@@ -268,7 +266,7 @@ void channel_inf_convolution(const PreparedField& f, std::vector<double>& phi) {
 
 }  // namespace
 
-double field_flux_cost(const PreparedField& f, const std::vector<double>& flux,
+double field_flux_cost(const Problem& f, const std::vector<double>& flux,
                        const std::vector<double>& exchange) {
   const Domain& dom = f.domain;
   const std::int64_t n = dom.cells;
@@ -310,16 +308,19 @@ double field_flux_cost(const PreparedField& f, const std::vector<double>& flux,
   return total;
 }
 
-Improved certify_field(const PreparedField& f, std::vector<double> flux, std::vector<double> exchange,
+Improved certify_field(const Problem& f, std::vector<double> flux, std::vector<double> exchange,
                        std::vector<double> phi, Bounds& bounds) {
   Improved improved;
+  const Domain& dom = f.domain;
+  const std::int64_t n = dom.cells;
+  const int cols = f.columns();
+  // Repair, cost, centring, two candidates and their ratios and objectives.
+  bounds.work += double(n) * (f.planes * (6.0 * dom.d + 12) + 3.0 * cols);
   repair(f, flux, exchange);
   improved.upper = bounds.offer_upper(field_flux_cost(f, flux, exchange), flux, &exchange);
   std::vector<double>().swap(flux);  // the loser, not needed below
   std::vector<double>().swap(exchange);
 
-  const Domain& dom = f.domain;
-  const std::int64_t n = dom.cells;
   centre(f, phi);
   if (all_free(f)) project_conserved(f, phi);
   double best_value = -INFINITY;
@@ -331,14 +332,14 @@ Improved certify_field(const PreparedField& f, std::vector<double> flux, std::ve
       winner = std::move(candidate);
     }
   };
-  const bool vector = !f.matrix;
+  const bool vector = f.kind != Kind::matrix;
   if (vector && f.spatial == SpatialProx::soft) {
     // Exact for the product metric L1 + alpha d_G: inf- and sup-convolution.
     for (int sign : {1, -1}) {
       std::vector<double> psi(phi);
       if (sign < 0)
         for (double& x : psi) x = -x;
-      for (int p = 0; p < f.planes; ++p) inf_convolution(dom, psi.data() + p * n);
+      for (int p = 0; p < f.planes; ++p) bounds.work += kSettleWork * double(inf_convolution(dom, psi.data() + p * n));
       channel_inf_convolution(f, psi);
       if (sign < 0)
         for (double& x : psi) x = -x;

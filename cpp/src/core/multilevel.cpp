@@ -118,30 +118,29 @@ bool CoarseOptions::forward(const Progress& progress, void* self) {
   return o->callback_(coarser, o->data_);
 }
 
-std::optional<CoarseSolution> solve_coarse(const PreparedScalar& prep, const SolveOptions& options) {
-  const Domain& dom = prep.domain;
-  if (options.method != Method::automatic || prep.total_mass <= 0) return std::nullopt;
-  std::optional<Coarsening> coarse = Coarsening::of(dom);
+std::optional<CoarseSolution> solve_coarse(const Problem& f, const SolveOptions& options) {
+  if (options.method != Method::automatic || f.total_mass <= 0) return std::nullopt;
+  std::optional<Coarsening> coarse = Coarsening::of(f.domain);
   if (!coarse) return std::nullopt;
-
-  // Masses: the positive and negative parts of a - b summed over blocks.
   const std::int64_t nc = coarse->cells();
-  std::vector<double> a(nc), b(nc);
-  coarse->restrict_sum([&](std::int64_t i) { return std::max(prep.net(i), 0.0); }, a.data());
-  coarse->restrict_sum([&](std::int64_t i) { return std::max(-prep.net(i), 0.0); }, b.data());
+  Problem cf;
+  cf.rhs.resize(std::size_t(f.planes) * nc);
+  for (int p = 0; p < f.planes; ++p)
+    coarse->restrict_sum([&](std::int64_t i) { return f.net(p, i); }, cf.rhs.data() + std::size_t(p) * nc);
   double fine_l1 = 0, coarse_l1 = 0;
-  for (std::int64_t i = 0; i < dom.cells; ++i) fine_l1 += std::fabs(prep.net(i));
-  for (std::int64_t c = 0; c < nc; ++c) coarse_l1 += std::fabs(a[c] - b[c]);
+  for (int p = 0; p < f.planes; ++p)
+    for (std::int64_t i = 0; i < f.domain.cells; ++i) fine_l1 += std::fabs(f.net(p, i));
+  for (double r : cf.rhs) coarse_l1 += std::fabs(r);
   if (fine_l1 == 0 || !coarse_level_pays(fine_l1, coarse_l1)) return std::nullopt;
-
-  ScalarProblem problem;
-  problem.grid = coarse->grid();
-  problem.a = a.data();
-  problem.b = b.data();
-  problem.mask = coarse->mask();
-  problem.norm = prep.norm;
+  // Everything but the grid and a - b is per cell or per problem, the same on both grids.
+  std::vector<double> rhs = std::move(cf.rhs);
+  cf = f;
+  cf.a = cf.b = nullptr;
+  cf.rhs = std::move(rhs);
+  cf.total_mass = 0.5 * coarse_l1;
+  cf.domain = Domain::build(coarse->grid(), coarse->mask());
   const CoarseOptions coarse_options(options, nc);
-  Result result = solve(problem, coarse_options.options);
+  Result result = solve_prepared(cf, coarse_options.options, false);
   return CoarseSolution{std::move(*coarse), std::move(result)};
 }
 

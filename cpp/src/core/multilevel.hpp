@@ -14,7 +14,7 @@
 
 #include "core/backend.hpp"
 #include "core/domain.hpp"
-#include "core/prepare.hpp"
+#include "core/problem.hpp"
 #include "core/solve_loop.hpp"
 #include "omtcore/types.hpp"
 
@@ -92,17 +92,22 @@ struct CoarseOptions {
   static bool forward(const Progress& progress, void* self);
 };
 
-// A coarse level's certified solution, in user units: scalar problems in
-// Result's layouts, field problems in plane layout (flux (planes * d, cells),
-// exchange (columns, cells), potential (planes, cells)).
+// A coarse level's certified solution in user units and plane layout
+// (flux (planes * d, cells), exchange (columns, cells), potential (planes, cells)).
 struct CoarseSolution {
   Coarsening coarsening;
   Result result;
 };
 
-// The coarse level of a scalar problem solved (method "auto" and a coarse
-// level that pays; nothing otherwise).
-std::optional<CoarseSolution> solve_coarse(const PreparedScalar& prep, const SolveOptions& options);
+// The coarse level of a problem solved (method "auto" and a coarse level
+// that pays; nothing otherwise): a - b summed over blocks, stored, and the
+// problem between its positive and negative parts, whose mass (half its
+// l1 norm) sets the coarse residual's scale.
+std::optional<CoarseSolution> solve_coarse(const Problem& problem, const SolveOptions& options);
+
+// The driver (solve.cpp) for a validated problem; user_layout false keeps
+// the result in plane layout (as CoarseSolution).
+Result solve_prepared(const Problem& problem, const SolveOptions& options, bool user_layout);
 
 // Starts the fine iteration from `coarse`, if there is one: prolongs it to
 // the fine grid and writes it into `backend` slice by slice, each multiplied

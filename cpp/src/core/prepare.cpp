@@ -1,6 +1,11 @@
-#include "core/prepare.hpp"
+// Validation of scalar and vector problems (one path: a scalar problem is one
+// channel with no edges) and of the solve options; matrix problems are in
+// prepare_matrix.cpp.
+#include "core/problem.hpp"
 
+#include <algorithm>
 #include <cmath>
+#include <limits>
 #include <sstream>
 
 #include "omtcore/errors.hpp"
@@ -9,24 +14,175 @@ namespace omtcore::detail {
 
 namespace {
 
-constexpr double kRebalanceTolerance = 1e-6;  // formulation.md, "Tolerated imbalance"
+// Imbalance up to this share of the mass is rebalanced (by scaling b), more
+// is an error: a few float32 roundings of a normalized input are tolerated.
+constexpr double kRebalanceTolerance = 1e-6;
 
-void check_masses(const char* name, const double* x, const Domain& dom) {
+// Masses, k channels last: finite, non-negative, nothing outside the mask.
+void check_masses(const char* name, const double* x, const Domain& dom, int k) {
   if (!x) throw InvalidInputError(std::string(name) + " is missing (null pointer)");
-  for (std::int64_t i = 0; i < dom.cells; ++i) {
-    if (!std::isfinite(x[i]))
-      throw InvalidInputError(std::string(name) + " has a non-finite value (" + num(x[i]) +
-                              ") at cell " + cell_string(dom, i));
-    if (x[i] < 0)
-      throw InvalidInputError(std::string(name) + " has negative mass " + num(x[i]) + " at cell " +
-                              cell_string(dom, i));
-    if (x[i] != 0 && !dom.inside[i])
-      throw InvalidInputError(std::string(name) + " puts mass " + num(x[i]) +
-                              " outside the mask, at cell " + cell_string(dom, i));
+  for (std::int64_t i = 0; i < dom.cells; ++i)
+    for (int c = 0; c < k; ++c) {
+      const double m = x[i * k + c];
+      if (std::isfinite(m) && m >= 0 && (m == 0 || dom.inside[i])) continue;
+      const std::string where = " at cell " + cell_string(dom, i) + (k > 1 ? ", channel " + std::to_string(c) : "");
+      if (!std::isfinite(m))
+        throw InvalidInputError(std::string(name) + " has a non-finite value (" + num(m) + ")" + where);
+      if (m < 0) throw InvalidInputError(std::string(name) + " has negative mass " + num(m) + where);
+      throw InvalidInputError(std::string(name) + " puts mass " + num(m) + " outside the mask" + where);
+    }
+}
+
+// The channel graph of a vector problem: edges, costs, coupling columns,
+// shortest-path distances and components (a scalar problem: one channel, no edges).
+void channel_graph(Problem& f, const std::optional<std::vector<std::array<int, 2>>>& edges,
+                   const std::vector<double>& given_weights, double alpha) {
+  const int k = f.k;
+  if (edges) {
+    f.edges = *edges;
+  } else {
+    for (int s = 0; s < k; ++s)
+      for (int t = s + 1; t < k; ++t) f.edges.push_back({s, t});
   }
+  const int E = static_cast<int>(f.edges.size());
+  for (int e = 0; e < E; ++e) {
+    auto [s, t] = f.edges[e];
+    if (s < 0 || s >= k || t < 0 || t >= k)
+      throw InvalidInputError("edge " + std::to_string(e) + " (" + std::to_string(s) + ", " + std::to_string(t) +
+                              ") names a channel outside 0.." + std::to_string(k - 1));
+    if (s == t)
+      throw InvalidInputError("edge " + std::to_string(e) + " is a self loop on channel " + std::to_string(s));
+  }
+  std::vector<double> weights = given_weights;
+  if (weights.empty()) weights.assign(E, 1.0);
+  if (static_cast<int>(weights.size()) != E)
+    throw InvalidInputError("weights must have one value per edge (" + std::to_string(E) + "); got " +
+                            std::to_string(weights.size()));
+  for (int e = 0; e < E; ++e)
+    if (!(std::isfinite(weights[e]) && weights[e] > 0))
+      throw InvalidInputError("weights must be finite and positive; weight " + std::to_string(e) + " is " +
+                              num(weights[e]));
+  f.blocks = E;
+  f.block_size = 1;
+  f.coupling.assign(std::size_t(k) * E, 0.0);
+  f.cost.resize(E);
+  for (int e = 0; e < E; ++e) {
+    f.coupling[f.edges[e][0] * E + e] = 1;   // G_e leaves channel s_e ...
+    f.coupling[f.edges[e][1] * E + e] = -1;  // ... and arrives in t_e
+    f.cost[e] = alpha * weights[e];
+  }
+  // Channel distances (Floyd-Warshall on k <= 64 nodes) and components.
+  const double inf = std::numeric_limits<double>::infinity();
+  std::vector<double>& dist = f.channel_distance;
+  dist.assign(std::size_t(k) * k, inf);
+  for (int c = 0; c < k; ++c) dist[c * k + c] = 0;
+  for (int e = 0; e < E; ++e) {
+    auto [s, t] = f.edges[e];
+    dist[s * k + t] = dist[t * k + s] = std::min(dist[s * k + t], f.cost[e]);
+  }
+  for (int m = 0; m < k; ++m)
+    for (int s = 0; s < k; ++s)
+      for (int t = 0; t < k; ++t) dist[s * k + t] = std::min(dist[s * k + t], dist[s * k + m] + dist[m * k + t]);
+  // Components from reachability (alpha = 0 gives distance 0, still finite).
+  f.component.assign(k, -1);
+  f.components = 0;
+  for (int c = 0; c < k; ++c) {
+    if (f.component[c] >= 0) continue;
+    for (int t = 0; t < k; ++t)
+      if (std::isfinite(dist[c * k + t])) f.component[t] = f.components;
+    ++f.components;
+  }
+  // Conserved directions: the indicator of each channel component.
+  f.conserved = f.components;
+  f.conserved_basis.assign(std::size_t(f.components) * k, 0.0);
+  for (int g = 0; g < f.components; ++g) {
+    int size = 0;
+    for (int c = 0; c < k; ++c) size += f.component[c] == g;
+    for (int c = 0; c < k; ++c)
+      if (f.component[c] == g) f.conserved_basis[g * k + c] = 1 / std::sqrt(double(size));
+  }
+  coupling_modes(f.planes, f.columns(), f.coupling, f.mode_eigenvalues, f.modes);
+}
+
+// Scalar and vector problems: the masses checked and their balance per
+// (part, channel component); small differences rebalanced by scaling b.
+// a - b is not stored: Problem::net reads the caller's arrays.
+Problem prepare_channels(Kind kind, const Grid& grid, const std::uint8_t* mask, int k, const double* a,
+                         const double* b, const std::optional<std::vector<std::array<int, 2>>>& edges,
+                         const std::vector<double>& weights, double alpha, Norm norm, bool normalize) {
+  Problem f;
+  f.kind = kind;
+  f.domain = Domain::build(grid, mask);
+  const Domain& dom = f.domain;
+  if (k < 1 || k > kMaxPlanes)
+    throw InvalidInputError("the number of channels must be between 1 and " + std::to_string(kMaxPlanes) +
+                            " (fixed-size per-cell arrays in the kernels); got " + std::to_string(k));
+  check_alpha(alpha);
+  f.k = f.planes = k;
+  f.spatial = norm == Norm::isotropic ? SpatialProx::group_per_plane : SpatialProx::soft;
+  f.exchange = ExchangeProx::soft;
+  channel_graph(f, edges, weights, alpha);
+  check_masses("a", a, dom, k);
+  check_masses("b", b, dom, k);
+  f.a = a;
+  f.b = b;
+  const std::int64_t n = dom.cells;
+  double scale_b = 1;
+  if (normalize) {
+    for (const double* x : {a, b}) {
+      double total = 0;
+      for (std::int64_t e = 0; e < n * k; ++e) total += x[e];
+      if (!(total > 0))
+        throw InvalidInputError(std::string("normalize=True needs positive total mass; ") + (x == a ? "a" : "b") +
+                                " sums to 0");
+      (x == a ? f.scale_a : scale_b) = 1.0 / total;
+    }
+  }
+  const int G = f.components;
+  std::vector<double> ta(std::size_t(dom.parts) * G, 0), tb(ta.size(), 0);
+  std::vector<std::int64_t> first(dom.parts, -1);
+  for (std::int64_t i = 0; i < n; ++i) {
+    const int q = dom.part_of(i);
+    if (q < 0) continue;
+    if (first[q] < 0) first[q] = i;
+    for (int c = 0; c < k; ++c) {
+      ta[q * G + f.component[c]] += a[i * k + c] * f.scale_a;
+      tb[q * G + f.component[c]] += b[i * k + c] * scale_b;
+    }
+  }
+  f.scale_b.resize(ta.size());
+  for (int q = 0; q < dom.parts; ++q)
+    for (int g = 0; g < G; ++g) {
+      const double x = ta[q * G + g], y = tb[q * G + g];
+      const double diff = std::fabs(x - y), scale = std::max(x, y);
+      if (diff > kRebalanceTolerance * scale) {
+        std::string what = "unequal total mass";
+        if (G > 1) {
+          std::string channels;
+          for (int c = 0; c < k; ++c)
+            if (f.component[c] == g) channels += (channels.empty() ? "" : ", ") + std::to_string(c);
+          what = "unbalanced channel component {" + channels + "}";
+        }
+        if (dom.parts > 1)
+          what += " on part " + std::to_string(q) + " of the mask (the part containing cell " +
+                  cell_string(dom, first[q]) + ")";
+        throw InvalidInputError(what + ": a sums to " + num(x) + ", b sums to " + num(y) +
+                                " (relative difference " + num(diff / scale) + " > " + num(kRebalanceTolerance) +
+                                ")" + (G > 1 ? "; mass moves between channels only along edges" : "") +
+                                (normalize ? "" : "; pass normalize=True to compare shapes only"));
+      }
+      f.scale_b[q * G + g] = y > 0 && x != y ? scale_b * (x / y) : scale_b;
+      f.total_mass += x;
+    }
+  return f;
 }
 
 }  // namespace
+
+void check_alpha(double alpha) {
+  if (!(std::isfinite(alpha) && alpha >= 0))
+    throw InvalidInputError("alpha must be a finite number >= 0; got " + num(alpha));
+}
 
 std::string num(double x) {
   std::ostringstream os;
@@ -52,57 +208,14 @@ void check_options(const SolveOptions& o) {
     throw InvalidInputError("check_every must be positive; got " + std::to_string(o.check_every));
 }
 
-PreparedScalar prepare_scalar(const ScalarProblem& problem) {
-  PreparedScalar p;
-  p.domain = Domain::build(problem.grid, problem.mask);
-  p.norm = problem.norm;
-  const Domain& dom = p.domain;
-  check_masses("a", problem.a, dom);
-  check_masses("b", problem.b, dom);
-  // Only a - b is needed (the loop and the certificates use nothing else),
-  // read from the caller's arrays with the scalings applied (net()).
-  p.a = problem.a;
-  p.b = problem.b;
-  double scale_b = 1;
-  if (problem.normalize) {
-    for (const double* x : {problem.a, problem.b}) {
-      double total = 0;
-      for (std::int64_t i = 0; i < dom.cells; ++i) total += x[i];
-      if (!(total > 0))
-        throw InvalidInputError(std::string("normalize=True needs positive total mass; ") +
-                                (x == problem.a ? "a" : "b") + " sums to 0");
-      (x == problem.a ? p.scale_a : scale_b) = 1.0 / total;
-    }
-  }
+Problem prepare(const ScalarProblem& p) {
+  return prepare_channels(Kind::scalar, p.grid, p.mask, 1, p.a, p.b, std::vector<std::array<int, 2>>{}, {}, 0.0,
+                          p.norm, p.normalize);
+}
 
-  // Balance per connected part; small differences are rebalanced by scaling b.
-  std::vector<double> ta(dom.parts, 0), tb(dom.parts, 0);
-  std::vector<std::int64_t> first(dom.parts, -1);
-  for (std::int64_t i = 0; i < dom.cells; ++i) {
-    int q = dom.part_of(i);
-    if (q < 0) continue;
-    ta[q] += problem.a[i] * p.scale_a;
-    tb[q] += problem.b[i] * scale_b;
-    if (first[q] < 0) first[q] = i;
-  }
-  for (int q = 0; q < dom.parts; ++q) {
-    double diff = std::fabs(ta[q] - tb[q]), scale = std::max(ta[q], tb[q]);
-    if (diff > kRebalanceTolerance * scale) {
-      std::string where = dom.parts == 1 ? std::string("unequal total mass")
-                                         : "unbalanced part " + std::to_string(q) +
-                                               " of the mask (the part containing cell " +
-                                               cell_string(dom, first[q]) + ")";
-      throw InvalidInputError(where + ": a sums to " + num(ta[q]) + ", b sums to " + num(tb[q]) +
-                              " (relative difference " + num(diff / scale) + " > " +
-                              num(kRebalanceTolerance) +
-                              "); pass normalize=True to compare shapes only");
-    }
-  }
-  p.scale_b.resize(dom.parts);
-  for (int q = 0; q < dom.parts; ++q)
-    p.scale_b[q] = tb[q] > 0 && ta[q] != tb[q] ? scale_b * (ta[q] / tb[q]) : scale_b;
-  for (int q = 0; q < dom.parts; ++q) p.total_mass += ta[q];
-  return p;
+Problem prepare(const VectorProblem& p) {
+  return prepare_channels(Kind::vector, p.grid, p.mask, p.channels, p.a, p.b, p.edges, p.weights, p.alpha, p.norm,
+                          p.normalize);
 }
 
 }  // namespace omtcore::detail

@@ -59,9 +59,12 @@ constexpr double kWeightFloorAnisotropic = 0.01;
 constexpr double kRestartDecay = 0.2;
 constexpr double kRestartShare = 0.36;
 constexpr std::int64_t kMinRestartEpoch = 50;
-// Certificates (tree repair, Dijkstra-type sweeps) cost tens of iterations on
-// large grids: once the residual allows one, certify at checks only while the
-// time spent certifying stays below this share of the time spent iterating.
+// Certificates (tree repair, Dijkstra-type sweeps) cost 4 to 120 iterations
+// each: once the residual allows one, certify at checks only while the
+// certificates' work stays below this share of the iterations'. Work, not
+// time, so that the same input on the same backend gives the same answer
+// from run to run (Bounds::work, Backend::iteration_work; benchmarks/RESULTS.md,
+// "2026-12-02 · 2-core CPU · certificates scheduled by work, not time").
 constexpr double kCertifyShare = 0.25;
 // Devices run the steps asynchronously: the loop waits for them about this
 // often, so that a callback, Ctrl-C or the time check sees the device's
@@ -100,8 +103,8 @@ std::string device_name(const BackendEntry& entry, const SolveOptions& options) 
 }
 
 
-ScalarSetup grid_setup(const Domain& dom, double& h_ref, double& norm_bound) {
-  ScalarSetup setup;
+GridSetup grid_setup(const Domain& dom, double& h_ref, double& norm_bound) {
+  GridSetup setup;
   setup.domain = &dom;
   h_ref = 0;
   for (int s = 0; s < dom.d; ++s) h_ref = std::max(h_ref, dom.h[s]);
@@ -166,12 +169,11 @@ void run_loop(Backend& backend_ref, const LoopSpec& spec, const SolveOptions& op
   std::int64_t sync_every = 1, since_sync = 0;
   auto last_sync = Clock::now();
   auto last_callback = Clock::now();
-  double certify_seconds = 0;
-  const auto loop_start = Clock::now();
-  auto certify_affordable = [&] {
-    const double loop_seconds = std::chrono::duration<double>(Clock::now() - loop_start).count();
-    return certify_seconds <= kCertifyShare * (loop_seconds - certify_seconds);
-  };
+  // Certificates are due while their work so far stays within a share of
+  // the iterations' (both in Bounds::work's unit).
+  const double iteration_work = backend->iteration_work();
+  auto certificate_due = [&] { return best.work <= kCertifyShare * double(it) * iteration_work; };
+
   if (spec.trivial) {
     absorb(0.0);
   } else if (spec.stopped_before_start) {
@@ -238,10 +240,8 @@ void run_loop(Backend& backend_ref, const LoopSpec& spec, const SolveOptions& op
         epoch = 0;
         restart_residual = residual;
       }
-      if (check && ((residual <= options.tol && certify_affordable()) || it == max_iter)) {
-        const auto t0 = Clock::now();
+      if (check && ((residual <= options.tol && certificate_due()) || it == max_iter)) {
         absorb(residual);
-        certify_seconds += std::chrono::duration<double>(Clock::now() - t0).count();
         if (best_gap() <= options.tol && best_residual <= options.tol) break;
       }
       if (options.callback) {

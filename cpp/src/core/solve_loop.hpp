@@ -30,7 +30,7 @@ void run_loop(Backend& backend, const LoopSpec& spec, const SolveOptions& option
 // The grid part of a backend's setup in solver units: spacing scaled so that
 // the largest is 1 (h_ref, the problem is homogeneous in h), K K^T's
 // eigenvalues along each axis, and ||div||^2 <= sum_s 4 / h_s^2 (norm_bound).
-ScalarSetup grid_setup(const Domain& dom, double& h_ref, double& norm_bound);
+GridSetup grid_setup(const Domain& dom, double& h_ref, double& norm_bound);
 
 // The backend entry for options.backend ("auto": the first available).
 const BackendEntry& pick_backend(const std::string& name);

@@ -214,7 +214,7 @@ class BatchedDctPoisson {
  public:
   // Solves K K^T x = r, or (K K^T + shift I) x = r for a shift given per call
   // (the field problems' modes).
-  explicit BatchedDctPoisson(const ScalarSetup& setup)
+  explicit BatchedDctPoisson(const GridSetup& setup)
       : dom_(*setup.domain) {
     const double pi = 3.14159265358979323846;
 #ifdef _OPENMP

@@ -1,10 +1,15 @@
+// The CPU backend, every problem kind: the per-cell math of cell_math.h and
+// field_math.h over OpenMP, and one shifted Poisson solve per mode of the
+// in-cell coupling (ProblemSetup). Allocates only in its constructor.
 #include "backends/cpu/cpu_backend.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <fstream>
 #include <string>
 #include <thread>
+#include <type_traits>
 
 #ifdef _OPENMP
 #include <omp.h>
@@ -13,23 +18,28 @@
 #include "backends/cpu/batched_dct.hpp"
 #include "omtcore/errors.hpp"
 
-// The shared per-cell math, compiled once per precision.
 #define OMT_FN static inline
 #define OMT_GLOBAL
-namespace omtcore::detail::cell_f32 {
+namespace omtcore::detail::field_f32 {
+using std::fabs;
 using std::sqrt;
 typedef float real_t;
 typedef double potential_t;
 typedef std::int64_t omt_index_t;
 #include "kernels/cell_math.h"
-}  // namespace omtcore::detail::cell_f32
-namespace omtcore::detail::cell_f64 {
+#include "kernels/hermitian_eig.h"
+#include "kernels/field_math.h"
+}  // namespace omtcore::detail::field_f32
+namespace omtcore::detail::field_f64 {
+using std::fabs;
 using std::sqrt;
 typedef double real_t;
 typedef double potential_t;
 typedef std::int64_t omt_index_t;
 #include "kernels/cell_math.h"
-}  // namespace omtcore::detail::cell_f64
+#include "kernels/hermitian_eig.h"
+#include "kernels/field_math.h"
+}  // namespace omtcore::detail::field_f64
 #undef OMT_FN
 #undef OMT_GLOBAL
 
@@ -37,38 +47,58 @@ namespace omtcore::detail {
 
 namespace {
 
-// Below this many cells a step is a few microseconds: threads would cost more
-// than they give (and spin badly when another process holds a core).
-constexpr std::int64_t kMinParallelCells = 1 << 15;
-
-template <class T> struct Cell;
-template <> struct Cell<float> {
-  template <class... A> static void primal(A... a) { cell_f32::omt_scalar_primal_cell(a...); }
-  template <class... A> static float div(A... a) { return cell_f32::omt_scalar_div_cell(a...); }
-  template <class... A> static void movement(A... a) { cell_f32::omt_scalar_movement_cell(a...); }
-};
-template <> struct Cell<double> {
-  template <class... A> static void primal(A... a) { cell_f64::omt_scalar_primal_cell(a...); }
-  template <class... A> static double div(A... a) { return cell_f64::omt_scalar_div_cell(a...); }
-  template <class... A> static void movement(A... a) { cell_f64::omt_scalar_movement_cell(a...); }
-};
-
-// Calls f with the dimension and the norm as compile-time constants, so that the
-// per-cell functions inline with their axis loops unrolled and vectorise.
-template <class F>
-void with_shape(int d, bool isotropic, F&& f) {
-  using std::integral_constant;
-  auto by_dim = [&](auto iso) {
-    switch (d) {
-      case 1: f(integral_constant<int, 1>{}, iso); break;
-      case 2: f(integral_constant<int, 2>{}, iso); break;
-      default: f(integral_constant<int, 3>{}, iso); break;
-    }
+template <class T> struct FieldCell;
+#define OMT_FIELD_CELL(T, ns)                                                                     \
+  template <> struct FieldCell<T> {                                                               \
+    template <class... A> static void spatial(A... a) { ns::omt_field_spatial_cell(a...); }       \
+    template <class... A> static void plane(A... a) { ns::omt_scalar_primal_cell(a...); }         \
+    template <class... A> static T plane_div(A... a) { return ns::omt_scalar_div_cell(a...); }    \
+    template <class... A> static void plane_movement(A... a) { ns::omt_scalar_movement_cell(a...); } \
+    static T soft(T x, T t) { return ns::omt_soft(x, t); }                                       \
+    template <class... A> static void exchange(A... a) { ns::omt_field_exchange_cell(a...); }     \
+    template <class... A> static void residual(A... a) { ns::omt_field_residual_cell(a...); }     \
+    template <class... A> static T violation(A... a) { return ns::omt_field_violation_cell(a...); } \
+    template <class... A> static void modes(A... a) { ns::omt_field_modes_cell(a...); }           \
+    template <class... A> static void movement(A... a) { ns::omt_field_movement_cell(a...); }     \
   };
-  if (isotropic)
-    by_dim(integral_constant<int, 1>{});
-  else
-    by_dim(integral_constant<int, 0>{});
+OMT_FIELD_CELL(float, field_f32)
+OMT_FIELD_CELL(double, field_f64)
+#undef OMT_FIELD_CELL
+
+// Calls f(d, planes, cols, m, spatial, exchange) with compile-time constants
+// (std::integral_constant) for the common shapes, so that the per-cell loops
+// of field_math.h unroll where the compiler inlines them; other shapes get
+// plain ints. Why: RGB iterations ran more than twice as fast this way, and
+// forcing every cell function inline was slower (benchmarks/RESULTS.md,
+// "2026-11-25 · 2-core CPU · moved from code comments").
+struct FieldShape {
+  int d, planes, cols, m, spatial, exchange;
+};
+
+template <int V> using IC = std::integral_constant<int, V>;
+
+template <class F>
+void with_field_shape(const FieldShape& s, F&& f) {
+#define OMT_SHAPE(D, P, C, M, S, X, K)                                                             \
+  if (s.d == D && s.planes == P && s.cols == C && s.m == M && s.spatial == S && s.exchange == X) \
+    return f(IC<D>{}, IC<P>{}, IC<C>{}, IC<M>{}, IC<S>{}, IC<X>{});
+  OMT_COMMON_FIELD_SHAPES(OMT_SHAPE, 2)
+  OMT_COMMON_FIELD_SHAPES(OMT_SHAPE, 3)
+#undef OMT_SHAPE
+  f(s.d, s.planes, s.cols, s.m, s.spatial, s.exchange);
+}
+
+// Calls f(d, isotropic) with compile-time constants (one spatial plane, as a scalar problem).
+template <class F>
+void with_plane_shape(int d, bool isotropic, F&& f) {
+  switch (d * 2 + int(isotropic)) {
+    case 2: return f(IC<1>{}, IC<0>{});
+    case 3: return f(IC<1>{}, IC<1>{});
+    case 4: return f(IC<2>{}, IC<0>{});
+    case 5: return f(IC<2>{}, IC<1>{});
+    case 6: return f(IC<3>{}, IC<0>{});
+    default: return f(IC<3>{}, IC<1>{});
+  }
 }
 
 int thread_count() {
@@ -94,104 +124,287 @@ std::string device_label() {
   return cpu_name() + " (" + std::to_string(thread_count()) + " threads)";
 }
 
+// Per-cell work grows with the planes; below this much work threads cost
+// more than they give (and spin badly when another process holds a core).
+constexpr std::int64_t kMinParallelWork = 1 << 15;
+
+static_assert(int(SpatialProx::group_per_plane) == OMT_SPATIAL_GROUP_PER_PLANE &&
+                  int(SpatialProx::soft) == OMT_SPATIAL_SOFT && int(SpatialProx::group_all) == OMT_SPATIAL_GROUP_ALL &&
+                  int(SpatialProx::nuclear) == OMT_SPATIAL_NUCLEAR && int(ExchangeProx::soft) == OMT_EXCHANGE_SOFT &&
+                  int(ExchangeProx::group) == OMT_EXCHANGE_GROUP && int(ExchangeProx::nuclear) == OMT_EXCHANGE_NUCLEAR,
+              "SpatialProx / ExchangeProx values must be field_math.h's codes");
+
 template <class T>
-class CpuScalarBackend final : public Backend {
+class CpuBackend final : public Backend {
  public:
-  explicit CpuScalarBackend(const ScalarSetup& setup)
-      : dom_(*setup.domain), isotropic_(setup.isotropic), poisson_(setup) {
-    const std::int64_t n = dom_.cells;
+  explicit CpuBackend(const ProblemSetup& setup)
+      : dom_(*setup.grid.domain),
+        d_(dom_.d),
+        n_(dom_.cells),
+        planes_(setup.planes),
+        k_(setup.k),
+        spatial_(int(setup.spatial)),
+        exchange_(int(setup.exchange)),
+        blocks_(setup.blocks),
+        m_(setup.block_size),
+        cols_(setup.blocks * setup.block_size),
+        nuclear_residual_(setup.nuclear_residual),
+        shift_(setup.shift),
+        poisson_(setup.grid) {
     for (int s = 0; s < 3; ++s) {
       stride_[s] = dom_.stride[s];
-      inv_h_[s] = static_cast<T>(setup.inv_h[s]);
+      inv_h_[s] = static_cast<T>(setup.grid.inv_h[s]);
     }
-    // Padding for cell_math.h's unconditional neighbour reads: fluxes before
-    // their start, potentials past their end.
+    coupling_.assign(setup.coupling.begin(), setup.coupling.end());
+    threshold_.assign(setup.threshold.begin(), setup.threshold.end());
+    // A vector problem's exchange column is one edge of the channel graph (no
+    // self loops: prepare.cpp): two nonzero entries, kept in plane order.
+    for (int q = 0; q < cols_ && vector_planes(); ++q) {
+      int found = 0;
+      for (int p = 0; p < planes_; ++p) {
+        const T c = coupling_[std::size_t(p) * cols_ + q];
+        if (c == T(0)) continue;
+        if (found < 2) {
+          edge_plane_[found].push_back(p);
+          edge_coef_[found].push_back(c);
+        }
+        ++found;
+      }
+      if (found != 2 || exchange_ != OMT_EXCHANGE_SOFT || m_ != 1)
+        throw Error(ErrorKind::internal, "a vector problem's exchange column " + std::to_string(q) +
+                                             " does not couple exactly two channels");
+    }
+    modes_.assign(setup.modes.begin(), setup.modes.end());
     pad_ = dom_.stride[0];
-    v_.assign(pad_ + dom_.d * n, 0);
-    vbar_.assign(pad_ + dom_.d * n, 0);
-    v0_.assign(pad_ + dom_.d * n, 0);
-    phi_.assign(n + pad_, 0.0);
-    phi0_.assign(n + pad_, 0.0);
-    r_.assign(n, 0);
+    const std::int64_t nv = pad_ + std::int64_t(planes_) * d_ * n_;
+    v_.assign(nv, 0);
+    vbar_.assign(nv, 0);
+    v0_.assign(nv, 0);
+    x_.assign(std::int64_t(cols_) * n_, 0);
+    xbar_.assign(x_.size(), 0);
+    x0_.assign(x_.size(), 0);
+    phi_.assign(std::int64_t(planes_) * n_ + pad_, 0.0);
+    phi0_.assign(phi_.size(), 0.0);
+    r_.assign(std::int64_t(planes_) * n_, 0);
     rhs_.assign(setup.rhs.begin(), setup.rhs.end());
+    parallel_ = n_ * planes_ * std::max(1, cols_ / std::max(1, planes_)) >= kMinParallelWork;
   }
 
   void primal_step(double mu, double lambda) override {
-    const Loop c = loop();
     const T m = static_cast<T>(mu), l = static_cast<T>(lambda);
     const double* phi = phi_.data();
     T* v = v_.data() + pad_;
+    T* vbar = vbar_.data() + pad_;
     // Without a Halpern weight the restart point is the iterate itself, read
     // but unused: see omt_scalar_primal_cell.
-    const T* v_restart = lambda < 1 ? vr_.data() + pad_ : v;
-    T* vbar = vbar_.data() + pad_;
-    with_shape(dom_.d, isotropic_, [&](auto d, auto iso) {
-      primal_loop<int(d), int(iso)>(c, m, l, phi, v_restart, v, vbar);
+    const T* vr = lambda < 1 ? vr_.data() + pad_ : v;
+    const T* xr = lambda < 1 && cols_ > 0 ? xr_.data() : x_.data();
+    T* x = x_.data();
+    T* xbar = xbar_.data();
+    const T* coupling = coupling_.data();
+    const T* threshold = threshold_.data();
+    const std::uint8_t* bits = dom_.bits.data();
+    const std::int64_t n = n_;
+    const int k = k_, blocks = blocks_;
+    const Loop c = loop();
+    if (vector_planes()) {
+      // A vector problem penalises its spatial flux plane by plane: each
+      // plane's step is the scalar one (cell_math.h, the same arithmetic as
+      // omt_field_spatial_cell's), a loop the compiler vectorises; the
+      // exchange follows in a loop of its own (a loop per graph edge). The
+      // residual is done the same way (benchmarks/RESULTS.md,
+      // "2026-11-26 · 2-core CPU · vector (RGB) problems plane by plane").
+      const std::int64_t block = std::int64_t(d_) * n;
+      with_plane_shape(d_, spatial_ == OMT_SPATIAL_GROUP_PER_PLANE, [&](auto d, auto iso) {
+        for (int p = 0; p < planes_; ++p) {
+          const double* ph = phi + p * n;
+          const T* vrp = vr + p * block;
+          T* vp = v + p * block;
+          T* vbp = vbar + p * block;
+          plane_loop<int(d), int(iso)>(parallel_, n, c, m, l, bits, ph, vrp, vp, vbp);
+        }
+      });
+      // The exchange column by column (one graph edge each), a vectorised
+      // loop each; omt_field_exchange_cell's arithmetic.
+      for (int q = 0; q < cols_; ++q) {
+        const double* phi0 = phi + std::int64_t(edge_plane_[0][q]) * n;
+        const double* phi1 = phi + std::int64_t(edge_plane_[1][q]) * n;
+        const std::int64_t at = std::int64_t(q) * n;
+        edge_loop(parallel_, n, edge_coef_[0][q], edge_coef_[1][q], m, m * threshold[q], l, phi0, phi1,
+                  xr + at, x + at, xbar + at);
+      }
+      return;
+    }
+    with_field_shape(shape(), [&](auto d, auto planes, auto cols, auto bm, auto spatial, auto exchange) {
+#pragma omp parallel for schedule(static) if (parallel_)
+      for (std::int64_t i = 0; i < n; ++i) {
+        FieldCell<T>::spatial(i, n, int(d), int(planes), int(spatial), k, c.stride, c.inv_h, m, l, bits,
+                              phi, vr, v, vbar);
+        if (int(cols) > 0)
+          FieldCell<T>::exchange(i, n, int(planes), blocks, int(bm), int(exchange), k, coupling, threshold, m,
+                                 l, phi, xr, x, xbar);
+      }
     });
   }
 
   void dual_step(double tau, bool preconditioned, double lambda) override {
-    const Loop c = loop();
-    const T* vbar = vbar_.data() + pad_;
-    const T* rhs = rhs_.data();
+    const std::int64_t n = n_;
     T* r = r_.data();
-    with_shape(dom_.d, false, [&](auto d, auto) {
-#pragma omp parallel for schedule(static) if (c.n >= kMinParallelCells)
-      for (std::int64_t i = 0; i < c.n; ++i)
-        r[i] = Cell<T>::div(i, c.n, int(d), c.stride, c.inv_h, c.bits, vbar) - rhs[i];
+    const T* vbar = vbar_.data() + pad_;
+    const Loop c = loop();
+    const T* coupling = coupling_.data();
+    const T* modes = modes_.data();
+    const T* xbar = xbar_.data();
+    const T* rhs = rhs_.data();
+    const std::uint8_t* bits = dom_.bits.data();
+    with_field_shape(shape(), [&](auto d, auto planes, auto cols, auto, auto, auto) {
+      if (vector_planes()) {
+        // Plane by plane as in primal_step: each plane's divergence (a
+        // vectorised loop), then the exchange and the right-hand side per
+        // cell, in omt_field_constraint_cell's order of operations; with no
+        // exchange (scalar problems) the right-hand side in the same loop.
+        for (int p = 0; p < int(planes); ++p) {
+          const T* vp = vbar + std::int64_t(p) * int(d) * n;
+          const T* rhsp = rhs + p * n;
+          T* rp = r + p * n;
+          if (int(cols) == 0) {
+#pragma omp parallel for schedule(static) if (parallel_)
+            for (std::int64_t i = 0; i < n; ++i)
+              rp[i] = FieldCell<T>::plane_div(i, n, int(d), c.stride, c.inv_h, bits, vp) - rhsp[i];
+            continue;
+          }
+#pragma omp parallel for schedule(static) if (parallel_)
+          for (std::int64_t i = 0; i < n; ++i)
+            rp[i] = FieldCell<T>::plane_div(i, n, int(d), c.stride, c.inv_h, bits, vp);
+        }
+        if (int(cols) > 0)
+#pragma omp parallel for schedule(static) if (parallel_)
+        for (std::int64_t i = 0; i < n; ++i)
+          for (int p = 0; p < int(planes); ++p) {
+            T acc = r[p * n + i];
+            for (int q = 0; q < int(cols); ++q) {
+              const T cq = coupling[p * int(cols) + q];
+              if (cq != T(0)) acc += cq * xbar[q * n + i];
+            }
+            r[p * n + i] = acc - rhs[p * n + i];
+          }
+      } else {
+#pragma omp parallel for schedule(static) if (parallel_)
+        for (std::int64_t i = 0; i < n; ++i)
+          FieldCell<T>::residual(i, n, int(d), int(planes), int(cols), c.stride, c.inv_h, bits, coupling, vbar,
+                                 xbar, rhs, r);
+      }
+      if (!preconditioned) return;
+      // (Laplacian (x) I + I (x) Q diag(shift) Q^T)^+ = (I (x) Q) (Laplacian + shift_p)^+ (I (x) Q^T);
+      // one plane's Q is 1.
+      if (int(planes) > 1)
+#pragma omp parallel for schedule(static) if (parallel_)
+        for (std::int64_t i = 0; i < n; ++i) FieldCell<T>::modes(i, n, int(planes), 1, modes, r);
+      for (int p = 0; p < int(planes); ++p) poisson_.solve(r + p * n, shift_[p]);
+      if (int(planes) > 1)
+#pragma omp parallel for schedule(static) if (parallel_)
+        for (std::int64_t i = 0; i < n; ++i) FieldCell<T>::modes(i, n, int(planes), 0, modes, r);
     });
-    if (preconditioned) poisson_.solve(r);
     double* phi = phi_.data();
+    const std::int64_t total = std::int64_t(planes_) * n;
     if (lambda < 1) {
       const double* phi0 = phir_.data();
-#pragma omp parallel for schedule(static) if (c.n >= kMinParallelCells)
-      for (std::int64_t i = 0; i < c.n; ++i)
+#pragma omp parallel for schedule(static) if (parallel_)
+      for (std::int64_t i = 0; i < total; ++i)
         phi[i] = lambda * (phi[i] + tau * double(r[i])) + (1 - lambda) * phi0[i];
       return;
     }
-#pragma omp parallel for schedule(static) if (c.n >= kMinParallelCells)
-    for (std::int64_t i = 0; i < c.n; ++i) phi[i] += tau * double(r[i]);
+#pragma omp parallel for schedule(static) if (parallel_)
+    for (std::int64_t i = 0; i < total; ++i) phi[i] += tau * double(r[i]);
   }
 
   double residual_l1() override {
-    const Loop c = loop();
+    const std::int64_t n = n_;
     const T* v = v_.data() + pad_;
-    const T* rhs = rhs_.data();
     double acc = 0;
-    with_shape(dom_.d, false, [&](auto d, auto) {
-#pragma omp parallel for schedule(static) if (c.n >= kMinParallelCells) reduction(+ : acc)
-      for (std::int64_t i = 0; i < c.n; ++i)
-        acc += std::fabs(double(Cell<T>::div(i, c.n, int(d), c.stride, c.inv_h, c.bits, v)) - double(rhs[i]));
+    const Loop c = loop();
+    const T* coupling = coupling_.data();
+    const T* x = x_.data();
+    const T* rhs = rhs_.data();
+    const std::uint8_t* bits = dom_.bits.data();
+    const int nuclear = int(nuclear_residual_), k = k_;
+    if (cols_ == 0 && !nuclear_residual_) {  // planes without exchange (scalar problems): plane by plane
+      with_plane_shape(d_, false, [&](auto d, auto) {
+        for (int p = 0; p < planes_; ++p) {
+          const T* vp = v + std::int64_t(p) * int(d) * n;
+          const T* rhsp = rhs + p * n;
+          double sum = 0;
+#pragma omp parallel for schedule(static) if (parallel_) reduction(+ : sum)
+          for (std::int64_t i = 0; i < n; ++i)
+            sum += std::fabs(double(FieldCell<T>::plane_div(i, n, int(d), c.stride, c.inv_h, bits, vp)) -
+                             double(rhsp[i]));
+          acc += sum;
+        }
+      });
+      return acc;
+    }
+    with_field_shape(shape(), [&](auto d, auto planes, auto cols, auto, auto, auto) {
+      double sum = 0;
+#pragma omp parallel for schedule(static) if (parallel_) reduction(+ : sum)
+      for (std::int64_t i = 0; i < n; ++i)
+        sum += double(FieldCell<T>::violation(i, n, int(d), int(planes), int(cols), nuclear, k, c.stride,
+                                              c.inv_h, bits, coupling, v, x, rhs));
+      acc = sum;
     });
     return acc;
   }
 
   void save_restart_point() override {
-    // Allocated on first use: only the anisotropic loop restarts.
     vr_.assign(v_.begin(), v_.end());
+    xr_.assign(x_.begin(), x_.end());
     phir_.assign(phi_.begin(), phi_.end());
   }
 
   void save_anchor() override {
     std::copy(v_.begin(), v_.end(), v0_.begin());
+    std::copy(x_.begin(), x_.end(), x0_.begin());
     std::copy(phi_.begin(), phi_.end(), phi0_.begin());
   }
 
   std::array<double, 2> anchor_distances() override {
-    const Loop c = loop();
-    const T* v = v_.data() + pad_;
-    const T* v0 = v0_.data() + pad_;
-    const double* phi = phi_.data();
-    const double* phi0 = phi0_.data();
+    const std::int64_t n = n_;
     double dx = 0, dy = 0;
-    with_shape(dom_.d, false, [&](auto d, auto) {
-#pragma omp parallel for schedule(static) if (c.n >= kMinParallelCells) reduction(+ : dx, dy)
-      for (std::int64_t i = 0; i < c.n; ++i) {
+    const Loop c = loop();
+    const T* coupling = coupling_.data();
+    const T *v = v_.data() + pad_, *v0 = v0_.data() + pad_, *x = x_.data(), *x0 = x0_.data();
+    const double *phi = phi_.data(), *phi0 = phi0_.data();
+    const std::uint8_t* bits = dom_.bits.data();
+    if (cols_ == 0) {  // planes without exchange (scalar problems): plane by plane
+      with_plane_shape(d_, false, [&](auto d, auto) {
+        for (int p = 0; p < planes_; ++p) {
+          const std::int64_t flux_at = std::int64_t(p) * int(d) * n, at = std::int64_t(p) * n;
+          double sx = 0, sy = 0;
+#pragma omp parallel for schedule(static) if (parallel_) reduction(+ : sx, sy)
+          for (std::int64_t i = 0; i < n; ++i) {
+            T out[2];
+            FieldCell<T>::plane_movement(i, n, int(d), c.stride, c.inv_h, bits, v + flux_at, v0 + flux_at,
+                                         phi + at, phi0 + at, out);
+            sx += out[0];
+            sy += out[1];
+          }
+          dx += sx;
+          dy += sy;
+        }
+      });
+      return {dx, dy};
+    }
+    with_field_shape(shape(), [&](auto d, auto planes, auto cols, auto, auto, auto) {
+      double sx = 0, sy = 0;
+#pragma omp parallel for schedule(static) if (parallel_) reduction(+ : sx, sy)
+      for (std::int64_t i = 0; i < n; ++i) {
         T out[2];
-        Cell<T>::movement(i, c.n, int(d), c.stride, c.inv_h, c.bits, v, v0, phi, phi0, out);
-        dx += out[0];
-        dy += out[1];
+        FieldCell<T>::movement(i, n, int(d), int(planes), int(cols), c.stride, c.inv_h, bits, coupling, v, v0,
+                               x, x0, phi, phi0, out);
+        sx += out[0];
+        sy += out[1];
       }
+      dx = sx;
+      dy = sy;
     });
     return {dx, dy};
   }
@@ -200,50 +413,69 @@ class CpuScalarBackend final : public Backend {
   void read_potential(std::vector<double>& phi) override { phi.assign(phi_.begin(), phi_.end() - pad_); }
 
   void write_slice(Slice slice, int index, const std::vector<double>& values) override {
-    const std::int64_t n = dom_.cells;
+    const std::int64_t n = n_;
     if (slice == Slice::flux)
       std::copy(values.begin(), values.end(), v_.begin() + pad_ + index * n);
     else if (slice == Slice::potential)
       std::copy(values.begin(), values.end(), phi_.begin() + index * n);
     else
-      throw Error(ErrorKind::internal, "a scalar problem has no exchange variables");
+      std::copy(values.begin(), values.end(), x_.begin() + index * n);
   }
+
+  void read_exchange(std::vector<double>& x) override { x.assign(x_.begin(), x_.end()); }
+  double iteration_work() const override { return kCpuIterationWork * double(n_) * planes_; }
 
  private:
-  // Loop constants copied to locals, so the compiler knows that writes to the
-  // iterate cannot change them.
+  // Loop constants copied to locals (as in cpu_backend.cpp).
   struct Loop {
-    std::int64_t n;
     std::int64_t stride[3];
     T inv_h[3];
-    const std::uint8_t* bits;
   };
-  Loop loop() const {
-    return {dom_.cells, {stride_[0], stride_[1], stride_[2]}, {inv_h_[0], inv_h_[1], inv_h_[2]},
-            dom_.bits.data()};
+  Loop loop() const { return {{stride_[0], stride_[1], stride_[2]}, {inv_h_[0], inv_h_[1], inv_h_[2]}}; }
+
+  // A vector problem's primal step, one plane, and one exchange column: simd
+  // loops over locals, as CpuScalarBackend::primal_loop (cpu_backend.cpp).
+  template <int d, int iso>
+  static void plane_loop(bool parallel, std::int64_t n, Loop c, T m, T l, const std::uint8_t* bits,
+                         const double* phi, const T* v_restart, T* v, T* vbar) {
+#pragma omp parallel for simd schedule(static) if (parallel) firstprivate(c)
+    for (std::int64_t i = 0; i < n; ++i)
+      FieldCell<T>::plane(i, n, d, iso, c.stride, c.inv_h, m, l, bits, phi, v_restart, v, vbar);
+  }
+  // omt_field_exchange_cell's arithmetic for an edge between two planes; the
+  // Halpern blend without a condition, as in omt_scalar_primal_cell.
+  static void edge_loop(bool parallel, std::int64_t n, T c0, T c1, T m, T t, T l, const double* phi0,
+                        const double* phi1, const T* x_restart, T* x, T* xbar) {
+#pragma omp parallel for simd schedule(static) if (parallel)
+    for (std::int64_t i = 0; i < n; ++i) {
+      const T acc = c0 * T(phi0[i]) + c1 * T(phi1[i]);
+      const T old = x[i];
+      const T y = FieldCell<T>::soft(old - m * acc, t);
+      xbar[i] = T(2) * y - old;
+      x[i] = l * y + (T(1) - l) * x_restart[i];
+    }
   }
 
-  // A simd loop over locals: the compiler's alias checks between the six
-  // arrays are more than it tries, so the loop stayed scalar and slow, and
-  // captured variables would be reloaded at every cell (benchmarks/RESULTS.md,
-  // "2026-11-26 · 2-core CPU · vectorised loop, coarse tolerance at 1024², OR-Tools at 1024²").
-  template <int d, int iso>
-  static void primal_loop(Loop c, T m, T l, const double* phi, const T* v_restart, T* v, T* vbar) {
-#pragma omp parallel for simd schedule(static) if (c.n >= kMinParallelCells) firstprivate(c)
-    for (std::int64_t i = 0; i < c.n; ++i)
-      Cell<T>::primal(i, c.n, d, iso, c.stride, c.inv_h, m, l, c.bits, phi, v_restart, v, vbar);
-  }
+  FieldShape shape() const { return {d_, planes_, cols_, m_, spatial_, exchange_}; }
+  // Vector problems: the spatial flux is penalised plane by plane.
+  bool vector_planes() const { return spatial_ == OMT_SPATIAL_SOFT || spatial_ == OMT_SPATIAL_GROUP_PER_PLANE; }
 
   const Domain& dom_;
-  bool isotropic_;
+  int d_;
+  std::int64_t n_;
+  int planes_, k_, spatial_, exchange_, blocks_, m_, cols_;
+  bool nuclear_residual_;
+  std::vector<double> shift_;
   std::int64_t stride_[3];
   T inv_h_[3];
   std::int64_t pad_ = 0;
-  std::vector<T> v_, vbar_, r_, rhs_, v0_;  // v0_, phi0_: the anchor
-  std::vector<double> phi_, phi0_;          // potential_t in cell_math.h
-  std::vector<T> vr_;                       // vr_, phir_: the Halpern restart point
-  std::vector<double> phir_;
-  BatchedDctPoisson<T> poisson_;  // the Poisson solve of the preconditioned dual step
+  bool parallel_ = false;
+  std::vector<T> coupling_, threshold_, modes_;
+  std::vector<int> edge_plane_[2];                // vector problems, per exchange column: its two planes
+  std::vector<T> edge_coef_[2];                   // and their coupling coefficients
+  std::vector<T> v_, vbar_, v0_, vr_, x_, xbar_, x0_, xr_, r_, rhs_;
+  std::vector<double> phi_, phi0_, phir_;
+  BatchedDctPoisson<T> poisson_;
 };
 
 void check_cpu_options(const SolveOptions& options) {
@@ -266,14 +498,10 @@ BackendEntry cpu_backend_entry() {
     info.devices = {device_label()};
     return info;
   };
-  e.make_scalar = [](const ScalarSetup& setup, const SolveOptions& options) -> std::unique_ptr<Backend> {
+  e.make = [](const ProblemSetup& setup, const SolveOptions& options) -> std::unique_ptr<Backend> {
     check_cpu_options(options);
-    if (options.dtype == Dtype::float64) return std::make_unique<CpuScalarBackend<double>>(setup);
-    return std::make_unique<CpuScalarBackend<float>>(setup);
-  };
-  e.make_field = [](const FieldSetup& setup, const SolveOptions& options) -> std::unique_ptr<Backend> {
-    check_cpu_options(options);
-    return make_cpu_field_backend(setup, options.dtype);
+    if (options.dtype == Dtype::float64) return std::make_unique<CpuBackend<double>>(setup);
+    return std::make_unique<CpuBackend<float>>(setup);
   };
   return e;
 }

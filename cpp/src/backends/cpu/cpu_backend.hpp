@@ -7,7 +7,5 @@
 namespace omtcore::detail {
 
 BackendEntry cpu_backend_entry();
-// The vector/matrix iteration (cpu_field_backend.cpp).
-std::unique_ptr<Backend> make_cpu_field_backend(const FieldSetup& setup, Dtype dtype);
 
 }  // namespace omtcore::detail

@@ -296,6 +296,7 @@ class CudaApi {
     finish();
   }
   void finish() { check(cudaStreamSynchronize(stream_), "cudaStreamSynchronize"); }
+  bool gpu() const { return true; }
 
   void check_memory(std::size_t need, std::size_t) const {
     std::size_t free_bytes = 0, total_bytes = 0;
@@ -306,7 +307,7 @@ class CudaApi {
                               std::to_string(need >> 20) + " MiB");
   }
 
-  Kernels kernels(const FieldSetup& setup, bool index32) {
+  Kernels kernels(const ProblemSetup& setup, bool index32) {
     shape_ = {setup.grid.domain->d,
               setup.planes,
               setup.blocks * setup.block_size,
@@ -394,7 +395,7 @@ class CudaApi {
   std::map<int, cudaGraphExec_t> graphs_;  // by batch length and kind
 };
 
-std::unique_ptr<Backend> make(const FieldSetup& setup, const SolveOptions& options) {
+std::unique_ptr<Backend> make(const ProblemSetup& setup, const SolveOptions& options) {
   const Target t = target(options);
   if (options.dtype == Dtype::float64) return make_device_backend<CudaApi<double>>(setup, t);
   return make_device_backend<CudaApi<float>>(setup, t);

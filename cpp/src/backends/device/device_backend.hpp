@@ -8,6 +8,7 @@
 //   alloc(bytes), release(h) device allocations (release static, noexcept)
 //   zero, copy, write, read  on allocations (read waits for the data)
 //   finish()                 waits for everything issued
+//   gpu()                    whether the device is a GPU or accelerator (Backend::iteration_work)
 //   check_memory(need, largest)  throws DeviceMemoryError before allocating
 //   kernels(setup, index32)  the kernels for the problem's shape, the transforms'
 //                            indices 32-bit where they fit and kNarrowIndices
@@ -95,7 +96,7 @@ class DeviceBackend final : public Backend {
   using Array = DeviceArray<Api>;
 
  public:
-  DeviceBackend(const FieldSetup& setup, std::unique_ptr<Api> api)
+  DeviceBackend(const ProblemSetup& setup, std::unique_ptr<Api> api)
       : api_(std::move(api)), dom_(*setup.grid.domain), d_(dom_.d), n_(dom_.cells), planes_(setup.planes),
         cols_(setup.blocks * setup.block_size), pad_(dom_.stride[0]) {
     for (int s = 0; s < 3; ++s) inv_h_[s] = setup.grid.inv_h[s];
@@ -188,6 +189,9 @@ class DeviceBackend final : public Backend {
     auto scope = api_->scope();
     api_->finish();
   }
+  double iteration_work() const override {
+    return (api_->gpu() ? kGpuIterationWork : kCpuIterationWork) * double(n_) * planes_;
+  }
 
  private:
   using Kernel = typename Api::Kernel;
@@ -228,7 +232,7 @@ class DeviceBackend final : public Backend {
     api_->launch(k, range, a);
   }
 
-  void allocate(const FieldSetup& setup, Arrays& a) {
+  void allocate(const ProblemSetup& setup, Arrays& a) {
     const std::size_t n = std::size_t(n_), P = std::size_t(planes_), real = sizeof(Real);
     v_bytes_ = (std::size_t(pad_) + P * d_ * n) * real;
     x_bytes_ = std::size_t(cols_) * n * real;
@@ -368,7 +372,7 @@ class DeviceBackend final : public Backend {
 };
 
 template <class Api, class... A>
-std::unique_ptr<Backend> make_device_backend(const FieldSetup& setup, A&&... api_args) {
+std::unique_ptr<Backend> make_device_backend(const ProblemSetup& setup, A&&... api_args) {
   return std::make_unique<DeviceBackend<Api>>(setup, std::make_unique<Api>(std::forward<A>(api_args)...));
 }
 
@@ -393,10 +397,10 @@ inline std::size_t device_index(const std::string& backend, const char* queue_ki
 
 // The registry entry of a device backend: `discover()` lists its devices
 // (each with a `name`), `target(options)` is the device a solve runs on
-// (`.dev.name`), `make` builds the backend (a scalar problem as one plane).
+// (`.dev.name`), `make` builds the backend.
 template <class Discover, class Target>
 BackendEntry device_backend_entry(const std::string& name, Discover discover, Target target,
-                                  std::unique_ptr<Backend> (*make)(const FieldSetup&, const SolveOptions&),
+                                  std::unique_ptr<Backend> (*make)(const ProblemSetup&, const SolveOptions&),
                                   std::function<bool()> accelerates) {
   BackendEntry e;
   e.name = name;
@@ -406,8 +410,7 @@ BackendEntry device_backend_entry(const std::string& name, Discover discover, Ta
     for (const auto& dev : found.devices) info.devices.push_back(dev.name);
     return info;
   };
-  e.make_scalar = [make](const ScalarSetup& setup, const SolveOptions& options) { return make(as_field(setup), options); };
-  e.make_field = make;
+  e.make = make;
   e.device_name = [target](const SolveOptions& options) { return target(options).dev.name; };
   e.accelerates = std::move(accelerates);
   return e;

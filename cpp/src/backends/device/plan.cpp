@@ -42,28 +42,12 @@ AxisDct plan_axis_dct(std::int64_t n) {
   return out;
 }
 
-std::vector<double> laplacian_per_cell(const ScalarSetup& grid) {
+std::vector<double> laplacian_per_cell(const GridSetup& grid) {
   const Domain& dom = *grid.domain;
   std::vector<double> eig(dom.cells, 0.0);
   for (std::int64_t i = 0; i < dom.cells; ++i)
     for (int s = 0; s < dom.d; ++s) eig[i] += grid.laplacian_eigenvalues[s][(i / dom.stride[s]) % dom.n[s]];
   return eig;
-}
-
-FieldSetup as_field(const ScalarSetup& scalar) {
-  FieldSetup f;
-  f.grid = scalar;
-  f.grid.rhs.clear();
-  f.planes = 1;
-  f.k = 1;
-  f.spatial = scalar.isotropic ? SpatialProx::group_per_plane : SpatialProx::soft;
-  f.exchange = ExchangeProx::soft;
-  f.blocks = 0;
-  f.block_size = 1;
-  f.rhs = scalar.rhs;
-  f.modes = {1.0};
-  f.shift = {0.0};
-  return f;
 }
 
 }  // namespace omtcore::detail

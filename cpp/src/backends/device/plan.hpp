@@ -44,8 +44,6 @@ inline StageRole stage_role(std::size_t i, std::size_t count) {
 }
 
 // sum_s laplacian_eigenvalues[s][k_s] for every cell (k_0, k_1, k_2).
-std::vector<double> laplacian_per_cell(const ScalarSetup& grid);
-
-FieldSetup as_field(const ScalarSetup& scalar);
+std::vector<double> laplacian_per_cell(const GridSetup& grid);
 
 }  // namespace omtcore::detail

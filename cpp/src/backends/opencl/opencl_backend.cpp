@@ -221,6 +221,7 @@ class OpenClApi {
           "clEnqueueReadBuffer");
   }
   void finish() { check(cl().clFinish(queue_), "clFinish (out of device memory?)"); }
+  bool gpu() const { return dev_.gpu; }
 
   void check_memory(std::size_t need, std::size_t largest) const {
     if (need > dev_.memory || largest > dev_.max_alloc)
@@ -231,7 +232,7 @@ class OpenClApi {
   }
 
   // The program for this shape (-D constants, dialect.h), built once per process.
-  Kernels kernels(const FieldSetup& setup, bool index32) {
+  Kernels kernels(const ProblemSetup& setup, bool index32) {
     const bool matrix = setup.nuclear_residual;
     std::string opt = std::string("-cl-std=CL1.2 -DREAL=") + (sizeof(Real) == 8 ? "double" : "float") +
                       " -DPOTENTIAL=" + (sizeof(Potential) == 8 ? "double -DOMT_FP64" : "float") +
@@ -335,7 +336,7 @@ Target target(const SolveOptions& options) {
   return t;
 }
 
-std::unique_ptr<Backend> make(const FieldSetup& setup, const SolveOptions& options) {
+std::unique_ptr<Backend> make(const ProblemSetup& setup, const SolveOptions& options) {
   Target t = target(options);
   const bool float64 = options.dtype == Dtype::float64;
   if (float64 && !t.dev.fp64)

@@ -1,11 +1,15 @@
-// Vector and matrix problems in one form ("fields"): P real planes per cell,
+// One form for every problem kind, validated: P real planes per cell with a
 // spatial flux per plane, and exchange variables coupled to the planes inside
-// each cell. Validation (formulation.md, "Tolerated imbalance") happens here;
-// the solve (solve_fields.cpp) and the certificates (certificate_fields.cpp)
-// only see this form. User units throughout.
+// each cell. A scalar problem is one plane with no exchange; a vector problem
+// k planes (its channels) and one exchange variable per graph edge; a matrix
+// problem the k^2 real coordinates of a Hermitian matrix (field_math.h's
+// basis) and k^2 exchange variables per L_l. The driver (solve.cpp), the
+// warm start (multilevel.cpp) and the certificates only see this form. User
+// units throughout.
 #pragma once
 
 #include <array>
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -18,17 +22,18 @@ namespace omtcore::detail {
 constexpr int kMaxMatrixSize = 8;  // OMT_MAX_K of hermitian_eig.h
 constexpr int kMaxPlanes = 64;     // OMT_MAX_PLANES of field_math.h
 
-struct PreparedField {
+enum class Kind { scalar, vector, matrix };
+
+struct Problem {
+  Kind kind = Kind::scalar;
   Domain domain;
-  bool matrix = false;
-  int k = 1;       // channels, or the matrix size
+  int k = 1;       // channels, or the matrix size (1 for scalars)
   int planes = 1;  // k, or k * k
   SpatialProx spatial = SpatialProx::soft;
   ExchangeProx exchange = ExchangeProx::soft;
   int blocks = 0, block_size = 1;
   std::vector<double> coupling;  // planes x (blocks * block_size): (K x)_p in-cell part
   std::vector<double> cost;      // per block: alpha * weight, >= 0
-  std::vector<double> rhs;       // (planes, cells): a - b, normalized and rebalanced
   double total_mass = 0;         // sum of a (total trace for matrices)
   // ker(coupling^T), orthonormal, `conserved` x planes: the directions whose
   // totals must balance per part and that potentials may shift freely.
@@ -40,10 +45,39 @@ struct PreparedField {
   // distances between channels (k x k, infinite across components).
   std::vector<std::array<int, 2>> edges;
   std::vector<double> channel_distance;
+
+  // a - b, normalized and rebalanced: either read from the caller's arrays
+  // (scalar and vector problems; channel c of cell i at i * planes + c),
+  // which outlive the solve, so that it is never stored (8 bytes per cell
+  // and plane), or stored plane-major (matrix problems, coarse levels).
+  const double* a = nullptr;
+  const double* b = nullptr;
+  double scale_a = 1;            // 1 / sum(a) with normalize, else 1
+  int components = 1;            // channel components (vector), per part in scale_b
+  std::vector<int> component;    // per plane: its channel component
+  std::vector<double> scale_b;   // per (part, component): b's normalisation times the rebalancing
+  std::vector<double> rhs;       // (planes, cells) when stored
+
+  int columns() const { return blocks * block_size; }
+  bool stored() const { return a == nullptr; }
+  // (a - b)(p, i); 0 outside the domain.
+  double net(int p, std::int64_t i) const {
+    if (stored()) return rhs[std::size_t(p) * domain.cells + i];
+    const int q = domain.part_of(i);
+    const std::int64_t at = i * planes + p;
+    return q < 0 ? 0.0 : a[at] * scale_a - b[at] * scale_b[q * components + component[p]];
+  }
 };
 
-PreparedField prepare_vector(const VectorProblem& problem);
-PreparedField prepare_matrix(const MatrixProblem& problem);
+Problem prepare(const ScalarProblem& problem);
+Problem prepare(const VectorProblem& problem);
+Problem prepare(const MatrixProblem& problem);
+
+void check_options(const SolveOptions& options);
+void check_alpha(double alpha);
+std::string cell_string(const Domain& dom, std::int64_t i);
+// A number for error messages (10 significant digits).
+std::string num(double x);
 
 // Eigen-decomposition of a real symmetric n x n matrix (row-major) by cyclic
 // Jacobi: eigenvalues ascending, eigenvectors as the columns of `vectors`.

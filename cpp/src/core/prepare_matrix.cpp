@@ -1,11 +1,12 @@
-#include "core/fields.hpp"
+// Validation of matrix problems, and the small dense linear algebra of the
+// problem form: symmetric eigen-decomposition, Hermitian coordinates.
+#include "core/problem.hpp"
 
 #include <algorithm>
 #include <cmath>
 #include <complex>
 #include <limits>
 
-#include "core/prepare.hpp"
 #include "omtcore/errors.hpp"
 
 #define OMT_FN static inline
@@ -21,7 +22,7 @@ namespace omtcore::detail {
 
 namespace {
 
-constexpr double kRebalanceTolerance = 1e-6;  // formulation.md, "Tolerated imbalance"
+constexpr double kRebalanceTolerance = 1e-6;  // as for scalar and vector problems (prepare.cpp)
 constexpr double kHermitianTolerance = 1e-8;  // and "eigenvalue below -1e-8 times the largest"
 using cplx = std::complex<double>;
 
@@ -37,11 +38,6 @@ std::vector<std::int64_t> first_cells(const Domain& dom) {
   for (std::int64_t i = 0; i < dom.cells; ++i)
     if (const int q = dom.part_of(i); q >= 0 && first[q] < 0) first[q] = i;
   return first;
-}
-
-void check_alpha(double alpha) {
-  if (!(std::isfinite(alpha) && alpha >= 0))
-    throw InvalidInputError("alpha must be a finite number >= 0; got " + num(alpha));
 }
 
 }  // namespace
@@ -132,155 +128,8 @@ void coords_to_matrix(int k, const double* x, double* m) {
   }
 }
 
-PreparedField prepare_vector(const VectorProblem& pr) {
-  PreparedField f;
-  f.domain = Domain::build(pr.grid, pr.mask);
-  const Domain& dom = f.domain;
-  const int k = pr.channels;
-  if (k < 1 || k > kMaxPlanes)
-    throw InvalidInputError("the number of channels must be between 1 and " + std::to_string(kMaxPlanes) +
-                            " (fixed-size per-cell arrays in the kernels); got " + std::to_string(k));
-  check_alpha(pr.alpha);
-  f.k = f.planes = k;
-  f.spatial = pr.norm == Norm::isotropic ? SpatialProx::group_per_plane : SpatialProx::soft;
-  f.exchange = ExchangeProx::soft;
-  if (pr.edges) {
-    f.edges = *pr.edges;
-  } else {
-    for (int s = 0; s < k; ++s)
-      for (int t = s + 1; t < k; ++t) f.edges.push_back({s, t});
-  }
-  const int E = static_cast<int>(f.edges.size());
-  for (int e = 0; e < E; ++e) {
-    auto [s, t] = f.edges[e];
-    if (s < 0 || s >= k || t < 0 || t >= k)
-      throw InvalidInputError("edge " + std::to_string(e) + " (" + std::to_string(s) + ", " + std::to_string(t) +
-                              ") names a channel outside 0.." + std::to_string(k - 1));
-    if (s == t)
-      throw InvalidInputError("edge " + std::to_string(e) + " is a self loop on channel " + std::to_string(s));
-  }
-  std::vector<double> weights = pr.weights;
-  if (weights.empty()) weights.assign(E, 1.0);
-  if (static_cast<int>(weights.size()) != E)
-    throw InvalidInputError("weights must have one value per edge (" + std::to_string(E) + "); got " +
-                            std::to_string(weights.size()));
-  for (int e = 0; e < E; ++e)
-    if (!(std::isfinite(weights[e]) && weights[e] > 0))
-      throw InvalidInputError("weights must be finite and positive; weight " + std::to_string(e) + " is " +
-                              num(weights[e]));
-  f.blocks = E;
-  f.block_size = 1;
-  f.coupling.assign(std::size_t(k) * E, 0.0);
-  f.cost.resize(E);
-  for (int e = 0; e < E; ++e) {
-    f.coupling[f.edges[e][0] * E + e] = 1;   // G_e leaves channel s_e ...
-    f.coupling[f.edges[e][1] * E + e] = -1;  // ... and arrives in t_e
-    f.cost[e] = pr.alpha * weights[e];
-  }
-
-  // Channel distances (Floyd-Warshall on k <= 64 nodes) and components.
-  const double inf = std::numeric_limits<double>::infinity();
-  std::vector<double> dist(std::size_t(k) * k, inf);
-  for (int c = 0; c < k; ++c) dist[c * k + c] = 0;
-  for (int e = 0; e < E; ++e) {
-    auto [s, t] = f.edges[e];
-    dist[s * k + t] = dist[t * k + s] = std::min(dist[s * k + t], f.cost[e]);
-  }
-  for (int m = 0; m < k; ++m)
-    for (int s = 0; s < k; ++s)
-      for (int t = 0; t < k; ++t) dist[s * k + t] = std::min(dist[s * k + t], dist[s * k + m] + dist[m * k + t]);
-  // Components from reachability (alpha = 0 gives distance 0, still finite).
-  std::vector<int> comp(k, -1);
-  int n_comp = 0;
-  for (int c = 0; c < k; ++c) {
-    if (comp[c] >= 0) continue;
-    for (int t = 0; t < k; ++t)
-      if (std::isfinite(dist[c * k + t])) comp[t] = n_comp;
-    ++n_comp;
-  }
-  f.channel_distance = dist;
-
-  // Masses, channel last in the input; planes first inside.
-  const std::int64_t n = dom.cells;
-  std::vector<double> a(std::size_t(k) * n), b(std::size_t(k) * n);
-  for (int which = 0; which < 2; ++which) {
-    const double* src = which == 0 ? pr.a : pr.b;
-    const char* name = which == 0 ? "a" : "b";
-    std::vector<double>& dst = which == 0 ? a : b;
-    if (!src) throw InvalidInputError(std::string(name) + " is missing (null pointer)");
-    for (std::int64_t i = 0; i < n; ++i)
-      for (int c = 0; c < k; ++c) {
-        const double x = src[i * k + c];
-        const std::string where = " at cell " + cell_string(dom, i) + ", channel " + std::to_string(c);
-        if (!std::isfinite(x)) throw InvalidInputError(std::string(name) + " has a non-finite value (" + num(x) + ")" + where);
-        if (x < 0) throw InvalidInputError(std::string(name) + " has negative mass " + num(x) + where);
-        if (x != 0 && !dom.inside[i])
-          throw InvalidInputError(std::string(name) + " puts mass " + num(x) + " outside the mask" + where);
-        dst[c * n + i] = x;
-      }
-  }
-  if (pr.normalize) {
-    for (auto* x : {&a, &b}) {
-      double total = 0;
-      for (double m : *x) total += m;
-      if (!(total > 0))
-        throw InvalidInputError(std::string("normalize=True needs positive total mass; ") +
-                                (x == &a ? "a" : "b") + " sums to 0");
-      for (double& m : *x) m /= total;
-    }
-  }
-  // Balance per (part, channel component); small differences rescale b.
-  const auto first = first_cells(dom);
-  std::vector<double> ta(std::size_t(dom.parts) * n_comp, 0), tb(ta.size(), 0);
-  for (int c = 0; c < k; ++c)
-    for (std::int64_t i = 0; i < n; ++i) {
-      const int q = dom.part_of(i);
-      if (q < 0) continue;
-      ta[q * n_comp + comp[c]] += a[c * n + i];
-      tb[q * n_comp + comp[c]] += b[c * n + i];
-    }
-  for (int q = 0; q < dom.parts; ++q)
-    for (int g = 0; g < n_comp; ++g) {
-      const double x = ta[q * n_comp + g], y = tb[q * n_comp + g];
-      const double diff = std::fabs(x - y), scale = std::max(x, y);
-      if (diff > kRebalanceTolerance * scale) {
-        std::string channels;
-        for (int c = 0; c < k; ++c)
-          if (comp[c] == g) channels += (channels.empty() ? "" : ", ") + std::to_string(c);
-        throw InvalidInputError(
-            std::string(n_comp == 1 ? "unequal total mass" : "unbalanced channel component {" + channels + "}") +
-            part_name(dom, q, first[q]) + ": a sums to " + num(x) + ", b sums to " + num(y) +
-            " (relative difference " + num(diff / scale) + " > " + num(kRebalanceTolerance) +
-            "); mass moves between channels only along edges" + (pr.normalize ? "" : "; pass normalize=True to compare shapes only"));
-      }
-    }
-  f.rhs.resize(std::size_t(k) * n);
-  for (int c = 0; c < k; ++c)
-    for (std::int64_t i = 0; i < n; ++i) {
-      double bi = b[c * n + i];
-      const int q = dom.part_of(i);
-      if (q >= 0) {
-        const double x = ta[q * n_comp + comp[c]], y = tb[q * n_comp + comp[c]];
-        if (y > 0 && x != y) bi *= x / y;
-      }
-      f.rhs[c * n + i] = a[c * n + i] - bi;
-      f.total_mass += a[c * n + i];
-    }
-  // Conserved directions: the indicator of each channel component.
-  f.conserved = n_comp;
-  f.conserved_basis.assign(std::size_t(n_comp) * k, 0.0);
-  for (int g = 0; g < n_comp; ++g) {
-    int size = 0;
-    for (int c = 0; c < k; ++c) size += comp[c] == g;
-    for (int c = 0; c < k; ++c)
-      if (comp[c] == g) f.conserved_basis[g * k + c] = 1 / std::sqrt(double(size));
-  }
-  coupling_modes(f.planes, f.blocks * f.block_size, f.coupling, f.mode_eigenvalues, f.modes);
-  return f;
-}
-
-PreparedField prepare_matrix(const MatrixProblem& pr) {
-  PreparedField f;
+Problem prepare(const MatrixProblem& pr) {
+  Problem f;
   f.domain = Domain::build(pr.grid, pr.mask);
   const Domain& dom = f.domain;
   const int k = pr.k;
@@ -289,7 +138,7 @@ PreparedField prepare_matrix(const MatrixProblem& pr) {
                             " (fixed-size per-cell eigensolver arrays in the kernels); got " + std::to_string(k));
   check_alpha(pr.alpha);
   const int P = k * k;
-  f.matrix = true;
+  f.kind = Kind::matrix;
   f.k = k;
   f.planes = P;
   f.spatial = pr.matrix_norm == MatrixNorm::frobenius ? SpatialProx::group_all : SpatialProx::nuclear;
