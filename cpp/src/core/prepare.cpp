@@ -127,16 +127,27 @@ Problem prepare_channels(Kind kind, const Grid& grid, const std::uint8_t* mask, 
   f.a = a;
   f.b = b;
   const std::int64_t n = dom.cells;
-  double scale_b = 1;
+  // The unit of mass (Problem::unit); with normalize each input's own, so
+  // that inputs of very different scales both stay in range.
+  double largest_a = 0, largest_b = 0;
+  for (std::int64_t e = 0; e < n * k; ++e) {
+    largest_a = std::max(largest_a, a[e]);
+    largest_b = std::max(largest_b, b[e]);
+  }
+  f.unit = mass_unit(std::max(largest_a, largest_b));
+  f.scale_a = 1 / f.unit;
+  double scale_b = f.scale_a;
   if (normalize) {
     for (const double* x : {a, b}) {
+      const double per_unit = 1 / mass_unit(x == a ? largest_a : largest_b);
       double total = 0;
-      for (std::int64_t e = 0; e < n * k; ++e) total += x[e];
+      for (std::int64_t e = 0; e < n * k; ++e) total += x[e] * per_unit;
       if (!(total > 0))
         throw InvalidInputError(std::string("normalize=True needs positive total mass; ") + (x == a ? "a" : "b") +
                                 " sums to 0");
-      (x == a ? f.scale_a : scale_b) = 1.0 / total;
+      (x == a ? f.scale_a : scale_b) = per_unit / total;
     }
+    f.unit = 1;  // the answer is the normalized problem's
   }
   const int G = f.components;
   std::vector<double> ta(std::size_t(dom.parts) * G, 0), tb(ta.size(), 0);
@@ -166,7 +177,7 @@ Problem prepare_channels(Kind kind, const Grid& grid, const std::uint8_t* mask, 
         if (dom.parts > 1)
           what += " on part " + std::to_string(q) + " of the mask (the part containing cell " +
                   cell_string(dom, first[q]) + ")";
-        throw InvalidInputError(what + ": a sums to " + num(x) + ", b sums to " + num(y) +
+        throw InvalidInputError(what + ": a sums to " + num(x * f.unit) + ", b sums to " + num(y * f.unit) +
                                 " (relative difference " + num(diff / scale) + " > " + num(kRebalanceTolerance) +
                                 ")" + (G > 1 ? "; mass moves between channels only along edges" : "") +
                                 (normalize ? "" : "; pass normalize=True to compare shapes only"));
@@ -178,6 +189,11 @@ Problem prepare_channels(Kind kind, const Grid& grid, const std::uint8_t* mask, 
 }
 
 }  // namespace
+
+double mass_unit(double largest) {
+  if (!(largest > 0) || !std::isfinite(largest)) return 1;
+  return std::ldexp(1.0, std::clamp(std::ilogb(largest), -1000, 1000));
+}
 
 void check_alpha(double alpha) {
   if (!(std::isfinite(alpha) && alpha >= 0))

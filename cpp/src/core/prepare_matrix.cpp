@@ -210,7 +210,18 @@ Problem prepare(const MatrixProblem& pr) {
   const std::int64_t n = dom.cells;
   std::vector<double> a(std::size_t(P) * n), b(std::size_t(P) * n);
   double tr_a = 0, tr_b = 0;
+  // The unit of mass (Problem::unit) from the largest finite entry; with
+  // normalize each input's own, so that inputs of very different scales
+  // both stay in range.
+  double largest[2] = {0, 0};
+  for (int which = 0; which < 2; ++which)
+    for (std::int64_t e = 0; (which ? pr.b : pr.a) && e < n * std::int64_t(mat); ++e) {
+      const double x = (which ? pr.b : pr.a)[e];
+      if (std::isfinite(x)) largest[which] = std::max(largest[which], std::fabs(x));
+    }
+  f.unit = mass_unit(std::max(largest[0], largest[1]));
   for (int which = 0; which < 2; ++which) {
+    const double input_unit = pr.normalize ? mass_unit(largest[which]) : f.unit, inv_unit = 1 / input_unit;
     const double* src = which == 0 ? pr.a : pr.b;
     const char* name = which == 0 ? "A" : "B";
     std::vector<double>& dst = which == 0 ? a : b;
@@ -228,8 +239,8 @@ Problem prepare(const MatrixProblem& pr) {
           scale = std::max(scale, std::abs(v));
           asym = std::max(asym, std::abs(v - std::conj(u)));
           const cplx sym = 0.5 * (v + std::conj(u));
-          herm[2 * (r * k + c)] = sym.real();
-          herm[2 * (r * k + c) + 1] = r == c ? 0.0 : sym.imag();
+          herm[2 * (r * k + c)] = sym.real() * inv_unit;
+          herm[2 * (r * k + c) + 1] = r == c ? 0.0 : sym.imag() * inv_unit;
         }
       if (asym > kHermitianTolerance * scale)
         throw InvalidInputError(std::string(name) + " is not Hermitian" + where + " (largest |X - X^*| entry " +
@@ -248,7 +259,7 @@ Problem prepare(const MatrixProblem& pr) {
       }
       if (lo < -kHermitianTolerance * hi)
         throw InvalidInputError(std::string(name) + " is not positive semidefinite" + where +
-                                " (eigenvalue " + num(lo) + ", largest " + num(hi) + ")");
+                                " (eigenvalue " + num(lo * input_unit) + ", largest " + num(hi * input_unit) + ")");
       matrix_to_coords(k, herm.data(), coords.data());
       for (int p = 0; p < P; ++p) dst[p * n + i] = coords[p];
       double tr = 0;
@@ -262,6 +273,7 @@ Problem prepare(const MatrixProblem& pr) {
                               " has trace 0");
     for (double& x : a) x /= tr_a;
     for (double& x : b) x /= tr_b;
+    f.unit = 1;  // the answer is the normalized problem's
   }
   // Balance per part: first the total trace (rebalanced by scaling B), then
   // every other direction of the commutant (rebalanced by adding its small
@@ -285,8 +297,8 @@ Problem prepare(const MatrixProblem& pr) {
     }
     const double diff = std::fabs(tra - trb), scale = std::max(tra, trb);
     if (diff > kRebalanceTolerance * scale)
-      throw InvalidInputError("unequal total trace" + part_name(dom, q, first[q]) + ": A sums to trace " + num(tra) +
-                              ", B to " + num(trb) + " (relative difference " + num(diff / scale) + " > " +
+      throw InvalidInputError("unequal total trace" + part_name(dom, q, first[q]) + ": A sums to trace " +
+                              num(tra * f.unit) + ", B to " + num(trb * f.unit) + " (relative difference " + num(diff / scale) + " > " +
                               num(kRebalanceTolerance) + ")" + (pr.normalize ? "" : "; pass normalize=True to compare shapes only"));
     if (trb > 0 && tra != trb)
       for (int p = 0; p < P; ++p)
@@ -306,7 +318,7 @@ Problem prepare(const MatrixProblem& pr) {
     if (std::sqrt(size) > kRebalanceTolerance * std::max(scale, 1e-300) && size > 0)
       throw InvalidInputError(
           "A and B are not balanced against the commutant of L" + part_name(dom, q, first[q]) +
-          ": sum(A - B) has a component of size " + num(std::sqrt(size)) + " (total trace " + num(scale) +
+          ": sum(A - B) has a component of size " + num(std::sqrt(size) * f.unit) + " (total trace " + num(scale * f.unit) +
           ") along matrices commuting with every L_l, which the in-cell flux cannot change "
           "(e.g. diagonal inputs with only diagonal L must have equal diagonals)");
     if (size > 0 && tra > 0)

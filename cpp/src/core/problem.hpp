@@ -34,7 +34,13 @@ struct Problem {
   int blocks = 0, block_size = 1;
   std::vector<double> coupling;  // planes x (blocks * block_size): (K x)_p in-cell part
   std::vector<double> cost;      // per block: alpha * weight, >= 0
-  double total_mass = 0;         // sum of a (total trace for matrices)
+  double total_mass = 0;         // sum of a (total trace for matrices), in `unit`s
+  // W1 is homogeneous in the masses: the solve works in a unit of mass near
+  // the largest one, a power of two (mass_unit: scaling by it is exact), so
+  // that masses of any size stay clear of float32's and of their squares'
+  // range limits; distances, lower bounds and fluxes are multiplied by it at
+  // the end. 1 with normalize (the answer is the normalized problem's).
+  double unit = 1;
   // ker(coupling^T), orthonormal, `conserved` x planes: the directions whose
   // totals must balance per part and that potentials may shift freely.
   int conserved = 0;
@@ -52,10 +58,10 @@ struct Problem {
   // and plane), or stored plane-major (matrix problems, coarse levels).
   const double* a = nullptr;
   const double* b = nullptr;
-  double scale_a = 1;            // 1 / sum(a) with normalize, else 1
+  double scale_a = 1;            // 1 / sum(a) with normalize, else 1 / unit
   int components = 1;            // channel components (vector), per part in scale_b
   std::vector<int> component;    // per plane: its channel component
-  std::vector<double> scale_b;   // per (part, component): b's normalisation times the rebalancing
+  std::vector<double> scale_b;   // per (part, component): as scale_a, times the rebalancing
   std::vector<double> rhs;       // (planes, cells) when stored
 
   int columns() const { return blocks * block_size; }
@@ -74,6 +80,8 @@ Problem prepare(const VectorProblem& problem);
 Problem prepare(const MatrixProblem& problem);
 
 void check_options(const SolveOptions& options);
+// The power of two nearest below `largest` (Problem::unit); 1 for 0.
+double mass_unit(double largest);
 void check_alpha(double alpha);
 std::string cell_string(const Domain& dom, std::int64_t i);
 // A number for error messages (10 significant digits).

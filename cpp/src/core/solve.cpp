@@ -202,6 +202,12 @@ Result solve_kind(const Problem& problem, const SolveOptions& options) {
   detail::check_options(options);
   const detail::Problem prepared = detail::prepare(problem);
   Result result = detail::solve_prepared(prepared, options, true);
+  if (prepared.unit != 1) {  // back from the solve's unit of mass (exact: a power of two)
+    result.distance *= prepared.unit;
+    result.lower_bound *= prepared.unit;
+    for (double& x : result.flux) x *= prepared.unit;
+    for (double& x : result.exchange) x *= prepared.unit;
+  }
   result.seconds = std::chrono::duration<double>(Clock::now() - start).count();  // validation included
   return result;
 }

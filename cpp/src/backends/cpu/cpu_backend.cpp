@@ -257,27 +257,32 @@ class CpuBackend final : public Backend {
     const T* xbar = xbar_.data();
     const T* rhs = rhs_.data();
     const std::uint8_t* bits = dom_.bits.data();
-    with_field_shape(shape(), [&](auto d, auto planes, auto cols, auto, auto, auto) {
-      if (vector_planes()) {
-        // Plane by plane as in primal_step: each plane's divergence (a
-        // vectorised loop), then the exchange and the right-hand side per
-        // cell, in omt_field_constraint_cell's order of operations; with no
-        // exchange (scalar problems) the right-hand side in the same loop.
-        for (int p = 0; p < int(planes); ++p) {
+    if (vector_planes() && cols_ == 0) {
+      // Planes without exchange (scalar problems): each plane's divergence
+      // minus its right-hand side, a vectorised loop with the axes unrolled.
+      with_plane_shape(d_, false, [&](auto d, auto) {
+        for (int p = 0; p < planes_; ++p) {
           const T* vp = vbar + std::int64_t(p) * int(d) * n;
           const T* rhsp = rhs + p * n;
           T* rp = r + p * n;
-          if (int(cols) == 0) {
 #pragma omp parallel for schedule(static) if (parallel_)
-            for (std::int64_t i = 0; i < n; ++i)
-              rp[i] = FieldCell<T>::plane_div(i, n, int(d), c.stride, c.inv_h, bits, vp) - rhsp[i];
-            continue;
-          }
+          for (std::int64_t i = 0; i < n; ++i)
+            rp[i] = FieldCell<T>::plane_div(i, n, int(d), c.stride, c.inv_h, bits, vp) - rhsp[i];
+        }
+      });
+    }
+    with_field_shape(shape(), [&](auto d, auto planes, auto cols, auto, auto, auto) {
+      if (vector_planes() && int(cols) > 0) {
+        // Plane by plane as in primal_step: each plane's divergence (a
+        // vectorised loop), then the exchange and the right-hand side per
+        // cell, in omt_field_constraint_cell's order of operations.
+        for (int p = 0; p < int(planes); ++p) {
+          const T* vp = vbar + std::int64_t(p) * int(d) * n;
+          T* rp = r + p * n;
 #pragma omp parallel for schedule(static) if (parallel_)
           for (std::int64_t i = 0; i < n; ++i)
             rp[i] = FieldCell<T>::plane_div(i, n, int(d), c.stride, c.inv_h, bits, vp);
         }
-        if (int(cols) > 0)
 #pragma omp parallel for schedule(static) if (parallel_)
         for (std::int64_t i = 0; i < n; ++i)
           for (int p = 0; p < int(planes); ++p) {
@@ -288,7 +293,7 @@ class CpuBackend final : public Backend {
             }
             r[p * n + i] = acc - rhs[p * n + i];
           }
-      } else {
+      } else if (!vector_planes()) {
 #pragma omp parallel for schedule(static) if (parallel_)
         for (std::int64_t i = 0; i < n; ++i)
           FieldCell<T>::residual(i, n, int(d), int(planes), int(cols), c.stride, c.inv_h, bits, coupling, vbar,
