@@ -94,12 +94,9 @@ class Backend {
   // part at a time, so that a certificate need not hold both.
   virtual void read_flux(std::vector<double>& v) = 0;
   virtual void read_potential(std::vector<double>& phi) = 0;
-  void read_state(std::vector<double>& v, std::vector<double>& phi) {
-    read_flux(v);
-    read_potential(phi);
-  }
   // A warm start, before the first step: sets one cells-long slice of the
-  // iterate, in read_state's and read_exchange's layouts and units: flux
+  // iterate, in the layouts and units of read_flux, read_potential and
+  // read_exchange: flux
   // component `index` (plane * d + axis), potential plane `index`, or
   // exchange column `index`. Slice by slice, so that a large grid's warm
   // start never holds a second copy of the whole iterate.

@@ -261,14 +261,14 @@ double flux_cost(const Problem& p, const std::vector<double>& flux) {
   return total;
 }
 
-bool certify_flux(const Problem& p, std::vector<double>& flux, Bounds& bounds) {
+bool certify_scalar_flux(const Problem& p, std::vector<double>& flux, Bounds& bounds) {
   repair(p, flux);
   bounds.work += double(p.domain.cells) * (p.domain.d + 3);  // divergence, routing, cost
   return bounds.offer_upper(flux_cost(p, flux), flux);
 }
 
-bool certify_potential(const Problem& p, std::vector<double>& phi, std::vector<double>& psi,
-                       Bounds& bounds) {
+bool certify_scalar_potential(const Problem& p, std::vector<double>& phi, std::vector<double>& psi,
+                              Bounds& bounds) {
   for (std::int64_t i = 0; i < p.domain.cells; ++i)
     if (!p.domain.inside[i]) phi[i] = 0;
   centre(p, phi);
@@ -327,14 +327,15 @@ bool certify_potential(const Problem& p, std::vector<double>& phi, std::vector<d
   return bounds.offer_lower(dual_objective(p, psi), psi);
 }
 
-Improved certify(const Problem& problem, std::vector<double>& flux, std::vector<double>& exchange,
-                 std::vector<double>& potential, std::vector<double>& scratch, Bounds& best) {
-  if (problem.kind != Kind::scalar)
-    return certify_field(problem, std::move(flux), std::move(exchange), std::move(potential), best);
-  Improved improved;
-  improved.upper = certify_flux(problem, flux, best);
-  improved.lower = certify_potential(problem, potential, scratch, best);
-  return improved;
+bool certify_flux(const Problem& problem, std::vector<double>& flux, std::vector<double>& exchange, Bounds& best) {
+  return problem.kind == Kind::scalar ? certify_scalar_flux(problem, flux, best)
+                                      : certify_field_flux(problem, flux, exchange, best);
+}
+
+bool certify_potential(const Problem& problem, std::vector<double>& potential, std::vector<double>& scratch,
+                       Bounds& best) {
+  return problem.kind == Kind::scalar ? certify_scalar_potential(problem, potential, scratch, best)
+                                      : certify_field_potential(problem, potential, best);
 }
 
 }  // namespace omtcore::detail

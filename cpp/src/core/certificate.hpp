@@ -65,21 +65,25 @@ struct Improved {
   bool lower = false;  // lower_bound and potential replaced
 };
 
-// Certifies an iterate in user units and plane layout: flux (planes * d,
-// cells) with plane p, axis s at (p * d + s), exchange (columns, cells),
-// potential (planes, cells); `best` keeps the better bounds. The arrays are
-// workspace: they end holding arrays that the next certificate reuses
-// (`scratch`: the scalar certificate's candidates, cells long).
-Improved certify(const Problem& problem, std::vector<double>& flux, std::vector<double>& exchange,
-                 std::vector<double>& potential, std::vector<double>& scratch, Bounds& best);
-
-// The scalar certificate's two halves (certificate.cpp), and the vector and
-// matrix one (certificate_fields.cpp), which consumes its arrays.
-bool certify_flux(const Problem& problem, std::vector<double>& flux, Bounds& best);
-bool certify_potential(const Problem& problem, std::vector<double>& phi, std::vector<double>& scratch,
+// A certificate in two halves, so that it never holds the whole iterate
+// twice: the flux (planes * d, cells; plane p, axis s at p * d + s) with the
+// exchange (columns, cells), then the potential (planes, cells), in user
+// units; `best` keeps the better bounds (true: this one improved). The
+// arrays are workspace: they end holding arrays that the next certificate
+// reuses (`scratch`: the scalar candidates', cells long). The potential's
+// half reads best.distance to decide how hard to try.
+bool certify_flux(const Problem& problem, std::vector<double>& flux, std::vector<double>& exchange, Bounds& best);
+bool certify_potential(const Problem& problem, std::vector<double>& potential, std::vector<double>& scratch,
                        Bounds& best);
-Improved certify_field(const Problem& problem, std::vector<double> flux, std::vector<double> exchange,
-                       std::vector<double> phi, Bounds& best);
+
+// The halves per kind: scalar (certificate.cpp), vector and matrix
+// (certificate_fields.cpp).
+bool certify_scalar_flux(const Problem& problem, std::vector<double>& flux, Bounds& best);
+bool certify_scalar_potential(const Problem& problem, std::vector<double>& phi, std::vector<double>& scratch,
+                              Bounds& best);
+bool certify_field_flux(const Problem& problem, std::vector<double>& flux, std::vector<double>& exchange,
+                        Bounds& best);
+bool certify_field_potential(const Problem& problem, std::vector<double>& phi, Bounds& best);
 
 // Plane-level pieces, shared with the vector and matrix certificates:
 // Routes the violation e (cells) along the domain's BFS forest into flux

@@ -308,19 +308,18 @@ double field_flux_cost(const Problem& f, const std::vector<double>& flux,
   return total;
 }
 
-Improved certify_field(const Problem& f, std::vector<double> flux, std::vector<double> exchange,
-                       std::vector<double> phi, Bounds& bounds) {
-  Improved improved;
+bool certify_field_flux(const Problem& f, std::vector<double>& flux, std::vector<double>& exchange,
+                        Bounds& bounds) {
+  bounds.work += double(f.domain.cells) * (f.planes * (2.0 * f.domain.d + 3) + 2.0 * f.columns());  // repair, cost
+  repair(f, flux, exchange);
+  return bounds.offer_upper(field_flux_cost(f, flux, exchange), flux, &exchange);
+}
+
+bool certify_field_potential(const Problem& f, std::vector<double>& phi, Bounds& bounds) {
   const Domain& dom = f.domain;
   const std::int64_t n = dom.cells;
-  const int cols = f.columns();
-  // Repair, cost, centring, two candidates and their ratios and objectives.
-  bounds.work += double(n) * (f.planes * (6.0 * dom.d + 12) + 3.0 * cols);
-  repair(f, flux, exchange);
-  improved.upper = bounds.offer_upper(field_flux_cost(f, flux, exchange), flux, &exchange);
-  std::vector<double>().swap(flux);  // the loser, not needed below
-  std::vector<double>().swap(exchange);
-
+  // Centring, two candidates and their ratios and objectives.
+  bounds.work += double(n) * (f.planes * (4.0 * dom.d + 9) + f.columns());
   centre(f, phi);
   if (all_free(f)) project_conserved(f, phi);
   double best_value = -INFINITY;
@@ -361,8 +360,9 @@ Improved certify_field(const Problem& f, std::vector<double> flux, std::vector<d
   scale_to_feasible(f, phi);
   consider(std::move(phi));
   centre(f, winner);
-  improved.lower = bounds.offer_lower(dual_objective(f, winner), winner);
-  return improved;
+  const bool better = bounds.offer_lower(dual_objective(f, winner), winner);
+  phi.swap(winner);  // the loser, for the next certificate to reuse
+  return better;
 }
 
 }  // namespace omtcore::detail

@@ -163,7 +163,8 @@ Result solve_prepared(const Problem& f, const SolveOptions& options, bool user_l
   // reuse (Bounds hands back the loser's arrays).
   std::vector<double> flux, exchange, potential;
   spec.certify = [&](Bounds& bounds) {
-    backend->read_state(flux, potential);
+    Improved improved;
+    backend->read_flux(flux);
     backend->read_exchange(exchange);
     for (int p = 0; p < P; ++p)
       for (int s = 0; s < dom.d; ++s) {
@@ -176,8 +177,11 @@ Result solve_prepared(const Problem& f, const SolveOptions& options, bool user_l
       double* plane = exchange.data() + std::size_t(q) * n;
       for (std::int64_t i = 0; i < n; ++i) plane[i] *= to_user;
     }
+    improved.upper = certify_flux(f, flux, exchange, bounds);
+    backend->read_potential(potential);
     for (double& x : potential) x *= h_ref;
-    return certify(f, flux, exchange, potential, scratch, bounds);
+    improved.lower = certify_potential(f, potential, scratch, bounds);
+    return improved;
   };
   start_from_coarse(coarse, *backend, P, cols, [&](Backend::Slice slice, int index) {
     switch (slice) {
