@@ -3,7 +3,7 @@ written directly in array operations, unfused: the peer that shows what
 omtcore's fused, preconditioned loop buys on the same device. Runs on numpy
 (CPU) or CuPy (GPU) with the same code.
 
-    min_F sum_i h |F(i)|_2  s.t.  div F = a - b      (formulation.md, uniform h)
+    min_F sum_i h |F(i)|_2  s.t.  div F = a - b      (uniform h)
     F   <- shrink(F + mu grad phi, mu h)
     phi <- phi + tau (div(2 F_new - F_old) - (a - b))
 

@@ -1,4 +1,4 @@
-"""Independent references for the scalar OMT problems of formulation.md.
+"""Independent references for the scalar OMT problems omtcore solves.
 
 Nothing here calls omtcore.  ``emd_l1`` is POT's exact network simplex,
 ``min_cost_flow_l1`` the same value as a min-cost flow (HiGHS) for larger grids,
@@ -72,7 +72,7 @@ def gradient(phi):
 
 
 def flux_cost(F, h, norm):
-    """``sum_i N(F(i))`` with N of formulation.md ("Spatial norms")."""
+    """``sum_i N(F(i))`` with N the spatial norm."""
     F = np.asarray(F, dtype=np.float64)
     hs = np.asarray(spacing(h, F.shape[0])).reshape((-1,) + (1,) * (F.ndim - 1))
     w = hs * F
@@ -222,7 +222,7 @@ def min_cost_flow_l1(a, b, h=1.0, mask=None):
 
 
 def beckmann_cvxpy(a, b, h=1.0, mask=None, norm="isotropic"):
-    """Optimal value of the discrete flux problem of formulation.md, by CLARABEL.
+    """Optimal value of the discrete flux problem, by CLARABEL.
 
     Variables: one flux per active face; cost ``sum_i N(F(i))`` grouping each
     cell's forward faces; constraint ``div F = a - b`` on domain cells (one
@@ -289,7 +289,7 @@ def beckmann_cvxpy(a, b, h=1.0, mask=None, norm="isotropic"):
 
 
 def cvxpy_isotropic(a, b, h=1.0, mask=None):
-    """Optimal value of the discrete isotropic problem (formulation.md, 1.)."""
+    """Optimal value of the discrete isotropic problem (1.)."""
     return beckmann_cvxpy(a, b, h, mask, norm="isotropic")
 
 

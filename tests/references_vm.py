@@ -1,4 +1,4 @@
-"""Independent references for the vector and matrix OMT problems of formulation.md.
+"""Independent references for the vector and matrix OMT problems omtcore solves.
 
 Nothing here calls omtcore.  Contents:
 
@@ -13,7 +13,7 @@ Nothing here calls omtcore.  Contents:
 * ``check_vector_certificate``, ``check_matrix_certificate``: verify everything
   a returned result claims (feasibility, cost, dual feasibility, bound, gap).
 
-Conventions (formulation.md): vector inputs ``(*grid, k)``, channel last;
+Conventions: vector inputs ``(*grid, k)``, channel last;
 matrix inputs ``(*grid, k, k)``.  Vector flux ``F (d, *grid, k)``, exchange
 ``G (n_edges, *grid)``, potential ``phi (*grid, k)``; matrix flux
 ``U (d, *grid, k, k)``, in-cell flux ``W (N, *grid, k, k)``, potential
@@ -116,7 +116,7 @@ def channel_components(k, edges=None):
 def rebalance_vector(a, b, edges=None, mask=None, tol=None):
     """``b`` scaled on each (connected part, channel component) block so its
     total equals ``a``'s there.  ``tol``: if given, a relative difference of
-    the totals above it is a ValueError (formulation.md, tolerated imbalance);
+    the totals above it is a ValueError (tolerated imbalance);
     ``None`` scales whatever the difference (as ``references.rebalance``)."""
     a = np.asarray(a, dtype=np.float64)
     b = np.array(b, dtype=np.float64)
@@ -361,7 +361,7 @@ def _row_reducer(nrows, first_rows, keep_blocks):
 def vector_cvxpy(a, b, edges=None, weights=None, alpha=1.0, h=1.0, mask=None,
                  norm="isotropic", imbalance_tol=None, return_solution=False,
                  cert_rtol=1e-8):
-    """Optimal value of the discrete vector problem (formulation.md, 2.), CLARABEL.
+    """Optimal value of the discrete vector problem (2.), CLARABEL.
 
     Variables: ``F`` on active faces (per channel), ``G_e`` on domain cells.
     Constraint ``(div F)(i, c) + sum_{s_e = c} G_e(i) - sum_{t_e = c} G_e(i)
@@ -709,7 +709,7 @@ def _emb_matrix(basis):
 def matrix_cvxpy(A, B, L=None, alpha=1.0, h=1.0, mask=None, matrix_norm="frobenius",
                  imbalance_tol=1e-6, presolve_check=True, return_solution=False,
                  cert_rtol=1e-8):
-    """Optimal value of the discrete matrix problem (formulation.md, 3.).
+    """Optimal value of the discrete matrix problem (3.).
 
     ``B`` is rebalanced (trace scaled per part) when the traces differ by at
     most ``imbalance_tol`` relative, else ValueError.  With
@@ -1119,7 +1119,7 @@ def frob_norm(X):
 
 
 def matrix_cost(U, W, alpha, h, matrix_norm):
-    """``sum_i [N_U(U(i)) + alpha sum_l ||W_l(i)||_w]`` (formulation.md, 3.)."""
+    """``sum_i [N_U(U(i)) + alpha sum_l ||W_l(i)||_w]`` (3.)."""
     U = np.asarray(U)
     d = U.shape[0]
     hs = np.asarray(spacing(h, d)).reshape((-1,) + (1,) * (U.ndim - 3))

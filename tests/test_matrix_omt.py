@@ -1,4 +1,4 @@
-"""Matrix OMT against a conic reference (formulation.md, "3. Matrix OMT").
+"""Matrix OMT against a conic reference ("3. Matrix OMT").
 
 references_vm.matrix_cvxpy solves the same discrete problem as a conic program
 (SOCP for the Frobenius norm, SDP for the nuclear norm) and certifies its own

@@ -1,4 +1,4 @@
-"""Input validation of scalar_omt (formulation.md, "Tolerated imbalance").
+"""Input validation of scalar_omt ("Tolerated imbalance").
 
 Every bad input raises omtcore.InvalidInputError (a ValueError) whose message
 names the problem; an unavailable backend raises BackendUnavailableError (a

@@ -1,4 +1,4 @@
-"""Scalar OMT against exact references (formulation.md, "1. Scalar OMT").
+"""Scalar OMT against exact references ("1. Scalar OMT").
 
 Anisotropic: POT's exact EMD with the L1 / in-domain shortest-path cost.
 Isotropic: closed forms (1D, translations, 2x2 diagonals) and a conic
@@ -253,7 +253,7 @@ def test_translation(backend, norm, shape, h, axis, shift):
     ((0, 1), (1, 0), np.sqrt(2)),
 ])
 def test_isotropic_diagonal_not_reflection_symmetric(backend, src, dst, exact):
-    # formulation.md, "Spatial norms": forward faces are grouped per cell
+    # The isotropic norm: forward faces are grouped per cell
     a = np.zeros((2, 2))
     b = np.zeros((2, 2))
     a[src] = 1.0

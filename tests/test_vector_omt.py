@@ -1,4 +1,4 @@
-"""Vector OMT against exact references (formulation.md, "2. Vector OMT").
+"""Vector OMT against exact references ("2. Vector OMT").
 
 Anisotropic: POT's exact EMD with ground cost L1 + alpha d_G (references_vm.vector_emd).
 Isotropic: the conic program solved by CLARABEL (references_vm.vector_cvxpy).

@@ -16,7 +16,7 @@
 
 namespace {
 
-// Net outflow of a (d, cells) flux on a full 2D grid, per formulation.md.
+// Net outflow of a (d, cells) flux on a full 2D grid.
 std::vector<double> divergence(const std::vector<double>& flux, std::int64_t n0, std::int64_t n1) {
   const std::int64_t n = n0 * n1;
   std::vector<double> div(n, 0);

@@ -18,7 +18,7 @@ __all__ = ["Result", "BackendInfo", "scalar_omt", "vector_omt", "matrix_omt", "g
 
 @dataclass(frozen=True)
 class Result:
-    """What a solve returns (formulation.md, "What a solve returns").
+    """What a solve returns: a certified bracket around the optimal cost.
 
     The true distance lies in ``[lower_bound, distance]``: ``distance`` is the
     cost of ``flux``, which is exactly feasible, and ``lower_bound`` the dual
@@ -232,7 +232,9 @@ def vector_omt(a, b, *, edges=None, weights=None, alpha: float = 1.0,
                normalize: bool = False, tol: float = 1e-4, max_iter: Optional[int] = None,
                method: str = "auto", backend: str = "auto", device: Optional[int] = None,
                dtype=None, callback=None) -> Result:
-    """Vector-valued W1 transport (formulation.md section 2).
+    """Vector-valued W1 transport: k channels per cell; mass moves in space
+    per channel and between channels inside a cell along the edges of a
+    channel graph, at alpha * weight per unit.
 
     a, b: non-negative masses of shape (*grid, k), channel last (1 to 3 grid axes).
     edges: (s, t) channel pairs along which mass may change channel inside a
@@ -288,7 +290,9 @@ def matrix_omt(A, B, *, L=None, alpha: float = 1.0, h: Union[float, Sequence[flo
                tol: float = 1e-4, max_iter: Optional[int] = None, method: str = "auto",
                backend: str = "auto", device: Optional[int] = None, dtype=None,
                callback=None) -> Result:
-    """Matrix-valued W1 transport (formulation.md section 3).
+    """Matrix-valued W1 transport: a Hermitian PSD matrix per cell; mass moves
+    in space and changes inside a cell through the quantum gradient
+    i [L_l, W_l], at alpha per unit.
 
     A, B: Hermitian positive semidefinite matrices of shape (*grid, k, k),
         complex or real symmetric, k from 1 to 8.

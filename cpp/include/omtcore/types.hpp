@@ -1,6 +1,6 @@
 // Problem descriptions, options and results of the public C++ API.
-// Layouts and meanings follow the contract (formulation.md): masses are per
-// cell, arrays are C order (last axis fastest), fluxes are component first.
+// Masses are per cell, arrays are C order (last axis fastest), fluxes are
+// component first; flux[s][i] is the mass moved from cell i to cell i + e_s.
 #pragma once
 
 #include <array>
@@ -55,7 +55,7 @@ struct ScalarProblem {
   bool normalize = false;  // scale a and b to unit total mass first
 };
 
-// Vector OMT (formulation.md section 2): k channels per cell, `a` and `b` point
+// Vector OMT: k channels per cell, `a` and `b` point
 // to cells * k masses, channel last (an RGB image's layout). Edge e = {s, t}
 // moves mass inside a cell from channel s to channel t at price
 // alpha * weights[e] per unit. `edges` unset: all pairs (0,1), (0,2), ...,
@@ -74,7 +74,7 @@ struct VectorProblem {
   bool normalize = false;
 };
 
-// Matrix OMT (formulation.md section 3): a Hermitian positive semidefinite
+// Matrix OMT: a Hermitian positive semidefinite
 // k x k matrix per cell. `a` and `b` point to cells * k * k complex numbers as
 // interleaved (re, im) pairs, row-major per matrix. `L` holds N Hermitian
 // k x k matrices in the same layout (N * k * k pairs); unset: the generalised
@@ -135,7 +135,7 @@ struct Result {
   double lower_bound = 0;   // dual objective of `potential`, a rigorous lower bound
   double gap = 0;           // (distance - lower_bound) / distance, 0 when distance is 0
   double residual = 0;      // violation of the last iterate before repair / total mass
-  // Layouts of formulation.md, C order; matrix quantities are complex, stored
+  // Layouts, C order; matrix quantities are complex, stored
   // as interleaved (re, im) pairs (one more axis of length 2 at the end).
   //   scalar: flux (d, *grid), potential grid, exchange empty;
   //   vector: flux (d, *grid, k), exchange (n_edges, *grid), potential (*grid, k);

@@ -59,6 +59,28 @@ struct ProblemSetup {
   std::vector<double> modes;
   std::vector<double> shift;
   bool nuclear_residual = false;    // residual_l1 sums trace norms of the cells' matrices
+
+  // `coupling` packed for the kernels: its nonzeros by row and by column
+  // (the layout is described in kernels/field_math.h).
+  std::vector<double> packed_coupling() const {
+    const int cols = blocks * block_size;
+    std::vector<double> out(std::size_t(planes) + cols + 2);
+    auto entries = [&](bool by_row, int count, int first_offset) {
+      for (int a = 0; a < count; ++a) {
+        out[first_offset + a] = double(out.size());
+        for (int b = 0; b < (by_row ? cols : planes); ++b) {
+          const double c = by_row ? coupling[std::size_t(a) * cols + b] : coupling[std::size_t(b) * cols + a];
+          if (c == 0) continue;
+          out.push_back(b);
+          out.push_back(c);
+        }
+      }
+      out[first_offset + count] = double(out.size());
+    };
+    entries(true, planes, 0);
+    entries(false, cols, planes + 1);
+    return out;
+  }
 };
 
 class Backend {

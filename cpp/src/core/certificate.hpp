@@ -13,8 +13,8 @@
 
 namespace omtcore::detail {
 
-// The best bounds of a solve so far and what attains them (formulation.md
-// allows "the largest of several such bounds"). Each certificate updates it in
+// The best bounds of a solve so far and what attains them (the lower bound
+// may be the largest of several rigorous ones). Each certificate updates it in
 // place; the loser's arrays (the old best when beaten, else the offered ones)
 // are handed back in the arguments, so that a scalar solve reuses them for its
 // next certificate instead of allocating grid-sized arrays again.

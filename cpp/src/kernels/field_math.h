@@ -16,10 +16,15 @@
  * v(p, s) at (p*d + s)*n; exchange x(b, j) (block b, entry j < m) at
  * (b*m + j)*n. Padding as in cell_math.h: flux arrays readable stride[0]
  * entries before their start, potentials stride[0] past their end.
- * Exchange enters the constraint as (K x)_p = sum_q C[p*X*m + q] x_q (C the
- * coupling, q = b*m + j), so -K^T phi = -C^T phi. C is sparse for the
- * commutators (58 of 648 entries for k = 3 Gell-Mann): zeros are skipped, a
- * branch that is the same for every cell. */
+ * Exchange enters the constraint as (K x)_p = sum_q C[p][q] x_q (C the
+ * P x (blocks*m) coupling, q = b*m + j), so -K^T phi = -C^T phi. C is sparse
+ * for the commutators (58 of 648 entries for k = 3 Gell-Mann), so the
+ * kernels take it packed (omt_packed_coupling in core/backend.hpp), one real
+ * array: P + 1 row offsets, then cols + 1 column offsets, then the entries,
+ * each an (index, value) pair: row p's entries (q, C[p][q]) lie in
+ * [offset[p], offset[p + 1]), column q's entries (p, C[p][q]) in
+ * [offset[P + 1 + q], offset[P + 2 + q]). Indices and offsets are small
+ * integers, exact in float. */
 
 /* P <= 64: k <= 8 for matrices (private arrays on GPUs). A GPU program built
  * for one problem defines it as that problem's P, so its private arrays are no
@@ -138,16 +143,13 @@ OMT_FN void omt_field_exchange_cell(omt_index_t i, omt_index_t n, int planes, in
                                     OMT_GLOBAL real_t* xbar) {
   real_t here[OMT_MAX_PLANES];
   real_t y[OMT_MAX_PLANES];
-  const int cols = blocks * m;
   for (int p = 0; p < planes; ++p) here[p] = (real_t)phi[p * n + i];
   for (int bl = 0; bl < blocks; ++bl) {
     for (int j = 0; j < m; ++j) {
       const int q = bl * m + j;
       real_t acc = 0;
-      for (int p = 0; p < planes; ++p) {
-        real_t c = coupling[p * cols + q];
-        if (c != (real_t)0) acc += c * here[p];
-      }
+      const int end = (int)coupling[planes + 2 + q];
+      for (int t = (int)coupling[planes + 1 + q]; t < end; t += 2) acc += coupling[t + 1] * here[(int)coupling[t]];
       y[j] = x[q * n + i] - mu * acc;
     }
     const real_t t = mu * threshold[bl];
@@ -176,10 +178,8 @@ OMT_FN void omt_field_constraint_cell(omt_index_t i, omt_index_t n, int d, int p
                                       real_t* e) {
   for (int p = 0; p < planes; ++p) {
     real_t acc = omt_scalar_div_cell(i, n, d, stride, inv_h, bits, v + p * d * n);
-    for (int q = 0; q < cols; ++q) {
-      real_t c = coupling[p * cols + q];
-      if (c != (real_t)0) acc += c * x[q * n + i];
-    }
+    const int end = cols > 0 ? (int)coupling[p + 1] : 0;
+    for (int t = (int)coupling[p]; t < end; t += 2) acc += coupling[t + 1] * x[(omt_index_t)coupling[t] * n + i];
     e[p] = acc - rhs[p * n + i];
   }
 }
@@ -259,10 +259,8 @@ OMT_FN void omt_field_movement_cell(omt_index_t i, omt_index_t n, int d, int pla
     real_t dv = x[q * n + i] - x0[q * n + i];
     dx += dv * dv;
     real_t acc = 0;
-    for (int p = 0; p < planes; ++p) {
-      real_t c = coupling[p * cols + q];
-      if (c != (real_t)0) acc += c * dphi[p];
-    }
+    const int end = (int)coupling[planes + 2 + q];
+    for (int t = (int)coupling[planes + 1 + q]; t < end; t += 2) acc += coupling[t + 1] * dphi[(int)coupling[t]];
     dy += acc * acc;
   }
   out[0] = dx;

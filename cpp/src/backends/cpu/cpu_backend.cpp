@@ -156,6 +156,8 @@ class CpuBackend final : public Backend {
       inv_h_[s] = static_cast<T>(setup.grid.inv_h[s]);
     }
     coupling_.assign(setup.coupling.begin(), setup.coupling.end());
+    const std::vector<double> packed = setup.packed_coupling();
+    packed_.assign(packed.begin(), packed.end());
     threshold_.assign(setup.threshold.begin(), setup.threshold.end());
     // A vector problem's exchange column is one edge of the channel graph (no
     // self loops: prepare.cpp): two nonzero entries, kept in plane order.
@@ -202,6 +204,7 @@ class CpuBackend final : public Backend {
     T* x = x_.data();
     T* xbar = xbar_.data();
     const T* coupling = coupling_.data();
+    const T* packed = packed_.data();
     const T* threshold = threshold_.data();
     const std::uint8_t* bits = dom_.bits.data();
     const std::int64_t n = n_;
@@ -241,7 +244,7 @@ class CpuBackend final : public Backend {
         FieldCell<T>::spatial(i, n, int(d), int(planes), int(spatial), k, c.stride, c.inv_h, m, l, bits,
                               phi, vr, v, vbar);
         if (int(cols) > 0)
-          FieldCell<T>::exchange(i, n, int(planes), blocks, int(bm), int(exchange), k, coupling, threshold, m,
+          FieldCell<T>::exchange(i, n, int(planes), blocks, int(bm), int(exchange), k, packed, threshold, m,
                                  l, phi, xr, x, xbar);
       }
     });
@@ -253,6 +256,7 @@ class CpuBackend final : public Backend {
     const T* vbar = vbar_.data() + pad_;
     const Loop c = loop();
     const T* coupling = coupling_.data();
+    const T* packed = packed_.data();
     const T* modes = modes_.data();
     const T* xbar = xbar_.data();
     const T* rhs = rhs_.data();
@@ -296,7 +300,7 @@ class CpuBackend final : public Backend {
       } else if (!vector_planes()) {
 #pragma omp parallel for schedule(static) if (parallel_)
         for (std::int64_t i = 0; i < n; ++i)
-          FieldCell<T>::residual(i, n, int(d), int(planes), int(cols), c.stride, c.inv_h, bits, coupling, vbar,
+          FieldCell<T>::residual(i, n, int(d), int(planes), int(cols), c.stride, c.inv_h, bits, packed, vbar,
                                  xbar, rhs, r);
       }
       if (!preconditioned) return;
@@ -328,7 +332,7 @@ class CpuBackend final : public Backend {
     const T* v = v_.data() + pad_;
     double acc = 0;
     const Loop c = loop();
-    const T* coupling = coupling_.data();
+    const T* packed = packed_.data();
     const T* x = x_.data();
     const T* rhs = rhs_.data();
     const std::uint8_t* bits = dom_.bits.data();
@@ -353,7 +357,7 @@ class CpuBackend final : public Backend {
 #pragma omp parallel for schedule(static) if (parallel_) reduction(+ : sum)
       for (std::int64_t i = 0; i < n; ++i)
         sum += double(FieldCell<T>::violation(i, n, int(d), int(planes), int(cols), nuclear, k, c.stride,
-                                              c.inv_h, bits, coupling, v, x, rhs));
+                                              c.inv_h, bits, packed, v, x, rhs));
       acc = sum;
     });
     return acc;
@@ -375,7 +379,7 @@ class CpuBackend final : public Backend {
     const std::int64_t n = n_;
     double dx = 0, dy = 0;
     const Loop c = loop();
-    const T* coupling = coupling_.data();
+    const T* packed = packed_.data();
     const T *v = v_.data() + pad_, *v0 = v0_.data() + pad_, *x = x_.data(), *x0 = x0_.data();
     const double *phi = phi_.data(), *phi0 = phi0_.data();
     const std::uint8_t* bits = dom_.bits.data();
@@ -403,7 +407,7 @@ class CpuBackend final : public Backend {
 #pragma omp parallel for schedule(static) if (parallel_) reduction(+ : sx, sy)
       for (std::int64_t i = 0; i < n; ++i) {
         T out[2];
-        FieldCell<T>::movement(i, n, int(d), int(planes), int(cols), c.stride, c.inv_h, bits, coupling, v, v0,
+        FieldCell<T>::movement(i, n, int(d), int(planes), int(cols), c.stride, c.inv_h, bits, packed, v, v0,
                                x, x0, phi, phi0, out);
         sx += out[0];
         sy += out[1];
@@ -475,7 +479,7 @@ class CpuBackend final : public Backend {
   T inv_h_[3];
   std::int64_t pad_ = 0;
   bool parallel_ = false;
-  std::vector<T> coupling_, threshold_, modes_;
+  std::vector<T> coupling_, packed_, threshold_, modes_;  // coupling: dense and packed (field_math.h)
   std::vector<int> edge_plane_[2];                // vector problems, per exchange column: its two planes
   std::vector<T> edge_coef_[2];                   // and their coupling coefficients
   std::vector<T> v_, vbar_, v0_, vr_, x_, xbar_, x0_, xr_, r_, rhs_;

@@ -251,7 +251,7 @@ class DeviceBackend final : public Backend {
     upload(a.rhs, setup.rhs);
     a.bits.create(*api_, n);
     api_->write(a.bits.get(), 0, dom_.bits.data(), n);
-    upload(a.coupling, setup.coupling.empty() ? std::vector<double>{0.0} : setup.coupling);
+    upload(a.coupling, setup.packed_coupling());  // field_math.h's packed layout
     upload(a.threshold, setup.threshold.empty() ? std::vector<double>{0.0} : setup.threshold);
     upload(a.modes, setup.modes.empty() ? std::vector<double>{1.0} : setup.modes);
     upload(a.shift, setup.shift.empty() ? std::vector<double>(P, 0.0) : setup.shift);
