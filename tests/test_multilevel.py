@@ -5,8 +5,10 @@ equals the independent reference (min-cost flow on the grid graph or the
 product graph, the isotropic conic program, closed forms), the single-grid
 method ("adaptive") brackets the same optimum (vector isotropic and matrix
 fields: no reference at 64², so the full certificate check and that
-agreement), and it saves fine iterations. Grids of 64² (one coarse level of
-32²) and 32³ are the smallest that have one."""
+agreement), and it saves fine iterations. An axis of 32 cells or more is
+halved (odd sides too: the last block holds one cell), a shorter one kept; a
+coarse level needs 32² cells in all, so 64² (one coarse level of 32²) and
+32³ are the smallest squares and cubes that have one."""
 
 import functools
 
@@ -57,6 +59,10 @@ def test_anisotropic_warm_start_equals_min_cost_flow(backend, name):
     ("isotropic", (N, N), (0.7, 1.3), 0, 9),
     ("anisotropic", (N, N), (0.7, 1.3), 1, 9),
     ("anisotropic", (32, 32, 32), 1.0, 2, 5),  # 3D: a coarse face is 4 fine faces
+    ("anisotropic", (67, 63), 1.0, 0, 7),        # odd sides: the last block holds one cell
+    ("isotropic", (71, 30), (1.0, 0.8), 1, 5),   # odd, and a short side kept
+    ("anisotropic", (300, 12), 1.0, 0, 40),      # thin: only the long axis is halved
+    ("anisotropic", (33, 35, 31), 1.0, 0, 5),    # 3D, odd sides, one axis kept
 ])
 def test_warm_start_translation(backend, norm, shape, h, axis, shift):
     # A shape moved by D cells along axis s costs h_s * D * mass, both norms.
@@ -128,11 +134,29 @@ def test_python_callback_sees_only_the_requested_grid(backend):
     assert calls and calls[0] >= 1 and calls == sorted(calls) and calls[-1] <= res.iterations
 
 
-@pytest.mark.parametrize("what", ["noise", "odd_axis", "small", "adaptive", "pdhg"])
+ODD_SHAPES = [(67, 63), (33, 130)]
+
+
+@functools.lru_cache(maxsize=None)
+def min_cost_flow_odd(shape):
+    return min_cost_flow_l1(*mixture(shape), 1.0, None)
+
+
+@pytest.mark.parametrize("shape", ODD_SHAPES, ids=lambda s: "x".join(map(str, s)))
+def test_odd_sides_warm_start_equals_min_cost_flow(backend, shape):
+    a, b = mixture(shape)
+    res = omtcore.scalar_omt(a, b, norm="anisotropic", tol=TIGHT, dtype="float64", backend=backend)
+    assert res.levels >= 2
+    check_certificate(res, a, b, 1.0, "anisotropic", exact=min_cost_flow_odd(shape), tol=TIGHT)
+
+
+@pytest.mark.parametrize("what", ["noise", "thin_small", "small", "adaptive", "pdhg"])
 def test_no_coarse_level(what):
-    """Where a coarse level would not pay or is not asked for, one grid is solved."""
+    """Where a coarse level would not pay or is not asked for, one grid is solved
+    (thin_small: only the long axis could be halved, to 32 x 20 = 640 cells,
+    under the 32² a coarse level needs)."""
     rng = np.random.default_rng(0)
-    shape = {"odd_axis": (N, N - 1), "small": (48, 48)}.get(what, (N, N))
+    shape = {"thin_small": (N, 20), "small": (48, 48)}.get(what, (N, N))
     if what == "noise":  # a - b cancels within blocks: half of it is left per level
         a, b = rng.random(shape), rng.random(shape)
         b *= a.sum() / b.sum()

@@ -32,14 +32,16 @@ std::optional<Coarsening> Coarsening::of(const Domain& fine) {
   c.grid_.shape.clear();
   c.grid_.spacing.clear();
   c.cells_ = 1;
+  bool halved = false;
   for (int s = 0; s < fine.d; ++s) {
-    if (fine.n[s] % 2 != 0 || fine.n[s] / 2 < kMinCoarseAxis) return std::nullopt;
-    c.n_[s] = fine.n[s] / 2;
+    c.factor_[s] = fine.n[s] >= 2 * kMinCoarseAxis ? 2 : 1;
+    halved = halved || c.factor_[s] == 2;
+    c.n_[s] = (fine.n[s] + c.factor_[s] - 1) / c.factor_[s];
     c.cells_ *= c.n_[s];
     c.grid_.shape.push_back(c.n_[s]);
-    c.grid_.spacing.push_back(2 * fine.h[s]);
+    c.grid_.spacing.push_back(double(c.factor_[s]) * fine.h[s]);
   }
-  if (c.cells_ < kMinCoarseCells) return std::nullopt;
+  if (!halved || c.cells_ < kMinCoarseCells) return std::nullopt;
   c.stride_ = {c.n_[1] * c.n_[2], c.n_[2], 1};
   if (fine.domain_cells < fine.cells) {
     c.mask_.assign(c.cells_, 0);
@@ -62,11 +64,15 @@ void Coarsening::prolong_potential(const double* coarse, double* fine) const {
       double w = 1;
       std::int64_t c = 0;
       for (int s = 0; s < d && w > 0; ++s) {
-        std::int64_t J = f[s] / 2;
         const bool across = corner & (1 << s);
-        if (across) J += (f[s] % 2 == 0) ? -1 : 1;
-        if (J < 0 || J >= n_[s]) w = 0;  // past the edge: the nearer centres alone
-        w *= across ? 0.25 : 0.75;
+        std::int64_t J = f[s] / factor_[s];
+        if (factor_[s] == 1) {
+          w = across ? 0 : w;  // a kept axis: the cell's own coarse cell
+        } else {
+          if (across) J += (f[s] % 2 == 0) ? -1 : 1;
+          if (J < 0 || J >= n_[s]) w = 0;  // past the edge: the nearer centres alone
+          w *= across ? 0.25 : 0.75;
+        }
         c += J * stride_[s];
       }
       if (w > 0 && (mask_.empty() || mask_[c])) {
@@ -79,22 +85,34 @@ void Coarsening::prolong_potential(const double* coarse, double* fine) const {
 }
 
 void Coarsening::prolong_flux(int s, const double* coarse, double* fine) const {
-  const double split = 1.0 / double(1 << (fine_.d - 1));
   for (std::int64_t i = 0; i < fine_.cells; ++i) {
     if (!(fine_.bits[i] & (1u << s))) {  // no face towards i + e_s
       fine[i] = 0;
       continue;
     }
     const auto f = coords(i);
+    std::int64_t covered = 1;  // fine faces the coarse face covers: the block's cross-section
+    for (int t = 0; t < fine_.d; ++t)
+      if (t != s) covered *= extent(t, f[t]);
     const std::int64_t home = block(f);
-    const double g = f[s] % 2 == 1 ? coarse[home] : 0.5 * (coarse[home] + (f[s] > 0 ? coarse[home - stride_[s]] : 0.0));
-    fine[i] = g * split;
+    double g = coarse[home];  // a kept axis, or the block's outgoing face
+    if (factor_[s] == 2 && f[s] % 2 == 0)  // a face inside the block
+      g = 0.5 * (coarse[home] + (f[s] > 0 ? coarse[home - stride_[s]] : 0.0));
+    fine[i] = g / double(covered);
   }
 }
 
 void Coarsening::prolong_share(const double* coarse, double* fine) const {
-  const double share = 1.0 / double(1 << fine_.d);
-  for (std::int64_t i = 0; i < fine_.cells; ++i) fine[i] = fine_.inside[i] ? coarse[block(coords(i))] * share : 0.0;
+  for (std::int64_t i = 0; i < fine_.cells; ++i) {
+    if (!fine_.inside[i]) {
+      fine[i] = 0;
+      continue;
+    }
+    const auto f = coords(i);
+    std::int64_t cells = 1;
+    for (int t = 0; t < fine_.d; ++t) cells *= extent(t, f[t]);
+    fine[i] = coarse[block(f)] / double(cells);
+  }
 }
 
 bool coarse_level_pays(double fine_imbalance_l1, double coarse_imbalance_l1) {

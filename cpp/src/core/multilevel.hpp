@@ -1,5 +1,6 @@
 // Multilevel warm start (method "auto"): the problem restricted to a grid of
-// half as many cells per axis (masses summed over 2^d blocks) is solved first,
+// half as many cells along each long enough axis (masses summed over blocks
+// of 2 cells per such axis; the last block of an odd side holds 1) is solved first,
 // to a looser tolerance and itself warm-started the same way, and its
 // certified solution, prolonged to the fine grid, is where the fine iteration
 // starts. The certificate is always the fine grid's own: a coarse level only
@@ -20,11 +21,16 @@
 
 namespace omtcore::detail {
 
-// The grid of 2^d-cell blocks of a fine domain, and the maps between them.
+// The grid of blocks of a fine domain, and the maps between them. An axis of
+// at least 32 cells is halved (blocks of 2 cells along it; of 1 at the end of
+// an odd side), a shorter one kept (blocks of 1 along it): odd sides and thin
+// grids coarsen too. The coarse grid is uniform with twice the spacing along
+// halved axes; a partial block is treated as a whole coarse cell there, which
+// only makes the warm start less exact, never the certificate.
 class Coarsening {
  public:
-  // The coarse level of `fine`, or nothing when it has none: an odd axis, or
-  // a coarse grid under 16 cells per axis or 32^2 cells in all.
+  // The coarse level of `fine`, or nothing when it has none: no axis of at
+  // least 32 cells, or a coarse grid under 32^2 cells in all.
   static std::optional<Coarsening> of(const Domain& fine);
 
   const Grid& grid() const { return grid_; }
@@ -41,13 +47,14 @@ class Coarsening {
     std::fill(coarse, coarse + cells_, 0.0);
     for (std::int64_t i = 0; i < fine_.cells; ++i) coarse[block(coords(i))] += value(i);
   }
-  // Fine cell 2I sits a quarter of a coarse cell before the centre of coarse
-  // cell I, 2I + 1 a quarter after. Potentials: multilinear between the coarse
-  // centres inside the domain.
+  // Along a halved axis fine cell 2I sits a quarter of a coarse cell before
+  // the centre of coarse cell I, 2I + 1 a quarter after. Potentials:
+  // multilinear between the coarse centres inside the domain.
   void prolong_potential(const double* coarse, double* fine) const;
   // Fluxes along axis s (mass through faces): the mass through a coarse face
-  // split evenly over its 2^(d-1) fine faces; a fine face inside a block takes
-  // the mean of the block's two faces along s. Zero on inactive fine faces.
+  // split evenly over the fine faces it covers; along a halved axis a fine
+  // face inside a block takes the mean of the block's two faces along s.
+  // Zero on inactive fine faces.
   void prolong_flux(int s, const double* coarse, double* fine) const;
   // In-cell quantities (exchanged mass): a block's spread evenly over its cells.
   void prolong_share(const double* coarse, double* fine) const;
@@ -61,12 +68,17 @@ class Coarsening {
   }
   std::int64_t block(const std::array<std::int64_t, 3>& f) const {
     std::int64_t c = 0;
-    for (int s = 0; s < fine_.d; ++s) c += (f[s] / 2) * stride_[s];
+    for (int s = 0; s < fine_.d; ++s) c += (f[s] / factor_[s]) * stride_[s];
     return c;
+  }
+  // Fine cells of the block holding fine coordinate f along axis s (1 or 2).
+  std::int64_t extent(int s, std::int64_t f) const {
+    return factor_[s] == 1 ? 1 : std::min<std::int64_t>(2, fine_.n[s] - 2 * (f / 2));
   }
 
   const Domain& fine_;
   Grid grid_;
+  std::array<std::int64_t, 3> factor_{1, 1, 1};  // 2 on halved axes
   std::array<std::int64_t, 3> n_{1, 1, 1}, stride_{0, 0, 0};
   std::int64_t cells_ = 0;
   std::vector<std::uint8_t> mask_;
