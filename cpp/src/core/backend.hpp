@@ -146,8 +146,9 @@ struct BackendEntry {
   std::function<std::string(const SolveOptions&)> device_name;
 };
 
-// Backend::iteration_work per cell and plane: measured on the CPU backend;
-// a GPU's iteration is assumed 20 times cheaper (benchmarks/RESULTS.md,
+// Backend::iteration_work per cell and plane (half of it per exchange
+// column: 780 of them for 40 channels with all pairs): measured on the CPU
+// backend; a GPU's iteration is assumed 20 times cheaper (benchmarks/RESULTS.md,
 // "2026-12-02 · 2-core CPU · certificates scheduled by work, not time").
 constexpr double kCpuIterationWork = 2.0;
 constexpr double kGpuIterationWork = 0.1;

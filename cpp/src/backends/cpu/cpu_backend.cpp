@@ -432,7 +432,7 @@ class CpuBackend final : public Backend {
   }
 
   void read_exchange(std::vector<double>& x) override { x.assign(x_.begin(), x_.end()); }
-  double iteration_work() const override { return kCpuIterationWork * double(n_) * planes_; }
+  double iteration_work() const override { return kCpuIterationWork * double(n_) * (planes_ + 0.5 * cols_); }
 
  private:
   // Loop constants copied to locals (as in cpu_backend.cpp).

@@ -190,7 +190,7 @@ class DeviceBackend final : public Backend {
     api_->finish();
   }
   double iteration_work() const override {
-    return (api_->gpu() ? kGpuIterationWork : kCpuIterationWork) * double(n_) * planes_;
+    return (api_->gpu() ? kGpuIterationWork : kCpuIterationWork) * double(n_) * (planes_ + 0.5 * cols_);
   }
 
  private:
