@@ -4,9 +4,8 @@
 // Each axis pass transforms many rows at once: a block of kLanes rows is
 // packed into a scratch array of n x kLanes/2 complex values (two real rows per
 // complex row), so that every butterfly of the FFT is a loop over contiguous
-// lanes that the compiler vectorises, on any x86-64 or ARM baseline. The FFT is
-// a self-sorting mixed-radix Stockham FFT (radix 4, 2 and a generic odd radix),
-// any length. DCT-II by one complex FFT of the same length (Makhoul 1980):
+// lanes that the compiler vectorises, on any x86-64 or ARM baseline. The FFT
+// (transforms/fft.hpp) takes O(n log n) for every length. DCT-II by one complex FFT of the same length (Makhoul 1980):
 // v = (x0, x2, x4, ..., x5, x3, x1), X_k = Re(e^{-i pi k/2n} V_k); its inverse
 // V_k = e^{i pi k/2n} (X_k - i X_{n-k}), v = IFFT(V) / n, undo the reordering.
 // The unnormalised forward transform and the inverse's 1/n are folded into the
@@ -27,183 +26,9 @@
 #endif
 
 #include "core/backend.hpp"
-
-// The FFT's butterflies, compiled twice on x86-64 and picked when the library
-// loads: with AVX2 where the CPU has it (twice the lanes per instruction), else
-// for the baseline the wheel targets. No FMA: both give the same numbers.
-#if defined(__x86_64__) && defined(__has_attribute)
-#if __has_attribute(target_clones)
-#define OMT_WIDE_SIMD __attribute__((target_clones("avx2", "default")))
-#endif
-#endif
-#ifndef OMT_WIDE_SIMD
-#define OMT_WIDE_SIMD
-#endif
+#include "transforms/fft.hpp"
 
 namespace omtcore::detail {
-
-// A complex FFT of length n applied to kHalf lanes at once, split complex
-// (re and im arrays, element e of lane l at e * kHalf + l).
-template <class T, int kHalf>
-class LaneFft {
- public:
-  explicit LaneFft(std::int64_t n) : n_(n) {
-    const double pi = 3.14159265358979323846;
-    std::int64_t rest = n, span = 1;
-    auto add_stage = [&](int radix) {
-      Stage st{radix, span, {}, {}, {}, {}};
-      for (int t = 0; t < radix; ++t) {
-        st.root_re.push_back(static_cast<T>(std::cos(-2.0 * pi * t / radix)));
-        st.root_im.push_back(static_cast<T>(std::sin(-2.0 * pi * t / radix)));
-      }
-      for (std::int64_t k = 0; k < span; ++k)
-        for (int r = 0; r < radix; ++r) {
-          const double angle = -2.0 * pi * double(r) * double(k) / double(span * radix);
-          st.tw_re.push_back(static_cast<T>(std::cos(angle)));
-          st.tw_im.push_back(static_cast<T>(std::sin(angle)));
-        }
-      stages_.push_back(std::move(st));
-      span *= radix;
-      rest /= radix;
-      if (radix != 2 && radix != 4) max_generic_ = std::max(max_generic_, radix);
-    };
-    for (int radix : {4, 2})
-      while (rest % radix == 0) add_stage(radix);
-    for (int radix = 3; rest > 1; radix += 2)
-      while (rest % radix == 0) add_stage(radix);
-  }
-
-  // Scratch the generic radix needs per call (complex values).
-  std::int64_t generic_scratch() const { return 2 * std::int64_t(max_generic_) * kHalf; }
-
-  // Transforms (re[0], im[0]) using (re[1], im[1]) as the other buffer of the
-  // ping-pong; returns the index of the buffer holding the result.
-  int forward(T* re[2], T* im[2], T* generic) const {
-    int cur = 0;
-    for (const Stage& st : stages_) {
-      stage(st, re[cur], im[cur], re[cur ^ 1], im[cur ^ 1], generic);
-      cur ^= 1;
-    }
-    return cur;
-  }
-
- private:
-  struct Stage {
-    int radix;
-    std::int64_t span;          // product of the radices before this stage
-    std::vector<T> tw_re, tw_im;  // e^{-2 pi i r k / (span radix)} at [k * radix + r]
-    std::vector<T> root_re, root_im;  // e^{-2 pi i t / radix}, for the generic radix
-  };
-
-  // One Stockham stage: y[(j / span) * span * R + k + r * span] = DFT_R over q of
-  // x[j + q * n / R] * twiddle(q, k), k = j mod span.
-  OMT_WIDE_SIMD void stage(const Stage& st, const T* __restrict xr, const T* __restrict xi, T* __restrict yr,
-             T* __restrict yi, T* generic) const {
-    const int R = st.radix;
-    const std::int64_t m = n_ / R, span = st.span;
-    // j = g * span + k, counted without a division per j (a 64-bit division
-    // costs about as much as a radix-4 butterfly on 16 lanes).
-    std::int64_t k = 0, base = 0;
-    for (std::int64_t j = 0; j < m; ++j, ++k) {
-      if (k == span) {
-        k = 0;
-        base += span * R;
-      }
-      const std::int64_t out = base + k;
-      const T* wr = st.tw_re.data() + k * R;
-      const T* wi = st.tw_im.data() + k * R;
-      if (R == 2) {
-        const T* ar = xr + j * kHalf;
-        const T* ai = xi + j * kHalf;
-        const T* br = xr + (j + m) * kHalf;
-        const T* bi = xi + (j + m) * kHalf;
-        T* y0r = yr + out * kHalf;
-        T* y0i = yi + out * kHalf;
-        T* y1r = yr + (out + span) * kHalf;
-        T* y1i = yi + (out + span) * kHalf;
-        const T w1r = wr[1], w1i = wi[1];
-        #pragma omp simd
-        for (int l = 0; l < kHalf; ++l) {
-          const T tr = br[l] * w1r - bi[l] * w1i, ti = br[l] * w1i + bi[l] * w1r;
-          y0r[l] = ar[l] + tr;
-          y0i[l] = ai[l] + ti;
-          y1r[l] = ar[l] - tr;
-          y1i[l] = ai[l] - ti;
-        }
-      } else if (R == 4) {
-        const T* x0r = xr + j * kHalf;
-        const T* x0i = xi + j * kHalf;
-        const T* x1r = xr + (j + m) * kHalf;
-        const T* x1i = xi + (j + m) * kHalf;
-        const T* x2r = xr + (j + 2 * m) * kHalf;
-        const T* x2i = xi + (j + 2 * m) * kHalf;
-        const T* x3r = xr + (j + 3 * m) * kHalf;
-        const T* x3i = xi + (j + 3 * m) * kHalf;
-        T* y0r = yr + out * kHalf;
-        T* y0i = yi + out * kHalf;
-        T* y1r = yr + (out + span) * kHalf;
-        T* y1i = yi + (out + span) * kHalf;
-        T* y2r = yr + (out + 2 * span) * kHalf;
-        T* y2i = yi + (out + 2 * span) * kHalf;
-        T* y3r = yr + (out + 3 * span) * kHalf;
-        T* y3i = yi + (out + 3 * span) * kHalf;
-        const T w1r = wr[1], w1i = wi[1], w2r = wr[2], w2i = wi[2], w3r = wr[3], w3i = wi[3];
-        #pragma omp simd
-        for (int l = 0; l < kHalf; ++l) {
-          const T a0r = x0r[l], a0i = x0i[l];
-          const T a1r = x1r[l] * w1r - x1i[l] * w1i, a1i = x1r[l] * w1i + x1i[l] * w1r;
-          const T a2r = x2r[l] * w2r - x2i[l] * w2i, a2i = x2r[l] * w2i + x2i[l] * w2r;
-          const T a3r = x3r[l] * w3r - x3i[l] * w3i, a3i = x3r[l] * w3i + x3i[l] * w3r;
-          const T b0r = a0r + a2r, b0i = a0i + a2i, b1r = a0r - a2r, b1i = a0i - a2i;
-          const T b2r = a1r + a3r, b2i = a1i + a3i;
-          const T b3r = a1i - a3i, b3i = a3r - a1r;  // -i (a1 - a3)
-          y0r[l] = b0r + b2r;
-          y0i[l] = b0i + b2i;
-          y2r[l] = b0r - b2r;
-          y2i[l] = b0i - b2i;
-          y1r[l] = b1r + b3r;
-          y1i[l] = b1i + b3i;
-          y3r[l] = b1r - b3r;
-          y3i[l] = b1i - b3i;
-        }
-      } else {
-        // Generic odd radix: twiddled inputs into scratch, then an O(R^2) DFT.
-        T* gr = generic;
-        T* gi = generic + R * kHalf;
-        for (int q = 0; q < R; ++q) {
-          const T* sr = xr + (j + q * m) * kHalf;
-          const T* si = xi + (j + q * m) * kHalf;
-          #pragma omp simd
-          for (int l = 0; l < kHalf; ++l) {
-            gr[q * kHalf + l] = sr[l] * wr[q] - si[l] * wi[q];
-            gi[q * kHalf + l] = sr[l] * wi[q] + si[l] * wr[q];
-          }
-        }
-        for (int r = 0; r < R; ++r) {
-          T* dr = yr + (out + r * span) * kHalf;
-          T* di = yi + (out + r * span) * kHalf;
-          #pragma omp simd
-          for (int l = 0; l < kHalf; ++l) {
-            dr[l] = gr[l];
-            di[l] = gi[l];
-          }
-          for (int q = 1; q < R; ++q) {
-            const T cr = st.root_re[(q * r) % R], ci = st.root_im[(q * r) % R];
-            #pragma omp simd
-            for (int l = 0; l < kHalf; ++l) {
-              dr[l] += gr[q * kHalf + l] * cr - gi[q * kHalf + l] * ci;
-              di[l] += gr[q * kHalf + l] * ci + gi[q * kHalf + l] * cr;
-            }
-          }
-        }
-      }
-    }
-  }
-
-  std::int64_t n_;
-  std::vector<Stage> stages_;
-  int max_generic_ = 0;
-};
 
 template <class T>
 class BatchedDctPoisson {
@@ -220,20 +45,20 @@ class BatchedDctPoisson {
 #ifdef _OPENMP
     threads_ = omp_get_max_threads();
 #endif
-    std::int64_t longest = 1, generic = 0;
+    std::int64_t longest = 1, fft_scratch = 0;
     for (int s = 0; s < dom_.d; ++s) {
       const std::int64_t n = dom_.n[s];
       longest = std::max(longest, n);
       fft_.emplace_back(n);
-      generic = std::max(generic, fft_.back().generic_scratch());
+      fft_scratch = std::max(fft_scratch, fft_.back().scratch());
       for (std::int64_t k = 0; k < n; ++k) {
         twiddle_re_[s].push_back(static_cast<T>(std::cos(pi * double(k) / (2.0 * double(n)))));
         twiddle_im_[s].push_back(static_cast<T>(-std::sin(pi * double(k) / (2.0 * double(n)))));
       }
     }
-    // Per thread: the block's rows, two complex buffers, generic-radix scratch.
+    // Per thread: the block's rows, two complex buffers, the FFT's own scratch.
     scratch_.resize(threads_);
-    for (auto& buf : scratch_) buf.assign(6 * longest * kHalf + generic, T(0));
+    for (auto& buf : scratch_) buf.assign(6 * longest * kHalf + fft_scratch, T(0));
     double volume = 1;
     for (int s = 0; s < dom_.d; ++s) volume *= double(dom_.n[s]);
     // The eigenvalues of K K^T are sums of per-axis ones; they are summed per
@@ -314,21 +139,21 @@ class BatchedDctPoisson {
       T* raw = p;  // the block's rows, lane-major: raw[k * kLanes + l]
       T* re[2] = {p + 2 * len, p + 4 * len};
       T* im[2] = {p + 3 * len, p + 5 * len};
-      T* generic = p + 6 * len;
+      T* fft_scratch = p + 6 * len;
       if (blk.contiguous && blk.count == kLanes && pass != Pass::forward_divide_inverse) {
         // Full blocks of side-by-side rows are transformed in place, without
         // the copy to and from raw (two passes over the block of 8-9).
         T* rows = x + blk.base[0];
         if (pass == Pass::forward)
-          forward_block(s, rows, inner, rows, inner, re, im, generic);
+          forward_block(s, rows, inner, rows, inner, re, im, fft_scratch);
         else
-          inverse_block(s, rows, inner, rows, inner, re, im, generic);
+          inverse_block(s, rows, inner, rows, inner, re, im, fft_scratch);
         continue;
       }
       load(x, blk, n, raw);
-      if (pass != Pass::inverse) forward_block(s, raw, kLanes, raw, kLanes, re, im, generic);
+      if (pass != Pass::inverse) forward_block(s, raw, kLanes, raw, kLanes, re, im, fft_scratch);
       if (pass == Pass::forward_divide_inverse) divide_block(row_of_lane, shift, raw);
-      if (pass != Pass::forward) inverse_block(s, raw, kLanes, raw, kLanes, re, im, generic);
+      if (pass != Pass::forward) inverse_block(s, raw, kLanes, raw, kLanes, re, im, fft_scratch);
       store(raw, blk, n, x);
     }
   }
@@ -400,7 +225,7 @@ class BatchedDctPoisson {
   // out[k * out_stride + l]; in and out may be the same rows (every input is
   // read before the first output is written).
   void forward_block(int s, const T* in, std::int64_t in_stride, T* out, std::int64_t out_stride, T* re[2],
-                     T* im[2], T* generic) const {
+                     T* im[2], T* fft_scratch) const {
     const std::int64_t n = dom_.n[s];
     for (std::int64_t m = 0; m < n; ++m) {
       const T* src = in + source(m, n) * in_stride;
@@ -412,7 +237,7 @@ class BatchedDctPoisson {
         di[l] = src[kHalf + l];
       }
     }
-    const int done = fft_[s].forward(re, im, generic);
+    const int done = fft_[s].forward(re, im, fft_scratch);
     const T* zr = re[done];
     const T* zi = im[done];
     for (std::int64_t k = 0; k < n; ++k) {
@@ -436,7 +261,7 @@ class BatchedDctPoisson {
 
   // As forward_block.
   void inverse_block(int s, const T* in, std::int64_t in_stride, T* out, std::int64_t out_stride, T* re[2],
-                     T* im[2], T* generic) const {
+                     T* im[2], T* fft_scratch) const {
     const std::int64_t n = dom_.n[s];
     for (std::int64_t k = 0; k < n; ++k) {
       // P = conj(w) (X_k - i X_{n-k}) per row (X_n = 0), Z = P0 + i P1, stored
@@ -456,7 +281,7 @@ class BatchedDctPoisson {
         di[l] = -(p0i + p1r);
       }
     }
-    const int done = fft_[s].forward(re, im, generic);
+    const int done = fft_[s].forward(re, im, fft_scratch);
     const T* zr = re[done];
     const T* zi = im[done];
     for (std::int64_t m = 0; m < n; ++m) {

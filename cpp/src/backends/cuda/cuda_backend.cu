@@ -63,7 +63,8 @@ struct CudaKernel {
   bool shaped = false;  // takes the omt_shape argument first
 };
 struct CudaKernels {
-  CudaKernel primal, residual, modes, dual, violation, movement, fft_stage, dct_post, divide;
+  CudaKernel primal, residual, modes, dual, violation, movement, fft_stage, dct_post, divide, chirp_in, chirp_multiply,
+      chirp_out;
 };
 
 template <class F>
@@ -79,7 +80,8 @@ CudaKernels shape_kernels() {
           {fn(&ns::omt_modes<S...>), true},      {fn(&ns::omt_dual_update), false},                          \
           {fn(&ns::omt_violation<S...>), true},  {fn(&ns::omt_movement<S...>), true},                        \
           {fn(&ns::omt_fft_stage<I>), false},    {fn(&ns::omt_dct_post<I>), false},                          \
-          {fn(&ns::omt_divide<I>), false}};
+          {fn(&ns::omt_divide<I>), false},       {fn(&ns::omt_chirp_in<I>), false},                          \
+          {fn(&ns::omt_chirp_multiply<I>), false}, {fn(&ns::omt_chirp_out<I>), false}};
   if constexpr (std::is_same_v<T, float>) {
     OMT_CUDA_KERNELS(cuda_f32)
   } else {

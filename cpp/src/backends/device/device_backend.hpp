@@ -37,6 +37,7 @@
 
 #include "backends/device/dialect.h"
 #include "backends/device/plan.hpp"
+#include "transforms/fft.hpp"
 #include "core/backend.hpp"
 #include "omtcore/errors.hpp"
 
@@ -101,8 +102,11 @@ class DeviceBackend final : public Backend {
         cols_(setup.blocks * setup.block_size), pad_(dom_.stride[0]) {
     for (int s = 0; s < 3; ++s) inv_h_[s] = setup.grid.inv_h[s];
     const std::int64_t total = std::int64_t(planes_) * n_;
+    fft_items_ = total;
+    for (int s = 0; s < d_; ++s)
+      if (uses_chirp_z(dom_.n[s])) fft_items_ = std::max(fft_items_, total / dom_.n[s] * chirp_z_length(dom_.n[s]));
     const LaunchRange all = api_->cells(total);
-    index32_ = Api::kNarrowIndices && total + std::int64_t(all.groups * all.size) < INT_MAX;
+    index32_ = Api::kNarrowIndices && fft_items_ + std::int64_t(all.groups * all.size) < INT_MAX;
     auto scope = api_->scope();
     kernels_ = api_->kernels(setup, index32_);
     auto arrays = std::make_unique<Arrays>();
@@ -237,16 +241,18 @@ class DeviceBackend final : public Backend {
     v_bytes_ = (std::size_t(pad_) + P * d_ * n) * real;
     x_bytes_ = std::size_t(cols_) * n * real;
     phi_bytes_ = (P * n + std::size_t(pad_)) * sizeof(Potential);
-    const std::size_t plane_bytes = P * n * real;
+    const std::size_t plane_bytes = P * n * real, fft_bytes = std::size_t(fft_items_) * real;
     // The iterate, extrapolation, anchor and restart point of v, x and phi;
-    // residual, right-hand side and the FFT's two complex buffers; the
-    // eigenvalues and bits; the rest (tables, coupling) is small.
-    api_->check_memory(4 * (v_bytes_ + x_bytes_ + phi_bytes_) + 6 * plane_bytes + n * real + n,
-                       std::max({v_bytes_, x_bytes_, phi_bytes_, plane_bytes}));
+    // residual, right-hand side and the FFT's two complex buffers (longer
+    // than a plane where an axis runs by chirp-z); the eigenvalues and bits;
+    // the rest (tables, coupling) is small.
+    api_->check_memory(4 * (v_bytes_ + x_bytes_ + phi_bytes_) + 2 * plane_bytes + 4 * fft_bytes + n * real + n,
+                       std::max({v_bytes_, x_bytes_, phi_bytes_, fft_bytes}));
     for (Array* b : {&a.v, &a.vbar, &a.v0}) create_zeroed(*b, v_bytes_);  // padding too (cell_math.h)
     for (Array* b : {&a.x, &a.xbar, &a.x0}) create_zeroed(*b, x_bytes_);
     for (Array* b : {&a.phi, &a.phi0}) create_zeroed(*b, phi_bytes_);
-    for (Array* b : {&a.r, &a.fft_re[0], &a.fft_im[0], &a.fft_re[1], &a.fft_im[1]}) b->create(*api_, plane_bytes);
+    a.r.create(*api_, plane_bytes);
+    for (Array* b : {&a.fft_re[0], &a.fft_im[0], &a.fft_re[1], &a.fft_im[1]}) b->create(*api_, fft_bytes);
     a.partial.create(*api_, 2 * api_->max_reduce_groups() * sizeof(Potential));
     upload(a.rhs, setup.rhs);
     a.bits.create(*api_, n);
@@ -263,7 +269,7 @@ class DeviceBackend final : public Backend {
       upload(a.sines[s], plan.sines);
       upload(a.scale[s], plan.scale);
       upload(a.fft_table[s], plan.table);
-      stages_[s] = std::move(plan.stages);
+      fft_[s] = {std::move(plan.stages), plan.chirp_length, plan.chirp, plan.kernel};
     }
     upload(a.eigenvalue, laplacian_per_cell(setup.grid));
     api_->finish();  // lazily allocating drivers report a shortage here, not later
@@ -313,9 +319,10 @@ class DeviceBackend final : public Backend {
   // r <- its orthonormal DCT-II along axis s (inverse: DCT-III), every plane:
   // the FFT's stages (stage_role), then the post-pass where it is separate.
   void dct(int s, bool inverse) {
+    if (fft_[s].chirp_length) return chirp_z_dct(s, inverse);
     const IndexArg len{dom_.n[s]}, inner{dom_.stride[s]}, total{std::int64_t(planes_) * n_};
     const LaunchRange range = api_->axis_range(inner.value, len.value, total.value / (len.value * inner.value));
-    const std::vector<FftStage>& stages = stages_[s];
+    const std::vector<FftStage>& stages = fft_[s].stages;
     for (std::size_t i = 0; i < stages.size(); ++i) {
       const FftStage& st = stages[i];
       const StageRole role = stage_role(i, stages.size());
@@ -326,6 +333,34 @@ class DeviceBackend final : public Backend {
     if (stages.size() == 1)
       launch(kernels_.dct_post, range, total, len, inner, int(inverse), a_->fft_re[0], a_->fft_im[0], a_->cosines[s],
              a_->sines[s], a_->scale[s], a_->r);
+  }
+
+  // As dct, by the chirp-z transform (kernels.cl): rows padded to the
+  // convolution length in the FFT's buffers, two FFTs of that length.
+  void chirp_z_dct(int s, bool inverse) {
+    const AxisFft& fft = fft_[s];
+    const IndexArg len{dom_.n[s]}, padded{fft.chirp_length}, inner{dom_.stride[s]}, total{std::int64_t(planes_) * n_};
+    const std::int64_t outer = total.value / (len.value * inner.value);
+    const IndexArg padded_total{outer * padded.value * inner.value};
+    const LaunchRange rows = api_->axis_range(inner.value, len.value, outer);
+    const LaunchRange padded_rows = api_->axis_range(inner.value, padded.value, outer);
+    launch(kernels_.chirp_in, padded_rows, padded_total, len, padded, inner, int(inverse), a_->r, a_->cosines[s],
+           a_->sines[s], a_->scale[s], a_->fft_table[s], fft.chirp, a_->fft_re[0], a_->fft_im[0]);
+    int cur = 0;
+    auto stages = [&] {
+      for (const FftStage& st : fft.stages) {
+        launch(kernels_.fft_stage, padded_rows, padded_total, padded, inner, st.radix, IndexArg{st.span},
+               st.twiddles, st.roots, a_->fft_table[s], 0, 0, int(inverse), a_->r, a_->cosines[s], a_->sines[s],
+               a_->scale[s], a_->fft_re[cur], a_->fft_im[cur], a_->fft_re[cur ^ 1], a_->fft_im[cur ^ 1]);
+        cur ^= 1;
+      }
+    };
+    stages();
+    launch(kernels_.chirp_multiply, padded_rows, padded_total, padded, inner, a_->fft_table[s], fft.kernel,
+           a_->fft_re[cur], a_->fft_im[cur]);
+    stages();
+    launch(kernels_.chirp_out, rows, total, len, padded, inner, int(inverse), a_->fft_re[cur], a_->fft_im[cur],
+           a_->fft_table[s], fft.chirp, a_->cosines[s], a_->sines[s], a_->scale[s], a_->r);
   }
 
   // Runs a reduction kernel and sums the work-groups' `values` partial sums on the host, in double.
@@ -368,7 +403,12 @@ class DeviceBackend final : public Backend {
   std::size_t v_bytes_ = 0, x_bytes_ = 0, phi_bytes_ = 0;
   typename Api::Kernels kernels_{};
   std::unique_ptr<Arrays> a_;
-  std::vector<FftStage> stages_[3];  // the FFT of each axis (plan_axis_dct)
+  struct AxisFft {  // the FFT of an axis (plan_axis_dct)
+    std::vector<FftStage> stages;
+    std::int64_t chirp_length = 0, chirp = 0, kernel = 0;
+  };
+  AxisFft fft_[3];
+  std::int64_t fft_items_ = 0;  // complex entries of an FFT buffer: the longest padded axis
 };
 
 template <class Api, class... A>

@@ -199,6 +199,56 @@ OMT_TRANSFORM_KERNEL omt_dct_post(omt_transform_t total, omt_transform_t n, omt_
   }
 }
 
+/* An axis whose length n has a prime factor above kLargestDirectRadix runs
+ * by Bluestein's chirp-z transform (transforms/fft.hpp): the FFT of length n
+ * as a cyclic convolution of the smooth length M = len >= 2n - 1, in the
+ * ping-pong buffers laid out (outer, M, inner). omt_chirp_in writes
+ * a_j = (the FFT's input j) w_j, zero for j >= n; the stages of length M;
+ * omt_chirp_multiply: conj(A B), B = FFT(conj w) / M; the stages again;
+ * omt_chirp_out: X_k = w_k conj(.)_k for k < n, through the DCT's post-pass.
+ * w and B are interleaved complex in the axis' table, at `chirp` and `transform`. */
+OMT_TRANSFORM_KERNEL omt_chirp_in(omt_transform_t total, omt_transform_t n, omt_transform_t len,
+                                  omt_transform_t inner, int inverse, OMT_GLOBAL const real_t* x,
+                                  OMT_DCT_PARAMS, OMT_GLOBAL const real_t* table, omt_index_t chirp,
+                                  OMT_GLOBAL real_t* yr, OMT_GLOBAL real_t* yi) {
+  OMT_AXIS_ITEMS(omt_transform_t, total, len, inner, c, p, row, g) {
+    real_t re = 0, im = 0;
+    if (p < n) {
+      real_t ar, ai;
+      omt_fft_input(1, inverse, n, inner, row / len * n, c, p, x, cosines, sines, scale, x, x, &ar, &ai);
+      OMT_GLOBAL const real_t* w = table + 2 * (chirp + p);
+      re = ar * w[0] - ai * w[1];
+      im = ar * w[1] + ai * w[0];
+    }
+    yr[g] = re;
+    yi[g] = im;
+  }
+}
+
+OMT_TRANSFORM_KERNEL omt_chirp_multiply(omt_transform_t total, omt_transform_t len, omt_transform_t inner,
+                                        OMT_GLOBAL const real_t* table, omt_index_t transform,
+                                        OMT_GLOBAL real_t* re, OMT_GLOBAL real_t* im) {
+  OMT_AXIS_ITEMS(omt_transform_t, total, len, inner, c, p, row, g) {
+    OMT_GLOBAL const real_t* b = table + 2 * (transform + p);
+    const real_t ar = re[g], ai = im[g];
+    re[g] = ar * b[0] - ai * b[1];
+    im[g] = -(ar * b[1] + ai * b[0]);
+  }
+}
+
+OMT_TRANSFORM_KERNEL omt_chirp_out(omt_transform_t total, omt_transform_t n, omt_transform_t len,
+                                   omt_transform_t inner, int inverse, OMT_GLOBAL const real_t* re,
+                                   OMT_GLOBAL const real_t* im, OMT_GLOBAL const real_t* table,
+                                   omt_index_t chirp, OMT_DCT_PARAMS, OMT_GLOBAL real_t* x) {
+  OMT_AXIS_ITEMS(omt_transform_t, total, n, inner, c, k, row, g) {
+    const omt_transform_t at = row / n * len + k * inner + c;
+    OMT_GLOBAL const real_t* w = table + 2 * (chirp + k);
+    const real_t sr = re[at], si = im[at];
+    omt_dct_output(inverse, n, inner, row, c, k, w[0] * sr + w[1] * si, w[1] * sr - w[0] * si, cosines, sines,
+                   scale, x);
+  }
+}
+
 /* Divides each transform coefficient of plane p by its eigenvalue of
  * K K^T: eigenvalue[i] + shift[p]; exact null modes (0) are set to 0. */
 OMT_TRANSFORM_KERNEL omt_divide(omt_transform_t n, omt_transform_t total,

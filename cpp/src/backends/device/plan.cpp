@@ -2,6 +2,8 @@
 
 #include <cmath>
 
+#include "transforms/fft.hpp"
+
 namespace omtcore::detail {
 
 AxisDct plan_axis_dct(std::int64_t n) {
@@ -16,7 +18,8 @@ AxisDct plan_axis_dct(std::int64_t n) {
     out.scale[k] = std::sqrt((k == 0 ? 1.0 : 2.0) / double(n));
   }
   auto& table = out.table;
-  std::int64_t rest = n, span = 1;
+  const std::int64_t length = uses_chirp_z(n) ? chirp_z_length(n) : n;
+  std::int64_t rest = length, span = 1;
   auto add_stage = [&](int radix) {
     FftStage st{radix, span, std::int64_t(table.size() / 2), 0};
     for (std::int64_t k = 0; k < span; ++k)
@@ -38,6 +41,20 @@ AxisDct plan_axis_dct(std::int64_t n) {
     while (rest % radix == 0) add_stage(radix);
   for (int radix = 3; rest > 1; radix += 2)
     while (rest % radix == 0) add_stage(radix);
+  if (length != n) {
+    out.chirp_length = length;
+    out.chirp = std::int64_t(table.size() / 2);
+    for (std::int64_t k = 0; k < n; ++k) {
+      const std::complex<double> w = chirp(k, n);
+      table.push_back(w.real());
+      table.push_back(w.imag());
+    }
+    out.kernel = std::int64_t(table.size() / 2);
+    for (const std::complex<double>& b : chirp_z_kernel(n, length)) {
+      table.push_back(b.real());
+      table.push_back(b.imag());
+    }
+  }
   if (table.empty()) table.assign(2, 0.0);  // n = 1: no stage; device buffers cannot be empty
   return out;
 }

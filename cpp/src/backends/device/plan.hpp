@@ -22,11 +22,16 @@ struct FftStage {
 
 // The DCT of one axis of length n: cos and sin of pi k / 2n, the orthonormal
 // scaling sqrt((k ? 2 : 1) / n), and the FFT of length n: radices 8, 4, 2,
-// then odd factors (any length; a large prime factor is one O(n^2) stage),
-// all stages' twiddles and roots interleaved (re, im) in `table`.
+// then odd factors up to kLargestDirectRadix; a length with a larger prime
+// factor runs by the chirp-z transform (transforms/fft.hpp), whose stages are
+// then those of the convolution length M = chirp_length. Every stage's
+// twiddles and roots, and the chirp-z tables (w_k for k < n at complex offset
+// `chirp`, FFT(conj w) / M at `kernel`), interleaved (re, im) in `table`.
 struct AxisDct {
   std::vector<double> cosines, sines, scale, table;
   std::vector<FftStage> stages;
+  std::int64_t chirp_length = 0;  // 0: mixed-radix stages of length n
+  std::int64_t chirp = 0, kernel = 0;
 };
 
 AxisDct plan_axis_dct(std::int64_t n);
