@@ -15,12 +15,14 @@ namespace {
 // Why 1e-3: coarse levels solved tighter save (almost) no fine iterations and
 // cost more time (benchmarks/RESULTS.md, "2026-11-26 · 2-core CPU · multilevel warm start").
 constexpr double kCoarseTol = 1e-3;
-// A coarse level of at least this many cells (the level below a 1024^2 grid)
-// is solved to the caller's tolerance instead. Why: there a looser start sets
-// off a long swing of the primal weight, and fine iterations are expensive
+// A coarse level of at least this many cells (the level below a 1024^2 grid,
+// and below grids of odd sides near it: 511^2, 499^2, 342 x 512) is solved to
+// the caller's tolerance instead. Why: there a looser start sets off a long
+// swing of the primal weight, and fine iterations are expensive
 // (benchmarks/RESULTS.md,
-// "2026-11-26 · 2-core CPU · vectorised loop, coarse tolerance at 1024², OR-Tools at 1024²").
-constexpr std::int64_t kFullTolCoarseCells = std::int64_t(1) << 18;
+// "2026-11-26 · 2-core CPU · vectorised loop, coarse tolerance at 1024², OR-Tools at 1024²";
+// "2026-12-02 · 2-core CPU · transforms of every length" for 2^17 against 2^18).
+constexpr std::int64_t kFullTolCoarseCells = std::int64_t(1) << 17;
 constexpr std::int64_t kMinCoarseAxis = 16;
 constexpr std::int64_t kMinCoarseCells = 32 * 32;
 constexpr double kMinCoarseImbalance = 0.75;

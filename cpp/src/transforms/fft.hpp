@@ -35,8 +35,12 @@ namespace omtcore::detail {
 
 // The largest prime factor a length may have and still be transformed by
 // mixed-radix stages; above it, the chirp-z transform is cheaper
-// (benchmarks/RESULTS.md, "2026-12-02 · 2-core CPU · transforms of every length").
-constexpr std::int64_t kLargestDirectRadix = 31;
+// (benchmarks/RESULTS.md, "2026-12-02 · 2-core CPU · transforms of every length";
+// benchmarks/poisson_lengths.cpp redefines it to measure the alternatives).
+#ifndef OMTCORE_LARGEST_DIRECT_RADIX
+#define OMTCORE_LARGEST_DIRECT_RADIX 31
+#endif
+constexpr std::int64_t kLargestDirectRadix = OMTCORE_LARGEST_DIRECT_RADIX;
 
 inline std::int64_t largest_prime_factor(std::int64_t n) {
   std::int64_t largest = 1;
