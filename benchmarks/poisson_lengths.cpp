@@ -31,6 +31,7 @@ int main(int argc, char** argv) {
     const Domain dom = Domain::build(grid, nullptr);
     GridSetup setup;
     setup.domain = &dom;
+    setup.poisson = PoissonGrid::over(dom.d, dom.n);  // the transform of side n itself
     for (int s = 0; s < 2; ++s)
       for (std::int64_t k = 0; k < n; ++k)
         setup.laplacian_eigenvalues[s].push_back(2 - 2 * std::cos(3.14159265358979323846 * double(k) / double(n)));

@@ -2,8 +2,12 @@
 
 The FFT behind the solve takes mixed-radix stages for lengths whose prime
 factors are at most 31, and Bluestein's chirp-z transform for a larger prime
-factor. The CPU transform is checked against the DFT's definition and the
-dense DCT by the C++ tests (cpp/tests/test_fft.cpp, test_poisson.cpp); here
+factor; an axis of 64 cells or more whose length has a prime factor above 5
+is instead solved on a rectangle extended to the next 2-3-5-smooth length
+(zero outside the grid). The CPU transform is checked against the DFT's
+definition and the dense DCT, and the extended solve against the dense solve
+of the extended rectangle, by the C++ tests (cpp/tests/test_fft.cpp,
+test_poisson.cpp); here
 
 * a device backend's iterates after a few plain PDHG iterations, which pass
   through one Poisson solve each, equal the CPU backend's to rounding, on
@@ -26,12 +30,14 @@ TOL = {"float64": 1e-6, "float32": 1e-5}  # certified relative gap; float32 roun
 # (shape, what its lengths exercise)
 ITERATE_SHAPES = [
     ((60, 45), "3- and 5-smooth"),
-    ((77, 26), "generic radices 7, 11, 13"),
+    ((26, 77), "generic radix 13, 77 extended to 80"),
+    ((62, 59), "generic radix 31, chirp-z prime 59"),
     ((37, 41), "chirp-z primes"),
-    ((74, 123), "chirp-z prime multiples (2 x 37, 3 x 41)"),
-    ((509,), "a long chirp-z prime"),
+    ((74, 123), "extended rectangle 75 x 125"),
+    ((509,), "a long prime extended to 512"),
     ((5, 37, 3), "chirp-z on the middle axis of three"),
-    ((2, 3, 127), "chirp-z on the last axis"),
+    ((2, 3, 127), "127 extended to 128 on the last axis"),
+    ((67, 3, 4), "67 extended to 72 on the first axis"),
 ]
 
 

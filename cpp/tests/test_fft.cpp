@@ -68,6 +68,19 @@ TEST_CASE("chirp-z lengths and planning rule") {
     CHECK(s >= m);
     CHECK(largest_prime_factor(s) <= 5);
   }
+  // The Poisson solve's rectangle: smooth or short sides kept, others extended.
+  CHECK(poisson_length(509) == 512);
+  CHECK(poisson_length(1021) == 1024);
+  CHECK(poisson_length(700) == 720);
+  CHECK(poisson_length(720) == 720);
+  CHECK(poisson_length(61) == 61);
+  CHECK(poisson_length(67) == 72);
+  for (std::int64_t n = 1; n < 5000; n += 3) {
+    const std::int64_t m = poisson_length(n);
+    CHECK(m >= n);
+    CHECK(double(m) <= 1.11 * double(n));
+    CHECK((m == n || largest_prime_factor(m) <= 5));
+  }
 }
 
 TEST_CASE("FFT of every length matches the DFT") {

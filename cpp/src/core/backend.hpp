@@ -15,12 +15,38 @@
 
 namespace omtcore::detail {
 
+// The rectangle the preconditioner's Poisson solve runs on: the grid itself,
+// or the grid extended at the high end of each axis whose length is awkward
+// for the FFT to the next 2-3-5-smooth length (poisson_length in
+// transforms/fft.hpp). Extended, the solve is P L^+ P^T, L the extended
+// rectangle's Laplacian and P the restriction to the grid: since L's energy
+// on any extension of y is at least the grid Laplacian's on y, P L^+ P^T is
+// below the grid's own inverse, so the preconditioned step stays within the
+// step-size condition (a weaker preconditioner, as on a masked domain).
+struct PoissonGrid {
+  int d = 0;
+  std::array<std::int64_t, 3> n{1, 1, 1};
+  std::array<std::int64_t, 3> stride{0, 0, 0};  // C-order
+  std::int64_t cells = 0;
+  bool extends(const Domain& dom) const { return cells != dom.cells; }
+  static PoissonGrid over(int d, const std::array<std::int64_t, 3>& n) {
+    PoissonGrid pg;
+    pg.d = d;
+    pg.n = n;
+    pg.stride = {n[1] * n[2], n[2], 1};
+    pg.cells = n[0] * n[1] * n[2];
+    return pg;
+  }
+};
+
 // The grid part of a backend's setup, in solver units (spacing scaled to at most 1).
 struct GridSetup {
   const Domain* domain = nullptr;
   std::array<double, 3> inv_h{1, 1, 1};   // 1 / solver spacing per axis
-  // Eigenvalues of K K^T along each axis: (2 - 2 cos(pi k / n_s)) / h_s^2, k < n_s.
-  // K K^T is the grid Laplacian of the full rectangle, diagonalised by the DCT-II.
+  PoissonGrid poisson;
+  // Eigenvalues of K K^T along each axis of the Poisson grid: (2 - 2 cos(pi k /
+  // N_s)) / h_s^2, k < N_s: the Laplacian of that full rectangle, diagonalised
+  // by the DCT-II.
   std::array<std::vector<double>, 3> laplacian_eigenvalues;
 };
 

@@ -11,6 +11,7 @@
 #include <string>
 
 #include "omtcore/errors.hpp"
+#include "transforms/fft.hpp"
 
 namespace omtcore::detail {
 
@@ -106,6 +107,10 @@ std::string device_name(const BackendEntry& entry, const SolveOptions& options) 
 GridSetup grid_setup(const Domain& dom, double& h_ref, double& norm_bound) {
   GridSetup setup;
   setup.domain = &dom;
+  std::array<std::int64_t, 3> rect = dom.n;
+  for (int s = 0; s < dom.d; ++s) rect[s] = poisson_length(dom.n[s]);
+  setup.poisson = PoissonGrid::over(dom.d, rect);
+  const PoissonGrid& pg = setup.poisson;
   h_ref = 0;
   for (int s = 0; s < dom.d; ++s) h_ref = std::max(h_ref, dom.h[s]);
   const double pi = 3.14159265358979323846;
@@ -116,9 +121,9 @@ GridSetup grid_setup(const Domain& dom, double& h_ref, double& norm_bound) {
     norm_bound += 4.0 / (hs * hs);
     // Eigenvalues of the 1D Neumann Laplacian, diagonalised by the DCT-II.
     auto& eig = setup.laplacian_eigenvalues[s];
-    eig.resize(dom.n[s]);
-    for (std::int64_t k = 0; k < dom.n[s]; ++k)
-      eig[k] = (2.0 - 2.0 * std::cos(pi * double(k) / double(dom.n[s]))) / (hs * hs);
+    eig.resize(pg.n[s]);
+    for (std::int64_t k = 0; k < pg.n[s]; ++k)
+      eig[k] = (2.0 - 2.0 * std::cos(pi * double(k) / double(pg.n[s]))) / (hs * hs);
   }
   return setup;
 }

@@ -69,6 +69,18 @@ inline std::int64_t smooth_length_at_least(std::int64_t m) {
 }
 inline std::int64_t chirp_z_length(std::int64_t n) { return smooth_length_at_least(2 * n - 1); }
 
+// The length the preconditioner's Poisson solve runs on along an axis of n
+// cells (core/backend.hpp, PoissonGrid): n where its FFT is cheap (prime
+// factors 2, 3, 5) or the axis short, else the next 2-3-5-smooth length (at
+// most 11% more cells per axis from 64 cells on, 7% from 1,000): a smooth
+// transform costs a third of the chirp-z transform and about 60% of a generic
+// radix, and the extended solve keeps the preconditioner nearly as good
+// (benchmarks/RESULTS.md, "2026-12-02 · 2-core CPU · Poisson solve on an extended rectangle").
+constexpr std::int64_t kExtendFrom = 64;
+inline std::int64_t poisson_length(std::int64_t n) {
+  return n < kExtendFrom || largest_prime_factor(n) <= 5 ? n : smooth_length_at_least(n);
+}
+
 // The chirp w_k = e^{-i pi k^2 / n}, its angle reduced exactly (k^2 mod 2n)
 // so that it stays accurate for long rows.
 inline std::complex<double> chirp(std::int64_t k, std::int64_t n) {

@@ -40,14 +40,15 @@ class BatchedDctPoisson {
   // Solves K K^T x = r, or (K K^T + shift I) x = r for a shift given per call
   // (the field problems' modes).
   explicit BatchedDctPoisson(const GridSetup& setup)
-      : dom_(*setup.domain) {
+      : grid_(*setup.domain), rect_(setup.poisson) {
+    if (rect_.extends(grid_)) extended_.assign(rect_.cells, T(0));
     const double pi = 3.14159265358979323846;
 #ifdef _OPENMP
     threads_ = omp_get_max_threads();
 #endif
     std::int64_t longest = 1, fft_scratch = 0;
-    for (int s = 0; s < dom_.d; ++s) {
-      const std::int64_t n = dom_.n[s];
+    for (int s = 0; s < rect_.d; ++s) {
+      const std::int64_t n = rect_.n[s];
       longest = std::max(longest, n);
       fft_.emplace_back(n);
       fft_scratch = std::max(fft_scratch, fft_.back().scratch());
@@ -60,39 +61,72 @@ class BatchedDctPoisson {
     scratch_.resize(threads_);
     for (auto& buf : scratch_) buf.assign(6 * longest * kHalf + fft_scratch, T(0));
     double volume = 1;
-    for (int s = 0; s < dom_.d; ++s) volume *= double(dom_.n[s]);
+    for (int s = 0; s < rect_.d; ++s) volume *= double(rect_.n[s]);
     // The eigenvalues of K K^T are sums of per-axis ones; they are summed per
     // coefficient on the fly (a table per cell would cost 4-8 bytes per cell).
     volume_ = volume;
-    for (int s = 0; s < dom_.d; ++s) eigenvalues_[s] = setup.laplacian_eigenvalues[s];
+    for (int s = 0; s < rect_.d; ++s) eigenvalues_[s] = setup.laplacian_eigenvalues[s];
   }
 
   // x <- (K K^T + shift I)^+ x, in place (shift: the field problems' modes).
   // Allocates nothing. The last axis is transformed, divided by the
   // eigenvalues and transformed back in one pass, its rows never leaving the
   // thread's scratch in between.
+  // On an extended Poisson grid (core/backend.hpp, PoissonGrid), x is
+  // copied into the rectangle, zero outside the grid, and the grid's cells
+  // copied back: x <- P (K K^T + shift I)^+ P^T x.
   void solve(T* x, double shift = 0.0) {
-    const int last = dom_.d - 1;
-    for (int s = 0; s < last; ++s) axis_pass(s, Pass::forward, x, shift);
-    axis_pass(last, Pass::forward_divide_inverse, x, shift);
-    for (int s = last - 1; s >= 0; --s) axis_pass(s, Pass::inverse, x, shift);
+    T* y = extended_.empty() ? x : extended_.data();
+    if (y != x) copy_rows(x, true);
+    const int last = rect_.d - 1;
+    for (int s = 0; s < last; ++s) axis_pass(s, Pass::forward, y, shift);
+    axis_pass(last, Pass::forward_divide_inverse, y, shift);
+    for (int s = last - 1; s >= 0; --s) axis_pass(s, Pass::inverse, y, shift);
+    if (y != x) copy_rows(x, false);
   }
 
  private:
   enum class Pass { forward, inverse, forward_divide_inverse };
+
+  // Between x (the grid) and the extended rectangle, row by row of the last
+  // axis; into the rectangle, the cells outside the grid are zeroed.
+  void copy_rows(T* x, bool into) {
+    const int last = rect_.d - 1;
+    const std::int64_t len = grid_.n[last], long_len = rect_.n[last], rows = rect_.cells / long_len;
+    const bool parallel = rect_.cells >= (1 << 14) && threads_ > 1;
+#pragma omp parallel for schedule(static) num_threads(threads_) if (parallel)
+    for (std::int64_t r = 0; r < rows; ++r) {
+      std::int64_t rest = r, grid_row = 0;
+      bool inside = true;
+      for (int s = last - 1; s >= 0; --s) {
+        const std::int64_t i = rest % rect_.n[s];
+        rest /= rect_.n[s];
+        inside = inside && i < grid_.n[s];
+        grid_row += i * (grid_.stride[s] / len);
+      }
+      T* row = extended_.data() + r * long_len;
+      T* cells = x + grid_row * len;
+      if (!into) {
+        if (inside) std::copy(row, row + len, cells);
+      } else {
+        if (inside) std::copy(cells, cells + len, row);
+        std::fill(row + (inside ? len : 0), row + long_len, T(0));
+      }
+    }
+  }
 
   // The last axis' coefficients of a block, raw[k * kLanes + l] for row l,
   // divided by (eigenvalue + shift) * N (N: the inverse transforms' 1/N); 0
   // where that is not positive (the constant mode, which the right-hand side
   // never has). The other axes' eigenvalues are summed once per row.
   void divide_block(const std::int64_t* row_of_lane, double shift, T* __restrict raw) const {
-    const int last = dom_.d - 1;
-    const std::int64_t len = dom_.n[last];
+    const int last = rect_.d - 1;
+    const std::int64_t len = rect_.n[last];
     const double* tail = eigenvalues_[last].data();
     T head[kLanes];
     for (int l = 0; l < kLanes; ++l) {
       double sum = shift;
-      for (int s = 0; s < last; ++s) sum += eigenvalues_[s][(row_of_lane[l] * len / dom_.stride[s]) % dom_.n[s]];
+      for (int s = 0; s < last; ++s) sum += eigenvalues_[s][(row_of_lane[l] * len / rect_.stride[s]) % rect_.n[s]];
       head[l] = static_cast<T>(sum);
     }
     const T volume = static_cast<T>(volume_);
@@ -114,9 +148,9 @@ class BatchedDctPoisson {
   }
 
   void axis_pass(int s, Pass pass, T* x, double shift) {
-    const std::int64_t n = dom_.n[s], inner = dom_.stride[s];
-    const std::int64_t rows = dom_.cells / n, blocks = (rows + kLanes - 1) / kLanes;
-    const bool parallel = dom_.cells >= (1 << 14) && threads_ > 1 && blocks > 1;
+    const std::int64_t n = rect_.n[s], inner = rect_.stride[s];
+    const std::int64_t rows = rect_.cells / n, blocks = (rows + kLanes - 1) / kLanes;
+    const bool parallel = rect_.cells >= (1 << 14) && threads_ > 1 && blocks > 1;
 #pragma omp parallel for schedule(static) num_threads(threads_) if (parallel)
     for (std::int64_t b = 0; b < blocks; ++b) {
       int t = 0;
@@ -226,7 +260,7 @@ class BatchedDctPoisson {
   // read before the first output is written).
   void forward_block(int s, const T* in, std::int64_t in_stride, T* out, std::int64_t out_stride, T* re[2],
                      T* im[2], T* fft_scratch) const {
-    const std::int64_t n = dom_.n[s];
+    const std::int64_t n = rect_.n[s];
     for (std::int64_t m = 0; m < n; ++m) {
       const T* src = in + source(m, n) * in_stride;
       T* dr = re[0] + m * kHalf;
@@ -262,7 +296,7 @@ class BatchedDctPoisson {
   // As forward_block.
   void inverse_block(int s, const T* in, std::int64_t in_stride, T* out, std::int64_t out_stride, T* re[2],
                      T* im[2], T* fft_scratch) const {
-    const std::int64_t n = dom_.n[s];
+    const std::int64_t n = rect_.n[s];
     for (std::int64_t k = 0; k < n; ++k) {
       // P = conj(w) (X_k - i X_{n-k}) per row (X_n = 0), Z = P0 + i P1, stored
       // conjugated: the inverse FFT is conj(FFT(conj Z)).
@@ -296,7 +330,9 @@ class BatchedDctPoisson {
     }
   }
 
-  const Domain& dom_;
+  const Domain& grid_;
+  const PoissonGrid rect_;  // the rectangle the transforms run on (the grid, or extended)
+  std::vector<T> extended_;  // that rectangle, where it extends the grid
   int threads_ = 1;
   std::vector<LaneFft<T, kHalf>> fft_;                // per axis
   std::array<std::vector<T>, 3> twiddle_re_, twiddle_im_;  // e^{-i pi k / 2n} per axis

@@ -203,7 +203,6 @@ class CpuBackend final : public Backend {
     const T* xr = lambda < 1 && cols_ > 0 ? xr_.data() : x_.data();
     T* x = x_.data();
     T* xbar = xbar_.data();
-    const T* coupling = coupling_.data();
     const T* packed = packed_.data();
     const T* threshold = threshold_.data();
     const std::uint8_t* bits = dom_.bits.data();

@@ -64,7 +64,7 @@ struct CudaKernel {
 };
 struct CudaKernels {
   CudaKernel primal, residual, modes, dual, violation, movement, fft_stage, dct_post, divide, chirp_in, chirp_multiply,
-      chirp_out;
+      chirp_out, extend, restrict;
 };
 
 template <class F>
@@ -81,7 +81,8 @@ CudaKernels shape_kernels() {
           {fn(&ns::omt_violation<S...>), true},  {fn(&ns::omt_movement<S...>), true},                        \
           {fn(&ns::omt_fft_stage<I>), false},    {fn(&ns::omt_dct_post<I>), false},                          \
           {fn(&ns::omt_divide<I>), false},       {fn(&ns::omt_chirp_in<I>), false},                          \
-          {fn(&ns::omt_chirp_multiply<I>), false}, {fn(&ns::omt_chirp_out<I>), false}};
+          {fn(&ns::omt_chirp_multiply<I>), false}, {fn(&ns::omt_chirp_out<I>), false},  \
+          {fn(&ns::omt_extend<I>), false},       {fn(&ns::omt_restrict<I>), false}};
   if constexpr (std::is_same_v<T, float>) {
     OMT_CUDA_KERNELS(cuda_f32)
   } else {

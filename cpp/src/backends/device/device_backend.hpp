@@ -98,13 +98,15 @@ class DeviceBackend final : public Backend {
 
  public:
   DeviceBackend(const ProblemSetup& setup, std::unique_ptr<Api> api)
-      : api_(std::move(api)), dom_(*setup.grid.domain), d_(dom_.d), n_(dom_.cells), planes_(setup.planes),
+      : api_(std::move(api)), dom_(*setup.grid.domain), pg_(setup.grid.poisson), d_(dom_.d), n_(dom_.cells),
+        planes_(setup.planes),
         cols_(setup.blocks * setup.block_size), pad_(dom_.stride[0]) {
     for (int s = 0; s < 3; ++s) inv_h_[s] = setup.grid.inv_h[s];
-    const std::int64_t total = std::int64_t(planes_) * n_;
-    fft_items_ = total;
+    const std::int64_t total = std::int64_t(planes_) * n_, poisson_total = std::int64_t(planes_) * pg_.cells;
+    fft_items_ = poisson_total;
     for (int s = 0; s < d_; ++s)
-      if (uses_chirp_z(dom_.n[s])) fft_items_ = std::max(fft_items_, total / dom_.n[s] * chirp_z_length(dom_.n[s]));
+      if (uses_chirp_z(pg_.n[s]))
+        fft_items_ = std::max(fft_items_, poisson_total / pg_.n[s] * chirp_z_length(pg_.n[s]));
     const LaunchRange all = api_->cells(total);
     index32_ = Api::kNarrowIndices && fft_items_ + std::int64_t(all.groups * all.size) < INT_MAX;
     auto scope = api_->scope();
@@ -203,6 +205,7 @@ class DeviceBackend final : public Backend {
   // Every device array, freed together (see the destructor).
   struct Arrays {
     Array v, vbar, v0, vr, x, xbar, x0, xr, phi, phi0, phir, r, rhs, bits, partial;
+    Array extended;                                        // the extended Poisson rectangle, if any
     Array coupling, threshold, modes, shift, eigenvalue;
     Array fft_re[2], fft_im[2];                             // the FFT's ping-pong buffers
     Array cosines[3], sines[3], scale[3], fft_table[3];  // per axis
@@ -246,12 +249,15 @@ class DeviceBackend final : public Backend {
     // residual, right-hand side and the FFT's two complex buffers (longer
     // than a plane where an axis runs by chirp-z); the eigenvalues and bits;
     // the rest (tables, coupling) is small.
-    api_->check_memory(4 * (v_bytes_ + x_bytes_ + phi_bytes_) + 2 * plane_bytes + 4 * fft_bytes + n * real + n,
+    const std::size_t extended_bytes = pg_.extends(dom_) ? P * std::size_t(pg_.cells) * real : 0;
+    api_->check_memory(4 * (v_bytes_ + x_bytes_ + phi_bytes_) + 2 * plane_bytes + extended_bytes + 4 * fft_bytes +
+                           std::size_t(pg_.cells) * real + n,
                        std::max({v_bytes_, x_bytes_, phi_bytes_, fft_bytes}));
     for (Array* b : {&a.v, &a.vbar, &a.v0}) create_zeroed(*b, v_bytes_);  // padding too (cell_math.h)
     for (Array* b : {&a.x, &a.xbar, &a.x0}) create_zeroed(*b, x_bytes_);
     for (Array* b : {&a.phi, &a.phi0}) create_zeroed(*b, phi_bytes_);
     a.r.create(*api_, plane_bytes);
+    if (extended_bytes) a.extended.create(*api_, extended_bytes);
     for (Array* b : {&a.fft_re[0], &a.fft_im[0], &a.fft_re[1], &a.fft_im[1]}) b->create(*api_, fft_bytes);
     a.partial.create(*api_, 2 * api_->max_reduce_groups() * sizeof(Potential));
     upload(a.rhs, setup.rhs);
@@ -264,7 +270,7 @@ class DeviceBackend final : public Backend {
     // The Poisson solve: per axis, the DCT's twiddles and scaling and the
     // FFT's stages, and the Laplacian's eigenvalue per transform coefficient.
     for (int s = 0; s < d_; ++s) {
-      AxisDct plan = plan_axis_dct(dom_.n[s]);
+      AxisDct plan = plan_axis_dct(pg_.n[s]);
       upload(a.cosines[s], plan.cosines);
       upload(a.sines[s], plan.sines);
       upload(a.scale[s], plan.scale);
@@ -309,48 +315,59 @@ class DeviceBackend final : public Backend {
 
   // r <- (Laplacian (x) I + I (x) diag(shift))^+ r for all planes at once:
   // DCT along each axis, divide by the eigenvalues, inverse DCTs, in place.
+  // On an extended Poisson grid the solve runs on the rectangle
+  // (PoissonGrid, core/backend.hpp): r is extended by zeros and restricted back.
   void poisson() {
-    for (int s = 0; s < d_; ++s) dct(s, false);
-    const std::int64_t total = std::int64_t(planes_) * n_;
-    launch(kernels_.divide, api_->cells(total), IndexArg{n_}, IndexArg{total}, a_->eigenvalue, a_->shift, a_->r);
-    for (int s = d_ - 1; s >= 0; --s) dct(s, true);
+    const bool extended = pg_.extends(dom_);
+    const std::int64_t total = std::int64_t(planes_) * pg_.cells;
+    const IndexArg big{pg_.cells}, N1{pg_.n[1]}, N2{pg_.n[2]}, n0{dom_.n[0]}, n1{dom_.n[1]}, n2{dom_.n[2]};
+    if (extended) launch(kernels_.extend, api_->cells(total), IndexArg{total}, big, N1, N2, n0, n1, n2, a_->r, a_->extended);
+    const Array& y = extended ? a_->extended : a_->r;
+    for (int s = 0; s < d_; ++s) dct(s, false, y);
+    launch(kernels_.divide, api_->cells(total), big, IndexArg{total}, a_->eigenvalue, a_->shift, y);
+    for (int s = d_ - 1; s >= 0; --s) dct(s, true, y);
+    const std::int64_t grid_total = std::int64_t(planes_) * n_;
+    if (extended)
+      launch(kernels_.restrict, api_->cells(grid_total), IndexArg{grid_total}, big, N1, N2, n0, n1, n2, a_->extended,
+             a_->r);
   }
 
   // r <- its orthonormal DCT-II along axis s (inverse: DCT-III), every plane:
   // the FFT's stages (stage_role), then the post-pass where it is separate.
-  void dct(int s, bool inverse) {
-    if (fft_[s].chirp_length) return chirp_z_dct(s, inverse);
-    const IndexArg len{dom_.n[s]}, inner{dom_.stride[s]}, total{std::int64_t(planes_) * n_};
+  void dct(int s, bool inverse, const Array& y) {
+    if (fft_[s].chirp_length) return chirp_z_dct(s, inverse, y);
+    const IndexArg len{pg_.n[s]}, inner{pg_.stride[s]}, total{std::int64_t(planes_) * pg_.cells};
     const LaunchRange range = api_->axis_range(inner.value, len.value, total.value / (len.value * inner.value));
     const std::vector<FftStage>& stages = fft_[s].stages;
     for (std::size_t i = 0; i < stages.size(); ++i) {
       const FftStage& st = stages[i];
       const StageRole role = stage_role(i, stages.size());
       launch(kernels_.fft_stage, range, total, len, inner, st.radix, IndexArg{st.span}, st.twiddles, st.roots,
-             a_->fft_table[s], role.first, role.last, int(inverse), a_->r, a_->cosines[s], a_->sines[s],
+             a_->fft_table[s], role.first, role.last, int(inverse), y, a_->cosines[s], a_->sines[s],
              a_->scale[s], a_->fft_re[role.in], a_->fft_im[role.in], a_->fft_re[role.out], a_->fft_im[role.out]);
     }
     if (stages.size() == 1)
       launch(kernels_.dct_post, range, total, len, inner, int(inverse), a_->fft_re[0], a_->fft_im[0], a_->cosines[s],
-             a_->sines[s], a_->scale[s], a_->r);
+             a_->sines[s], a_->scale[s], y);
   }
 
   // As dct, by the chirp-z transform (kernels.cl): rows padded to the
   // convolution length in the FFT's buffers, two FFTs of that length.
-  void chirp_z_dct(int s, bool inverse) {
+  void chirp_z_dct(int s, bool inverse, const Array& y) {
     const AxisFft& fft = fft_[s];
-    const IndexArg len{dom_.n[s]}, padded{fft.chirp_length}, inner{dom_.stride[s]}, total{std::int64_t(planes_) * n_};
+    const IndexArg len{pg_.n[s]}, padded{fft.chirp_length}, inner{pg_.stride[s]},
+        total{std::int64_t(planes_) * pg_.cells};
     const std::int64_t outer = total.value / (len.value * inner.value);
     const IndexArg padded_total{outer * padded.value * inner.value};
     const LaunchRange rows = api_->axis_range(inner.value, len.value, outer);
     const LaunchRange padded_rows = api_->axis_range(inner.value, padded.value, outer);
-    launch(kernels_.chirp_in, padded_rows, padded_total, len, padded, inner, int(inverse), a_->r, a_->cosines[s],
+    launch(kernels_.chirp_in, padded_rows, padded_total, len, padded, inner, int(inverse), y, a_->cosines[s],
            a_->sines[s], a_->scale[s], a_->fft_table[s], fft.chirp, a_->fft_re[0], a_->fft_im[0]);
     int cur = 0;
     auto stages = [&] {
       for (const FftStage& st : fft.stages) {
         launch(kernels_.fft_stage, padded_rows, padded_total, padded, inner, st.radix, IndexArg{st.span},
-               st.twiddles, st.roots, a_->fft_table[s], 0, 0, int(inverse), a_->r, a_->cosines[s], a_->sines[s],
+               st.twiddles, st.roots, a_->fft_table[s], 0, 0, int(inverse), y, a_->cosines[s], a_->sines[s],
                a_->scale[s], a_->fft_re[cur], a_->fft_im[cur], a_->fft_re[cur ^ 1], a_->fft_im[cur ^ 1]);
         cur ^= 1;
       }
@@ -360,7 +377,7 @@ class DeviceBackend final : public Backend {
            a_->fft_re[cur], a_->fft_im[cur]);
     stages();
     launch(kernels_.chirp_out, rows, total, len, padded, inner, int(inverse), a_->fft_re[cur], a_->fft_im[cur],
-           a_->fft_table[s], fft.chirp, a_->cosines[s], a_->sines[s], a_->scale[s], a_->r);
+           a_->fft_table[s], fft.chirp, a_->cosines[s], a_->sines[s], a_->scale[s], y);
   }
 
   // Runs a reduction kernel and sums the work-groups' `values` partial sums on the host, in double.
@@ -394,6 +411,7 @@ class DeviceBackend final : public Backend {
 
   std::unique_ptr<Api> api_;
   const Domain& dom_;
+  const PoissonGrid pg_;  // the rectangle of the Poisson solve (the grid, or extended)
   int d_;
   std::int64_t n_;
   int planes_, cols_;

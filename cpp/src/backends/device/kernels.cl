@@ -249,6 +249,30 @@ OMT_TRANSFORM_KERNEL omt_chirp_out(omt_transform_t total, omt_transform_t n, omt
   }
 }
 
+/* Between the residual r (plane, n0, n1, n2) and the extended Poisson
+ * rectangle y (plane, N0, N1, N2) of core/backend.hpp's PoissonGrid:
+ * omt_extend writes y, zero outside the grid; omt_restrict copies the grid's
+ * cells of y back into r. */
+OMT_TRANSFORM_KERNEL omt_extend(omt_transform_t total, omt_transform_t big, omt_transform_t N1, omt_transform_t N2,
+                                omt_transform_t n0, omt_transform_t n1, omt_transform_t n2,
+                                OMT_GLOBAL const real_t* r, OMT_GLOBAL real_t* y) {
+  OMT_FOR_ITEMS(omt_transform_t, g, total) {
+    const omt_transform_t p = g / big, c = g % big;
+    const omt_transform_t i0 = c / (N1 * N2), i1 = (c / N2) % N1, i2 = c % N2;
+    y[g] = (i0 < n0 && i1 < n1 && i2 < n2) ? r[p * (n0 * n1 * n2) + (i0 * n1 + i1) * n2 + i2] : (real_t)0;
+  }
+}
+
+OMT_TRANSFORM_KERNEL omt_restrict(omt_transform_t total, omt_transform_t big, omt_transform_t N1, omt_transform_t N2,
+                                  omt_transform_t n0, omt_transform_t n1, omt_transform_t n2,
+                                  OMT_GLOBAL const real_t* y, OMT_GLOBAL real_t* r) {
+  OMT_FOR_ITEMS(omt_transform_t, g, total) {
+    const omt_transform_t small = n0 * n1 * n2, p = g / small, c = g % small;
+    const omt_transform_t i0 = c / (n1 * n2), i1 = (c / n2) % n1, i2 = c % n2;
+    r[g] = y[p * big + (i0 * N1 + i1) * N2 + i2];
+  }
+}
+
 /* Divides each transform coefficient of plane p by its eigenvalue of
  * K K^T: eigenvalue[i] + shift[p]; exact null modes (0) are set to 0. */
 OMT_TRANSFORM_KERNEL omt_divide(omt_transform_t n, omt_transform_t total,

@@ -60,10 +60,10 @@ AxisDct plan_axis_dct(std::int64_t n) {
 }
 
 std::vector<double> laplacian_per_cell(const GridSetup& grid) {
-  const Domain& dom = *grid.domain;
-  std::vector<double> eig(dom.cells, 0.0);
-  for (std::int64_t i = 0; i < dom.cells; ++i)
-    for (int s = 0; s < dom.d; ++s) eig[i] += grid.laplacian_eigenvalues[s][(i / dom.stride[s]) % dom.n[s]];
+  const PoissonGrid& pg = grid.poisson;
+  std::vector<double> eig(pg.cells, 0.0);
+  for (std::int64_t i = 0; i < pg.cells; ++i)
+    for (int s = 0; s < pg.d; ++s) eig[i] += grid.laplacian_eigenvalues[s][(i / pg.stride[s]) % pg.n[s]];
   return eig;
 }
 

@@ -48,7 +48,7 @@ inline StageRole stage_role(std::size_t i, std::size_t count) {
   return {i == 0, i > 0 && i + 1 == count, int((i + 1) % 2), int(i % 2)};
 }
 
-// sum_s laplacian_eigenvalues[s][k_s] for every cell (k_0, k_1, k_2).
+// sum_s laplacian_eigenvalues[s][k_s] for every cell (k_0, k_1, k_2) of the Poisson grid.
 std::vector<double> laplacian_per_cell(const GridSetup& grid);
 
 }  // namespace omtcore::detail

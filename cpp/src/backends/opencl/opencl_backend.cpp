@@ -169,7 +169,7 @@ class OpenClApi {
   using Kernel = cl_kernel;
   struct Kernels {
     cl_kernel primal, residual, modes, dual, violation, movement, fft_stage, dct_post, divide, chirp_in,
-        chirp_multiply, chirp_out;
+        chirp_multiply, chirp_out, extend, restrict;
   };
   static constexpr std::size_t kMaxBatch = 32;
   // 64-bit transform indices: faster on PoCL, where 32-bit ones are widened at
@@ -260,7 +260,8 @@ class OpenClApi {
     return {kernel("omt_primal"),    kernel("omt_residual"),  kernel("omt_modes"),
             kernel("omt_dual_update"), kernel("omt_violation"), kernel("omt_movement"),
             kernel("omt_fft_stage"), kernel("omt_dct_post"),  kernel("omt_divide"),
-            kernel("omt_chirp_in"),  kernel("omt_chirp_multiply"), kernel("omt_chirp_out")};
+            kernel("omt_chirp_in"),  kernel("omt_chirp_multiply"), kernel("omt_chirp_out"),
+            kernel("omt_extend"),    kernel("omt_restrict")};
   }
 
   // The runtime picks the work-group size of per-cell kernels (their private
