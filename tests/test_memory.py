@@ -1,12 +1,17 @@
 """Peak memory of a large CPU solve: a 1024² scalar float32 solve stays under
 100 MB beyond its inputs (issue 8), result arrays included. Measured in a
 child process through the kernel's peak-RSS counter (reset just before the
-solve), so nothing the test runner holds counts."""
+solve), so nothing the test runner holds counts. Inputs of float32 are read without a
+float64 copy."""
 
 import subprocess
 import sys
+import tracemalloc
 
+import numpy as np
 import pytest
+
+import omtcore
 
 CHILD = r"""
 import numpy as np, omtcore
@@ -38,3 +43,35 @@ def test_1024_scalar_float32_cpu_peak_under_100_mb():
     assert converged == "True" and float(gap) <= 1e-4
     assert int(result_bytes) == 3 * 1024 * 1024 * 8  # flux (2 axes) and potential, float64
     assert float(peak_mb) < 100, f"peak {float(peak_mb):.0f} MB beyond the inputs"
+
+
+# float32 inputs are read where they lie: the answer equals that of their
+# float64 conversion, bit for bit, and the call allocates no numpy array as
+# large as one input (tracemalloc sees numpy's allocations; a float64 copy of
+# a would be twice a's size).
+def _float32_cases():
+    rng = np.random.default_rng(5)
+    a = rng.random((64, 48)).astype(np.float32) + 0.1
+    b = rng.random((64, 48)).astype(np.float32) + 0.1
+    yield "scalar", omtcore.scalar_omt, a, b, {}
+    yield "vector", omtcore.vector_omt, np.stack([a, b, a[::-1]], -1), np.stack([b, a, b[::-1]], -1), {}
+    w = rng.random((64, 48, 1, 1)).astype(np.float32)
+    eye = np.eye(2, dtype=np.complex64)
+    off = np.array([[0, 0.3j], [-0.3j, 0]], dtype=np.complex64)
+    yield "matrix", omtcore.matrix_omt, (eye + off) * w, (eye - off) * w[::-1], {}
+
+
+@pytest.mark.parametrize("kind", ["scalar", "vector", "matrix"])
+def test_float32_inputs_are_read_without_a_float64_copy(kind):
+    name, solve, a, b, kw = next(c for c in _float32_cases() if c[0] == kind)
+    wide = np.complex128 if a.dtype == np.complex64 else np.float64
+    exact = solve(a.astype(wide), b.astype(wide), normalize=True, tol=1e-6, dtype="float64", backend="cpu", **kw)
+    solve(a, b, normalize=True, tol=1e-2, dtype="float64", backend="cpu", **kw)  # warm up
+    tracemalloc.start()
+    try:
+        r = solve(a, b, normalize=True, tol=1e-6, dtype="float64", backend="cpu", **kw)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert r.distance == exact.distance and r.lower_bound == exact.lower_bound
+    assert peak < a.nbytes, f"{peak} bytes of Python allocations for a {a.nbytes}-byte input"

@@ -1,7 +1,7 @@
 # cython: language_level=3, boundscheck=False, wraparound=False
 """Low-level binding of the C++ core (declared in _omtcore.pxd). Use the
-functions in omtcore.api: this module takes flat, C-order float64 arrays and
-checks nothing that the C++ core checks itself."""
+functions in omtcore.api: this module takes flat, C-order float64 or float32
+arrays and checks nothing that the C++ core checks itself."""
 
 from cpython.buffer cimport PyBUF_FORMAT
 from libc.stdint cimport int64_t, uint8_t, uintptr_t
@@ -9,7 +9,7 @@ from libcpp cimport bool as cbool
 from libcpp.vector cimport vector
 
 from ._omtcore cimport (Edge, Grid, MatrixProblem, Progress, Result, ScalarProblem,
-                        SolveOptions, VectorProblem, backends, default_max_iter,
+                        SolveOptions, Values, VectorProblem, backends, default_max_iter,
                         gell_mann as cpp_gell_mann, parse_dtype, parse_matrix_norm,
                         parse_method, parse_norm, solve)
 
@@ -187,17 +187,31 @@ cdef object _solve(AnyProblem& problem, SolveOptions& options, callback):
     return _result_dict(res)
 
 
-def solve_scalar_problem(const double[::1] a, const double[::1] b, shape, spacing,
+cdef Values _values(arr) except *:
+    """A flat C-order float64 or float32 array as the core's Values: a view,
+    valid while the caller holds the array."""
+    cdef const double[::1] f64
+    cdef const float[::1] f32
+    if arr.shape[0] == 0:
+        return Values()
+    if arr.dtype == np.float32:
+        f32 = arr
+        return Values(&f32[0])
+    f64 = arr
+    return Values(&f64[0])
+
+
+def solve_scalar_problem(a, b, shape, spacing,
                          const uint8_t[::1] mask, str norm, bint normalize, double tol,
                          int64_t max_iter, str method, str backend, int device, str dtype,
                          callback=None, uintptr_t native_queue=0):
-    """Solve one scalar problem; arrays are flat C-order float64 (mask uint8 or None);
+    """Solve one scalar problem; a, b flat C-order float64 or float32 (mask uint8 or None);
     max_iter 0: the core's default."""
     cdef ScalarProblem problem
     cdef SolveOptions options
     problem.grid = _grid(shape, spacing)
-    problem.a = &a[0] if a.shape[0] > 0 else NULL
-    problem.b = &b[0] if b.shape[0] > 0 else NULL
+    problem.a = _values(a)
+    problem.b = _values(b)
     problem.mask = &mask[0] if mask is not None and mask.shape[0] > 0 else NULL
     problem.norm = parse_norm(norm.encode())
     problem.normalize = normalize
@@ -205,11 +219,11 @@ def solve_scalar_problem(const double[::1] a, const double[::1] b, shape, spacin
     return _solve(problem, options, callback)
 
 
-def solve_vector_problem(const double[::1] a, const double[::1] b, shape, int channels, edges,
+def solve_vector_problem(a, b, shape, int channels, edges,
                          weights, double alpha, spacing, const uint8_t[::1] mask, str norm,
                          bint normalize, double tol, int64_t max_iter, str method, str backend,
                          int device, str dtype, callback=None, uintptr_t native_queue=0):
-    """Solve one vector problem; a, b flat C-order (cells, channels) float64;
+    """Solve one vector problem; a, b flat C-order (cells, channels) float64 or float32;
     edges None (all pairs) or a flat list of channel indices, two per edge."""
     cdef VectorProblem problem
     cdef SolveOptions options
@@ -217,8 +231,8 @@ def solve_vector_problem(const double[::1] a, const double[::1] b, shape, int ch
     cdef Edge edge
     problem.grid = _grid(shape, spacing)
     problem.channels = channels
-    problem.a = &a[0] if a.shape[0] > 0 else NULL
-    problem.b = &b[0] if b.shape[0] > 0 else NULL
+    problem.a = _values(a)
+    problem.b = _values(b)
     problem.mask = &mask[0] if mask is not None and mask.shape[0] > 0 else NULL
     problem.norm = parse_norm(norm.encode())
     problem.normalize = normalize
@@ -236,19 +250,19 @@ def solve_vector_problem(const double[::1] a, const double[::1] b, shape, int ch
     return _solve(problem, options, callback)
 
 
-def solve_matrix_problem(const double[::1] a, const double[::1] b, shape, int k, L,
+def solve_matrix_problem(a, b, shape, int k, L,
                          double alpha, spacing, const uint8_t[::1] mask, str matrix_norm,
                          bint normalize, double tol, int64_t max_iter, str method, str backend,
                          int device, str dtype, callback=None, uintptr_t native_queue=0):
-    """Solve one matrix problem; a, b flat C-order (cells, k, k, 2) float64
-    (interleaved complex); L None (Gell-Mann) or flat (N, k, k, 2) float64."""
+    """Solve one matrix problem; a, b flat C-order (cells, k, k, 2) float64 or
+    float32 (interleaved complex); L None (Gell-Mann) or flat (N, k, k, 2) float64."""
     cdef MatrixProblem problem
     cdef SolveOptions options
     cdef vector[double] flat_L
     problem.grid = _grid(shape, spacing)
     problem.k = k
-    problem.a = &a[0] if a.shape[0] > 0 else NULL
-    problem.b = &b[0] if b.shape[0] > 0 else NULL
+    problem.a = _values(a)
+    problem.b = _values(b)
     problem.mask = &mask[0] if mask is not None and mask.shape[0] > 0 else NULL
     problem.matrix_norm = parse_matrix_norm(matrix_norm.encode())
     problem.normalize = normalize

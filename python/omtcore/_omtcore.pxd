@@ -107,14 +107,20 @@ cdef extern from "omtcore/types.hpp" namespace "omtcore":
     const char* to_string(Method)
     const char* to_string(MatrixNorm)
 
+    # Read-only float64 or float32 numbers, read where they lie.
+    cdef cppclass Values:
+        Values()
+        Values(const double*)
+        Values(const float*)
+
     # std::array<int, 2>: one (s, t) edge of a vector problem.
     cdef cppclass Edge "std::array<int, 2>":
         int& operator[](size_t)
 
     cdef cppclass ScalarProblem:
         Grid grid
-        const double* a
-        const double* b
+        Values a
+        Values b
         const uint8_t* mask
         Norm norm
         cbool normalize
@@ -122,8 +128,8 @@ cdef extern from "omtcore/types.hpp" namespace "omtcore":
     cdef cppclass VectorProblem:
         Grid grid
         int channels
-        const double* a
-        const double* b
+        Values a
+        Values b
         optional[vector[Edge]] edges
         vector[double] weights
         double alpha
@@ -134,8 +140,8 @@ cdef extern from "omtcore/types.hpp" namespace "omtcore":
     cdef cppclass MatrixProblem:
         Grid grid
         int k
-        const double* a
-        const double* b
+        Values a
+        Values b
         optional[vector[double]] L
         double alpha
         const uint8_t* mask

@@ -65,7 +65,9 @@ def _masses(x, name: str) -> np.ndarray:
     arr = np.asarray(x)
     if arr.dtype.kind not in "biuf":
         raise InvalidInputError(f"{name} must be a real numeric array; got dtype {arr.dtype}")
-    return np.asarray(arr, dtype=np.float64, order="C")  # (ascontiguousarray makes 0-d arrays 1-d)
+    # float32 masses are read as they are (no float64 copy); others as float64.
+    # (ascontiguousarray makes 0-d arrays 1-d.)
+    return np.asarray(arr, dtype=np.float32 if arr.dtype == np.float32 else np.float64, order="C")
 
 
 def _same_shape(a: np.ndarray, b: np.ndarray, names: str = "a and b") -> tuple:
@@ -273,7 +275,15 @@ def _matrices(x, name: str) -> np.ndarray:
     arr = np.asarray(x)
     if arr.dtype.kind not in "biufc":
         raise InvalidInputError(f"{name} must be a real or complex numeric array; got dtype {arr.dtype}")
-    return np.ascontiguousarray(arr, dtype=np.complex128)
+    # float32 and complex64 matrices are read as complex64 (the core reads float32
+    # pairs), others as complex128.
+    single = arr.dtype in (np.float32, np.complex64)
+    return np.ascontiguousarray(arr, dtype=np.complex64 if single else np.complex128)
+
+
+def _pairs(x: np.ndarray) -> np.ndarray:
+    """A contiguous complex array as its interleaved (re, im) real numbers."""
+    return x.view(np.float32 if x.dtype == np.complex64 else np.float64).ravel()
 
 
 def gell_mann(k: int) -> np.ndarray:
@@ -329,8 +339,8 @@ def matrix_omt(A, B, *, L=None, alpha: float = 1.0, h: Union[float, Sequence[flo
             raise InvalidInputError(
                 f"L must be a sequence of {k} x {k} matrices (the inputs' k); got shape {Ls.shape}")
         n_L = Ls.shape[0]
-        flat_L = np.ascontiguousarray(Ls).view(np.float64).ravel()
-    raw = _core.solve_matrix_problem(A.view(np.float64).ravel(), B.view(np.float64).ravel(), shape,
+        flat_L = np.ascontiguousarray(Ls, dtype=np.complex128).view(np.float64).ravel()
+    raw = _core.solve_matrix_problem(_pairs(A), _pairs(B), shape,
                                      k, flat_L, _real(alpha, "alpha"), spacing, m, matrix_norm,
                                      bool(normalize), tol, max_iter, method, place.backend,
                                      place.device, dtype_name, callback, place.native_queue)

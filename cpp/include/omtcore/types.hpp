@@ -4,6 +4,7 @@
 #pragma once
 
 #include <array>
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -31,6 +32,32 @@ enum class MatrixNorm { frobenius, nuclear };
 // PDHG. The last three exist for comparison (benchmarks/bench_accelerated.py).
 enum class Method { automatic, adaptive, preconditioned, pdhg };
 
+// Read-only numbers as the caller stores them, float64 or float32: the
+// solver reads them where they lie and never copies them whole, so a float32
+// image costs no float64 copy. Converts from either pointer type (a
+// problem's `a = image.data()` takes both).
+class Values {
+ public:
+  Values() = default;
+  Values(std::nullptr_t) {}
+  Values(const double* data) : f64_(data) {}
+  Values(const float* data) : f32_(data) {}
+  double operator[](std::int64_t i) const { return f64_ ? f64_[i] : double(f32_[i]); }
+  // The numbers from `offset` on.
+  Values from(std::int64_t offset) const {
+    Values v;
+    if (f64_) v.f64_ = f64_ + offset;
+    if (f32_) v.f32_ = f32_ + offset;
+    return v;
+  }
+  bool empty() const { return f64_ == nullptr && f32_ == nullptr; }
+  Dtype dtype() const { return f32_ ? Dtype::float32 : Dtype::float64; }
+
+ private:
+  const double* f64_ = nullptr;
+  const float* f32_ = nullptr;
+};
+
 // Parse the names used by the Python API ("isotropic", "float32", "auto", ...);
 // an unknown name throws InvalidInputError listing the valid ones.
 Norm parse_norm(std::string_view name);
@@ -43,13 +70,13 @@ const char* to_string(Method method);
 const char* to_string(MatrixNorm norm);
 
 // Scalar OMT: W1(a, b) with ground cost given by `norm`. `a` and `b` point to
-// grid-many non-negative masses; `mask` (optional, grid-many 0/1 bytes) marks
+// grid-many non-negative masses (float64 or float32, see Values); `mask` (optional, grid-many 0/1 bytes) marks
 // the cells of the domain. The pointed-to data must outlive the solve call and
 // not change during it (it is read, not copied, also while certifying).
 struct ScalarProblem {
   Grid grid;
-  const double* a = nullptr;
-  const double* b = nullptr;
+  Values a;
+  Values b;
   const std::uint8_t* mask = nullptr;
   Norm norm = Norm::isotropic;
   bool normalize = false;  // scale a and b to unit total mass first
@@ -64,8 +91,8 @@ struct ScalarProblem {
 struct VectorProblem {
   Grid grid;
   int channels = 0;
-  const double* a = nullptr;
-  const double* b = nullptr;
+  Values a;
+  Values b;
   std::optional<std::vector<std::array<int, 2>>> edges;
   std::vector<double> weights;
   double alpha = 1.0;
@@ -82,8 +109,8 @@ struct VectorProblem {
 struct MatrixProblem {
   Grid grid;
   int k = 0;
-  const double* a = nullptr;
-  const double* b = nullptr;
+  Values a;  // interleaved (re, im): a complex64 array read as float32
+  Values b;
   std::optional<std::vector<double>> L;
   double alpha = 1.0;
   const std::uint8_t* mask = nullptr;

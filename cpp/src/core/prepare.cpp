@@ -19,8 +19,8 @@ namespace {
 constexpr double kRebalanceTolerance = 1e-6;
 
 // Masses, k channels last: finite, non-negative, nothing outside the mask.
-void check_masses(const char* name, const double* x, const Domain& dom, int k) {
-  if (!x) throw InvalidInputError(std::string(name) + " is missing (null pointer)");
+void check_masses(const char* name, Values x, const Domain& dom, int k) {
+  if (x.empty()) throw InvalidInputError(std::string(name) + " is missing (null pointer)");
   for (std::int64_t i = 0; i < dom.cells; ++i)
     for (int c = 0; c < k; ++c) {
       const double m = x[i * k + c];
@@ -107,8 +107,7 @@ void channel_graph(Problem& f, const std::optional<std::vector<std::array<int, 2
 // Scalar and vector problems: the masses checked and their balance per
 // (part, channel component); small differences rebalanced by scaling b.
 // a - b is not stored: Problem::net reads the caller's arrays.
-Problem prepare_channels(Kind kind, const Grid& grid, const std::uint8_t* mask, int k, const double* a,
-                         const double* b, const std::optional<std::vector<std::array<int, 2>>>& edges,
+Problem prepare_channels(Kind kind, const Grid& grid, const std::uint8_t* mask, int k, Values a, Values b, const std::optional<std::vector<std::array<int, 2>>>& edges,
                          const std::vector<double>& weights, double alpha, Norm norm, bool normalize) {
   Problem f;
   f.kind = kind;
@@ -138,14 +137,15 @@ Problem prepare_channels(Kind kind, const Grid& grid, const std::uint8_t* mask, 
   f.scale_a = 1 / f.unit;
   double scale_b = f.scale_a;
   if (normalize) {
-    for (const double* x : {a, b}) {
-      const double per_unit = 1 / mass_unit(x == a ? largest_a : largest_b);
+    for (int which = 0; which < 2; ++which) {
+      const Values x = which == 0 ? a : b;
+      const double per_unit = 1 / mass_unit(which == 0 ? largest_a : largest_b);
       double total = 0;
       for (std::int64_t e = 0; e < n * k; ++e) total += x[e] * per_unit;
       if (!(total > 0))
-        throw InvalidInputError(std::string("normalize=True needs positive total mass; ") + (x == a ? "a" : "b") +
+        throw InvalidInputError(std::string("normalize=True needs positive total mass; ") + (which == 0 ? "a" : "b") +
                                 " sums to 0");
-      (x == a ? f.scale_a : scale_b) = per_unit / total;
+      (which == 0 ? f.scale_a : scale_b) = per_unit / total;
     }
     f.unit = 1;  // the answer is the normalized problem's
   }

@@ -215,20 +215,20 @@ Problem prepare(const MatrixProblem& pr) {
   // both stay in range.
   double largest[2] = {0, 0};
   for (int which = 0; which < 2; ++which)
-    for (std::int64_t e = 0; (which ? pr.b : pr.a) && e < n * std::int64_t(mat); ++e) {
+    for (std::int64_t e = 0; !(which ? pr.b : pr.a).empty() && e < n * std::int64_t(mat); ++e) {
       const double x = (which ? pr.b : pr.a)[e];
       if (std::isfinite(x)) largest[which] = std::max(largest[which], std::fabs(x));
     }
   f.unit = mass_unit(std::max(largest[0], largest[1]));
   for (int which = 0; which < 2; ++which) {
     const double input_unit = pr.normalize ? mass_unit(largest[which]) : f.unit, inv_unit = 1 / input_unit;
-    const double* src = which == 0 ? pr.a : pr.b;
+    const Values src = which == 0 ? pr.a : pr.b;
     const char* name = which == 0 ? "A" : "B";
     std::vector<double>& dst = which == 0 ? a : b;
-    if (!src) throw InvalidInputError(std::string(name) + " is missing (null pointer)");
+    if (src.empty()) throw InvalidInputError(std::string(name) + " is missing (null pointer)");
     std::vector<double> herm(mat), coords(P), re(P), im(P), w(k), vre(P), vim(P);
     for (std::int64_t i = 0; i < n; ++i) {
-      const double* x = src + i * mat;
+      const Values x = src.from(i * mat);
       const std::string where = " at cell " + cell_string(dom, i);
       double scale = 0, asym = 0;
       for (int r = 0; r < k; ++r)

@@ -56,8 +56,8 @@ struct Problem {
   // (scalar and vector problems; channel c of cell i at i * planes + c),
   // which outlive the solve, so that it is never stored (8 bytes per cell
   // and plane), or stored plane-major (matrix problems, coarse levels).
-  const double* a = nullptr;
-  const double* b = nullptr;
+  Values a;
+  Values b;
   double scale_a = 1;            // 1 / sum(a) with normalize, else 1 / unit
   int components = 1;            // channel components (vector), per part in scale_b
   std::vector<int> component;    // per plane: its channel component
@@ -65,7 +65,7 @@ struct Problem {
   std::vector<double> rhs;       // (planes, cells) when stored
 
   int columns() const { return blocks * block_size; }
-  bool stored() const { return a == nullptr; }
+  bool stored() const { return a.empty(); }
   // (a - b)(p, i); 0 outside the domain.
   double net(int p, std::int64_t i) const {
     if (stored()) return rhs[std::size_t(p) * domain.cells + i];
