@@ -4,12 +4,13 @@ functions in omtcore.api: this module takes flat, C-order float64 or float32
 arrays and checks nothing that the C++ core checks itself."""
 
 from cpython.buffer cimport PyBUF_FORMAT
-from libc.stdint cimport int64_t, uint8_t, uintptr_t
+from libc.stdint cimport int32_t, int64_t, uint8_t, uintptr_t
 from libcpp cimport bool as cbool
 from libcpp.vector cimport vector
 
 from ._omtcore cimport (Edge, Grid, MatrixProblem, Progress, Result, ScalarProblem,
                         SolveOptions, Values, VectorProblem, backends, default_max_iter,
+                        domain_parts as cpp_domain_parts,
                         gell_mann as cpp_gell_mann, parse_dtype, parse_matrix_norm,
                         parse_method, parse_norm, solve)
 
@@ -135,6 +136,13 @@ def max_iter_default(shape):
     cdef Grid grid
     grid.shape = [int(n) for n in shape]
     return default_max_iter(grid)
+
+
+def domain_parts(shape, const uint8_t[::1] mask):
+    """The connected part of each cell (flat C order, int32; -1 outside the mask)."""
+    cdef Grid grid = _grid(shape, [1.0])
+    cdef vector[int32_t] parts = cpp_domain_parts(grid, &mask[0] if mask is not None and mask.shape[0] > 0 else NULL)
+    return np.asarray(<int32_t[:parts.size()]> parts.data()).copy() if parts.size() else np.zeros(0, np.int32)
 
 
 def gell_mann(int k):

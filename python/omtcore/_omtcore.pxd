@@ -3,7 +3,7 @@
 # declared `except +raise_error`; without it a C++ throw would abort Python.
 # Keep in step with the headers: each block names the header it mirrors.
 
-from libc.stdint cimport int64_t, uint8_t, uintptr_t
+from libc.stdint cimport int32_t, int64_t, uint8_t, uintptr_t
 from libcpp cimport bool as cbool
 from libcpp.optional cimport optional
 from libcpp.string cimport string
@@ -199,6 +199,7 @@ cdef extern from "omtcore/types.hpp" namespace "omtcore":
 cdef extern from "omtcore/solve.hpp" namespace "omtcore":
     vector[BackendInfo] backends() except +raise_error
     int64_t default_max_iter(const Grid&) except +raise_error
+    vector[int32_t] domain_parts(const Grid&, const uint8_t* mask) except +raise_error
     Result solve(const ScalarProblem&, const SolveOptions&) except +raise_error nogil
     Result solve(const VectorProblem&, const SolveOptions&) except +raise_error nogil
     Result solve(const MatrixProblem&, const SolveOptions&) except +raise_error nogil

@@ -16,6 +16,13 @@ std::vector<BackendInfo> backends();
 // 10000 + 100 * (longest side of the grid).
 std::int64_t default_max_iter(const Grid& grid);
 
+// The connected parts of a grid's domain (cells joined by shared faces):
+// one entry per cell in C order, the part's index from 0, -1 outside the
+// mask. Balanced problems balance on each part, and the gradient of a
+// balanced distance is centred per part. Without a mask (nullptr) every cell
+// is in part 0. Throws InvalidInputError for a bad shape or spacing.
+std::vector<std::int32_t> domain_parts(const Grid& grid, const std::uint8_t* mask = nullptr);
+
 // Solves may run concurrently from several threads (each solve owns its
 // buffers; OpenCL programs are compiled once per device and shared). A solve
 // blocks its thread until it returns; `SolveOptions::callback` can stop it.

@@ -23,6 +23,13 @@ std::int64_t default_max_iter(const Grid& grid) {
   return 10000 + 100 * longest;
 }
 
+std::vector<std::int32_t> domain_parts(const Grid& grid, const std::uint8_t* mask) {
+  const detail::Domain dom = detail::Domain::build(grid, mask);
+  std::vector<std::int32_t> parts(std::size_t(dom.cells));
+  for (std::int64_t i = 0; i < dom.cells; ++i) parts[i] = dom.part_of(i);
+  return parts;
+}
+
 namespace {
 
 using Clock = std::chrono::steady_clock;
