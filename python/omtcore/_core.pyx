@@ -179,10 +179,23 @@ ctypedef fused AnyProblem:
     MatrixProblem
 
 
-cdef object _solve(AnyProblem& problem, SolveOptions& options, callback):
+cdef void _assign(vector[double]& to, values) except *:
+    cdef const double[::1] view = values
+    if view.shape[0]:
+        to.assign(&view[0], &view[0] + view.shape[0])
+
+
+cdef object _solve(AnyProblem& problem, SolveOptions& options, callback, initial):
     """Runs one solve without the GIL; what the callback raised (or Ctrl-C)
-    wins over what the solve then raised."""
+    wins over what the solve then raised. initial: None or a warm start
+    (flux, exchange, potential), flat float64 in the result layouts."""
     cdef Result res
+    cdef Result start
+    if initial is not None:
+        _assign(start.flux, initial[0])
+        _assign(start.exchange, initial[1])
+        _assign(start.potential, initial[2])
+        options.initial = &start
     progress = _Progress(callback)
     progress.attach(&options)
     try:
@@ -212,7 +225,7 @@ cdef Values _values(arr) except *:
 def solve_scalar_problem(a, b, shape, spacing,
                          const uint8_t[::1] mask, str norm, bint normalize, double tol,
                          int64_t max_iter, str method, str backend, int device, str dtype,
-                         callback=None, uintptr_t native_queue=0):
+                         callback=None, uintptr_t native_queue=0, initial=None):
     """Solve one scalar problem; a, b flat C-order float64 or float32 (mask uint8 or None);
     max_iter 0: the core's default."""
     cdef ScalarProblem problem
@@ -224,13 +237,13 @@ def solve_scalar_problem(a, b, shape, spacing,
     problem.norm = parse_norm(norm.encode())
     problem.normalize = normalize
     _fill_options(&options, tol, max_iter, method, backend, device, dtype, native_queue)
-    return _solve(problem, options, callback)
+    return _solve(problem, options, callback, initial)
 
 
 def solve_vector_problem(a, b, shape, int channels, edges,
                          weights, double alpha, spacing, const uint8_t[::1] mask, str norm,
                          bint normalize, double tol, int64_t max_iter, str method, str backend,
-                         int device, str dtype, callback=None, uintptr_t native_queue=0):
+                         int device, str dtype, callback=None, uintptr_t native_queue=0, initial=None):
     """Solve one vector problem; a, b flat C-order (cells, channels) float64 or float32;
     edges None (all pairs) or a flat list of channel indices, two per edge."""
     cdef VectorProblem problem
@@ -255,13 +268,13 @@ def solve_vector_problem(a, b, shape, int channels, edges,
     if weights is not None:
         problem.weights = [float(x) for x in weights]
     _fill_options(&options, tol, max_iter, method, backend, device, dtype, native_queue)
-    return _solve(problem, options, callback)
+    return _solve(problem, options, callback, initial)
 
 
 def solve_matrix_problem(a, b, shape, int k, L,
                          double alpha, spacing, const uint8_t[::1] mask, str matrix_norm,
                          bint normalize, double tol, int64_t max_iter, str method, str backend,
-                         int device, str dtype, callback=None, uintptr_t native_queue=0):
+                         int device, str dtype, callback=None, uintptr_t native_queue=0, initial=None):
     """Solve one matrix problem; a, b flat C-order (cells, k, k, 2) float64 or
     float32 (interleaved complex); L None (Gell-Mann) or flat (N, k, k, 2) float64."""
     cdef MatrixProblem problem
@@ -279,4 +292,4 @@ def solve_matrix_problem(a, b, shape, int k, L,
         flat_L = [float(x) for x in L]
         problem.L = flat_L
     _fill_options(&options, tol, max_iter, method, backend, device, dtype, native_queue)
-    return _solve(problem, options, callback)
+    return _solve(problem, options, callback, initial)

@@ -169,6 +169,7 @@ cdef extern from "omtcore/types.hpp" namespace "omtcore":
         uintptr_t native_queue
         ProgressCallback callback
         void* callback_data
+        const Result* initial
 
     cdef cppclass Result:
         double distance

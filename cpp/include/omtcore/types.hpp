@@ -139,6 +139,8 @@ struct Progress {
 // returning false stops the solve (the result is then not converged).
 using ProgressCallback = bool (*)(const Progress& progress, void* user_data);
 
+struct Result;
+
 struct SolveOptions {
   double tol = 1e-4;            // target for both the certified gap and the residual
   std::int64_t max_iter = 0;    // on each grid solved (multilevel warm start too); 0: default_max_iter(grid)
@@ -155,6 +157,13 @@ struct SolveOptions {
   std::uintptr_t native_queue = 0;
   ProgressCallback callback = nullptr;
   void* callback_data = nullptr;
+  // A warm start: the iteration starts from this result's flux, exchange and
+  // potential (a previous solve of a problem of the same kind, grid and k, in
+  // the layouts of Result and the caller's unit of mass) instead of the
+  // multilevel warm start; flux on faces outside the domain and potential
+  // outside it are ignored. The answer is certified as always. Arrays of
+  // other sizes are an InvalidInputError. Read during the solve only.
+  const Result* initial = nullptr;
 };
 
 struct Result {

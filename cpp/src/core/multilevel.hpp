@@ -117,9 +117,16 @@ struct CoarseSolution {
 // l1 norm) sets the coarse residual's scale.
 std::optional<CoarseSolution> solve_coarse(const Problem& problem, const SolveOptions& options);
 
+// A start for the iteration in user units and plane layout (as CoarseSolution's result).
+struct InitialIterate {
+  std::vector<double> flux, exchange, potential;
+};
+
 // The driver (solve.cpp) for a validated problem; user_layout false keeps
-// the result in plane layout (as CoarseSolution).
-Result solve_prepared(const Problem& problem, const SolveOptions& options, bool user_layout);
+// the result in plane layout (as CoarseSolution). With `initial` the
+// iteration starts there and the multilevel warm start is skipped.
+Result solve_prepared(const Problem& problem, const SolveOptions& options, bool user_layout,
+                      const InitialIterate* initial = nullptr);
 
 // Starts the fine iteration from `coarse`, if there is one: prolongs it to
 // the fine grid and writes it into `backend` slice by slice, each multiplied

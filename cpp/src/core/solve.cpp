@@ -68,11 +68,62 @@ void to_user_layout(const detail::Problem& f, Result& r) {
   }  // vector exchange (n_edges, cells) is already the user's layout
 }
 
+// The user's layouts -> plane layout (the inverse of to_user_layout), for a
+// warm start: sizes checked, masses divided by the solve's unit, values on
+// faces and cells outside the domain dropped.
+detail::InitialIterate from_user_layout(const detail::Problem& f, const Result& r) {
+  const detail::Domain& dom = f.domain;
+  const std::int64_t n = dom.cells;
+  const int d = dom.d, P = f.planes, k = f.k;
+  const bool matrix = f.kind == detail::Kind::matrix;
+  const std::size_t per_cell = matrix ? 2 * std::size_t(k) * k : std::size_t(P);
+  const char* kind = matrix ? "matrix" : f.kind == detail::Kind::vector ? "vector" : "scalar";
+  auto planes = [&](const std::vector<double>& values, std::int64_t fields, const char* name, auto index,
+                    auto keep) {
+    const std::size_t expected = std::size_t(fields) * n * per_cell;
+    if (values.size() != expected)
+      throw InvalidInputError(std::string("the warm start (init, SolveOptions::initial): its ") + name + " has " + std::to_string(values.size()) +
+                              " values, but this " + kind + " problem's has " + std::to_string(expected) +
+                              " (a warm start needs a result of the same kind, grid and size)");
+    std::vector<double> out(std::size_t(fields) * P * n, 0.0), coords(P);
+    for (std::int64_t g = 0; g < fields; ++g)
+      for (std::int64_t i = 0; i < n; ++i) {
+        if (!keep(g, i)) continue;
+        const double* cell = &values[(g * n + i) * per_cell];
+        if (matrix) detail::matrix_to_coords(k, cell, coords.data());
+        for (int p = 0; p < P; ++p) out[index(g, p) * n + i] = matrix ? coords[p] : cell[p];
+      }
+    return out;
+  };
+  auto inside = [&](std::int64_t, std::int64_t i) { return dom.part_of(i) >= 0; };
+  auto active_face = [&](std::int64_t s, std::int64_t i) { return (dom.bits[i] & (1u << s)) != 0; };
+  detail::InitialIterate init;
+  init.flux = planes(r.flux, d, "flux", [&](std::int64_t s, int p) { return std::int64_t(p) * d + s; }, active_face);
+  init.potential = planes(r.potential, 1, "potential", [](std::int64_t, int p) { return std::int64_t(p); }, inside);
+  if (matrix) {
+    init.exchange = planes(r.exchange, f.blocks, "exchange", [&](std::int64_t l, int p) { return l * P + p; }, inside);
+  } else {  // vector exchange (n_edges, cells) is already plane layout; scalar: none
+    const std::size_t expected = std::size_t(f.columns()) * n;
+    if (r.exchange.size() != expected)
+      throw InvalidInputError("the warm start (init, SolveOptions::initial): its exchange has " + std::to_string(r.exchange.size()) + " values, but this " +
+                              kind + " problem's has " + std::to_string(expected) +
+                              " (a warm start needs a result of the same kind, grid and size)");
+    init.exchange = r.exchange;
+    for (int q = 0; q < f.columns(); ++q)
+      for (std::int64_t i = 0; i < n; ++i)
+        if (dom.part_of(i) < 0) init.exchange[std::size_t(q) * n + i] = 0;
+  }
+  for (double& x : init.flux) x /= f.unit;
+  for (double& x : init.exchange) x /= f.unit;
+  return init;
+}
+
 }  // namespace
 
 namespace detail {
 
-Result solve_prepared(const Problem& f, const SolveOptions& options, bool user_layout) {
+Result solve_prepared(const Problem& f, const SolveOptions& options, bool user_layout,
+                      const InitialIterate* initial) {
   const auto start = Clock::now();
   const BackendEntry& entry = pick_backend(options.backend);
   const Domain& dom = f.domain;
@@ -153,7 +204,7 @@ Result solve_prepared(const Problem& f, const SolveOptions& options, bool user_l
   // backend exists: the coarse grids need a third of its memory, and what
   // they free is reused by this grid's certificates, so the peak is lower
   // this way round (benchmarks/RESULTS.md, "2026-11-26 · 2-core CPU · multilevel warm start").
-  std::optional<CoarseSolution> coarse = solve_coarse(f, options);
+  std::optional<CoarseSolution> coarse = initial ? std::nullopt : solve_coarse(f, options);
 
   LoopSpec spec;
   spec.lp = f.spatial == SpatialProx::soft && f.exchange == ExchangeProx::soft;
@@ -190,13 +241,26 @@ Result solve_prepared(const Problem& f, const SolveOptions& options, bool user_l
     improved.lower = certify_potential(f, potential, scratch, bounds);
     return improved;
   };
-  start_from_coarse(coarse, *backend, P, cols, [&](Backend::Slice slice, int index) {
+  auto to_solver = [&](Backend::Slice slice, int index) {
     switch (slice) {
       case Backend::Slice::flux: return mass_scale * dom.h[index % dom.d] / h_ref;
       case Backend::Slice::exchange: return mass_scale * sigma[index / m];
       default: return 1.0 / h_ref;
     }
-  }, result, spec);
+  };
+  if (initial) {
+    std::vector<double> slice(n);
+    auto write = [&](Backend::Slice kind, int index, const std::vector<double>& from) {
+      const double factor = to_solver(kind, index);
+      for (std::int64_t i = 0; i < n; ++i) slice[i] = from[std::size_t(index) * n + i] * factor;
+      backend->write_slice(kind, index, slice);
+    };
+    for (int p = 0; p < P; ++p) write(Backend::Slice::potential, p, initial->potential);
+    for (int j = 0; j < P * dom.d; ++j) write(Backend::Slice::flux, j, initial->flux);
+    for (int q = 0; q < cols; ++q) write(Backend::Slice::exchange, q, initial->exchange);
+    spec.certify_start = true;
+  }
+  start_from_coarse(coarse, *backend, P, cols, to_solver, result, spec);
   run_loop(*backend, spec, options, max_iter, result);
   if (user_layout && f.kind != Kind::scalar) to_user_layout(f, result);
   result.seconds = std::chrono::duration<double>(Clock::now() - start).count();
@@ -212,7 +276,9 @@ Result solve_kind(const Problem& problem, const SolveOptions& options) {
   const auto start = Clock::now();
   detail::check_options(options);
   const detail::Problem prepared = detail::prepare(problem);
-  Result result = detail::solve_prepared(prepared, options, true);
+  std::optional<detail::InitialIterate> initial;
+  if (options.initial) initial = from_user_layout(prepared, *options.initial);
+  Result result = detail::solve_prepared(prepared, options, true, initial ? &*initial : nullptr);
   if (prepared.unit != 1) {  // back from the solve's unit of mass (exact: a power of two)
     result.distance *= prepared.unit;
     result.lower_bound *= prepared.unit;

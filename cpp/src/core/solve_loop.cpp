@@ -189,7 +189,15 @@ void run_loop(Backend& backend_ref, const LoopSpec& spec, const SolveOptions& op
     lambdas.reserve(kMaxBatch);  // nothing is allocated inside the loop
     // next_multiple(m): the first multiple of m after iteration `it`.
     auto next_multiple = [&](std::int64_t m) { return (it / m + 1) * m; };
-    for (it = 0; it < max_iter;) {
+    bool done = false;
+    if (spec.certify_start) {
+      const double residual = backend->residual_l1() * residual_scale;
+      if (residual <= options.tol) {
+        absorb(residual);
+        done = best_gap() <= options.tol && best_residual <= options.tol;
+      }
+    }
+    for (it = 0; it < max_iter && !done;) {
       // The iterations up to the next event (a check, a weight update, a
       // wait for the device), run as one batch: the same steps, in the same
       // order, as one at a time.

@@ -18,6 +18,7 @@ struct LoopSpec {
   double weight_range = 0;    // primal weight bounds [1/r, r]; 0: by `lp` (solve_loop.cpp)
   double residual_scale = 1;  // backend->residual_l1() * residual_scale = relative residual
   bool trivial = false;       // a == b: certify the zero iterate and stop
+  bool certify_start = false;  // a given start (SolveOptions::initial): certified first, returned if it meets tol
   bool stopped_before_start = false;  // the callback stopped the warm start: certify the start and stop
   std::function<Improved(Bounds&)> certify;  // reads the backend's iterate, certifies it into the bounds
 };
