@@ -144,3 +144,23 @@ def test_solve_bad_inputs_exit_with_one_line(tmp_path, case):
     lines = out.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("omtcore: error:"), out.stderr
     assert "Traceback" not in out.stderr
+
+
+def test_solve_unbalanced_npy_matches_the_dummy_cell_transport(tmp_path):
+    import json
+
+    from references_unbalanced import dummy_cell_emd
+
+    rng = np.random.default_rng(3)
+    a, b = rng.random((7, 6)), 3 * rng.random((7, 6))
+    np.save(tmp_path / "a.npy", a)
+    np.save(tmp_path / "b.npy", b)
+    out = run("solve", str(tmp_path / "a.npy"), str(tmp_path / "b.npy"), "--norm", "anisotropic",
+              "--unbalanced", "0.8", "--tol", "1e-6", "--dtype", "float64", "--json")
+    assert out.returncode == 0, out.stderr
+    res = json.loads(out.stdout)
+    exact = dummy_cell_emd(a, b, 0.8)
+    assert res["unbalanced"] == 0.8 and res["converged"]
+    assert res["lower_bound"] <= exact * (1 + 1e-9) and exact <= res["distance"] * (1 + 1e-9)
+    out = run("solve", str(tmp_path / "a.npy"), str(tmp_path / "b.npy"), "--unbalanced", "-1")
+    assert out.returncode == 2 and "unbalanced" in out.stderr and "Traceback" not in out.stderr

@@ -142,3 +142,13 @@ def test_cuda_tensors_are_solved_and_differentiated_on_their_device():
     cpu = a.detach().clone().requires_grad_(True)
     ot1.scalar_omt(cpu, b, backend="cpu", norm="anisotropic", **TIGHT).backward()
     np.testing.assert_allclose(a_cuda.grad.cpu().numpy(), cpu.grad.numpy(), atol=1e-6)
+
+
+def test_unbalanced_gradient_is_the_potential_itself():
+    g = torch.Generator().manual_seed(10)
+    a = torch.rand(6, 6, generator=g, dtype=torch.float64).requires_grad_(True)
+    b = 3 * torch.rand(6, 6, generator=g, dtype=torch.float64)
+    distance, result = ot1.scalar_omt(a, b, unbalanced=0.8, return_result=True, **TIGHT)
+    distance.backward()
+    np.testing.assert_array_equal(a.grad.numpy(), -result.potential)
+    assert result.source is not None and abs(a.grad.sum().item()) > 1e-3  # not centred

@@ -78,6 +78,48 @@ TEST_CASE("a unit mass moved 7 cells along axis 0 costs 7 h, with a feasible flu
   }
 }
 
+TEST_CASE("unbalanced: a unit 7 cells away costs min(7 h, 2 lam); flux and source are exactly feasible") {
+  const std::int64_t n0 = 12, n1 = 9;
+  std::vector<double> a(n0 * n1, 0), b(n0 * n1, 0);
+  a[2 * n1 + 3] = 1;
+  b[9 * n1 + 3] = 1;
+  for (const std::string& backend : runnable_backends())
+    for (double lam : {1.0, 3.0}) {
+      CAPTURE(backend);
+      CAPTURE(lam);
+      omtcore::ScalarProblem p;
+      p.grid.shape = {n0, n1};
+      p.grid.spacing = {0.5};
+      p.a = a.data();
+      p.b = b.data();
+      p.norm = omtcore::Norm::anisotropic;
+      p.unbalanced = lam;
+      omtcore::SolveOptions o;
+      o.tol = 1e-6;
+      o.dtype = omtcore::Dtype::float64;
+      o.backend = backend;
+      omtcore::Result r = omtcore::solve(p, o);
+      const double exact = std::min(3.5, 2 * lam);
+      CHECK(r.converged);
+      CHECK(r.lower_bound <= exact + 1e-12);
+      CHECK(r.distance >= exact - 1e-12);
+      CHECK(r.distance == doctest::Approx(exact).epsilon(1e-5));
+      REQUIRE(r.source.size() == a.size());
+      CHECK(r.exchange.empty());
+      auto div = divergence(r.flux, n0, n1);
+      for (std::int64_t c = 0; c < n0 * n1; ++c) CHECK(std::fabs(div[c] + r.source[c] - (a[c] - b[c])) < 1e-12);
+    }
+  omtcore::ScalarProblem p;
+  p.grid.shape = {n0, n1};
+  p.a = a.data();
+  p.b = b.data();
+  CHECK(omtcore::solve(p).source.empty());  // balanced
+  for (double bad : {0.0, -1.0, double(INFINITY), double(NAN)}) {
+    p.unbalanced = bad;
+    CHECK_THROWS_AS(omtcore::solve(p), omtcore::InvalidInputError);
+  }
+}
+
 TEST_CASE("1D transport equals h * sum |cumsum(a - b)|") {
   std::vector<double> a = {0.1, 0.4, 0.0, 0.2, 0.3, 0.0, 0.0, 0.0};
   std::vector<double> b = {0.0, 0.0, 0.3, 0.1, 0.1, 0.2, 0.1, 0.2};

@@ -58,6 +58,7 @@ cdef object _result_dict(Result& res):
     return dict(distance=res.distance, lower_bound=res.lower_bound, gap=res.gap,
                 residual=res.residual, flux=_as_array(res.flux),
                 exchange=_as_array(res.exchange), potential=_as_array(res.potential),
+                source=_as_array(res.source) if res.source.size() else None,
                 iterations=res.iterations, converged=bool(res.converged),
                 stopped_by_callback=bool(res.stopped_by_callback), levels=res.levels,
                 seconds=res.seconds, backend=res.backend.decode(),
@@ -188,13 +189,14 @@ cdef void _assign(vector[double]& to, values) except *:
 cdef object _solve(AnyProblem& problem, SolveOptions& options, callback, initial):
     """Runs one solve without the GIL; what the callback raised (or Ctrl-C)
     wins over what the solve then raised. initial: None or a warm start
-    (flux, exchange, potential), flat float64 in the result layouts."""
+    (flux, exchange, potential, source), flat float64 in the result layouts."""
     cdef Result res
     cdef Result start
     if initial is not None:
         _assign(start.flux, initial[0])
         _assign(start.exchange, initial[1])
         _assign(start.potential, initial[2])
+        _assign(start.source, initial[3])
         options.initial = &start
     progress = _Progress(callback)
     progress.attach(&options)
@@ -225,7 +227,7 @@ cdef Values _values(arr) except *:
 def solve_scalar_problem(a, b, shape, spacing,
                          const uint8_t[::1] mask, str norm, bint normalize, double tol,
                          int64_t max_iter, str method, str backend, int device, str dtype,
-                         callback=None, uintptr_t native_queue=0, initial=None):
+                         callback=None, uintptr_t native_queue=0, initial=None, unbalanced=None):
     """Solve one scalar problem; a, b flat C-order float64 or float32 (mask uint8 or None);
     max_iter 0: the core's default."""
     cdef ScalarProblem problem
@@ -236,6 +238,8 @@ def solve_scalar_problem(a, b, shape, spacing,
     problem.mask = &mask[0] if mask is not None and mask.shape[0] > 0 else NULL
     problem.norm = parse_norm(norm.encode())
     problem.normalize = normalize
+    if unbalanced is not None:
+        problem.unbalanced = <double>unbalanced
     _fill_options(&options, tol, max_iter, method, backend, device, dtype, native_queue)
     return _solve(problem, options, callback, initial)
 
@@ -243,7 +247,7 @@ def solve_scalar_problem(a, b, shape, spacing,
 def solve_vector_problem(a, b, shape, int channels, edges,
                          weights, double alpha, spacing, const uint8_t[::1] mask, str norm,
                          bint normalize, double tol, int64_t max_iter, str method, str backend,
-                         int device, str dtype, callback=None, uintptr_t native_queue=0, initial=None):
+                         int device, str dtype, callback=None, uintptr_t native_queue=0, initial=None, unbalanced=None):
     """Solve one vector problem; a, b flat C-order (cells, channels) float64 or float32;
     edges None (all pairs) or a flat list of channel indices, two per edge."""
     cdef VectorProblem problem
@@ -257,6 +261,8 @@ def solve_vector_problem(a, b, shape, int channels, edges,
     problem.mask = &mask[0] if mask is not None and mask.shape[0] > 0 else NULL
     problem.norm = parse_norm(norm.encode())
     problem.normalize = normalize
+    if unbalanced is not None:
+        problem.unbalanced = <double>unbalanced
     problem.alpha = alpha
     if edges is not None:
         flat = [int(x) for x in edges]
@@ -274,7 +280,7 @@ def solve_vector_problem(a, b, shape, int channels, edges,
 def solve_matrix_problem(a, b, shape, int k, L,
                          double alpha, spacing, const uint8_t[::1] mask, str matrix_norm,
                          bint normalize, double tol, int64_t max_iter, str method, str backend,
-                         int device, str dtype, callback=None, uintptr_t native_queue=0, initial=None):
+                         int device, str dtype, callback=None, uintptr_t native_queue=0, initial=None, unbalanced=None):
     """Solve one matrix problem; a, b flat C-order (cells, k, k, 2) float64 or
     float32 (interleaved complex); L None (Gell-Mann) or flat (N, k, k, 2) float64."""
     cdef MatrixProblem problem
@@ -287,6 +293,8 @@ def solve_matrix_problem(a, b, shape, int k, L,
     problem.mask = &mask[0] if mask is not None and mask.shape[0] > 0 else NULL
     problem.matrix_norm = parse_matrix_norm(matrix_norm.encode())
     problem.normalize = normalize
+    if unbalanced is not None:
+        problem.unbalanced = <double>unbalanced
     problem.alpha = alpha
     if L is not None:
         flat_L = [float(x) for x in L]

@@ -13,7 +13,7 @@ matrix problems the part mean projected onto the matrices that commute with
 every L_l, which for Pauli / Gell-Mann L is tr(Phi) / k times the identity).
 With ``normalize=True`` the function is W(a / sum a, b / sum b) (total trace
 for matrices) and its gradient follows by the chain rule through the
-scaling. The torch and jax front ends (omtcore.torch, omtcore.jax) use this.
+scaling. Unbalanced problems keep no balance: their gradient is phi itself. The torch and jax front ends (omtcore.torch, omtcore.jax) use this.
 """
 
 from __future__ import annotations
@@ -102,7 +102,7 @@ def _real_dtype(x: np.ndarray):
 
 
 def input_gradients(kind: str, result, a, b, *, mask=None, edges=None, L=None,
-                    normalize: bool = False) -> tuple[np.ndarray, np.ndarray]:
+                    normalize: bool = False, unbalanced=None) -> tuple[np.ndarray, np.ndarray]:
     """(dW/da, dW/db) of ``result.distance`` as numpy float64 arrays
     (complex128 for complex matrix inputs, real for real symmetric ones), of
     the inputs' shapes; ``a``, ``b`` and the keywords are those of the solve
@@ -110,7 +110,12 @@ def input_gradients(kind: str, result, a, b, *, mask=None, edges=None, L=None,
     a = np.asarray(to_host(a))
     b = np.asarray(to_host(b))
     phi = np.asarray(to_host(result.potential))
-    if kind == "scalar":
+    if unbalanced is not None:
+        # No balance to keep: every perturbation is allowed, phi itself is the gradient.
+        grid = a.shape if kind == "scalar" else a.shape[:-1] if kind == "vector" else a.shape[:-2]
+        parts, _ = _parts(grid, mask)
+        g = phi.astype(np.complex128 if kind == "matrix" else np.float64)
+    elif kind == "scalar":
         grid = a.shape
         parts, n_parts = _parts(grid, mask)
         g = _centre_groups(phi.astype(np.float64), parts, n_parts)

@@ -124,6 +124,7 @@ cdef extern from "omtcore/types.hpp" namespace "omtcore":
         const uint8_t* mask
         Norm norm
         cbool normalize
+        optional[double] unbalanced
 
     cdef cppclass VectorProblem:
         Grid grid
@@ -136,6 +137,7 @@ cdef extern from "omtcore/types.hpp" namespace "omtcore":
         const uint8_t* mask
         Norm norm
         cbool normalize
+        optional[double] unbalanced
 
     cdef cppclass MatrixProblem:
         Grid grid
@@ -147,6 +149,7 @@ cdef extern from "omtcore/types.hpp" namespace "omtcore":
         const uint8_t* mask
         MatrixNorm matrix_norm
         cbool normalize
+        optional[double] unbalanced
 
     vector[double] gell_mann(int k) except +raise_error
 
@@ -179,6 +182,7 @@ cdef extern from "omtcore/types.hpp" namespace "omtcore":
         vector[double] flux
         vector[double] exchange
         vector[double] potential
+        vector[double] source
         int64_t iterations
         cbool converged
         cbool stopped_by_callback

@@ -40,6 +40,7 @@ class Result:
     dtype: str
     method: str = "auto"
     levels: int = 1  # grids solved: 1 + the coarse grids of the multilevel warm start
+    source: Optional[np.ndarray] = None  # unbalanced solves: mass removed (> 0) or added (< 0) per cell
 
     def __repr__(self) -> str:
         return (f"Result(distance={self.distance:.10g}, lower_bound={self.lower_bound:.10g}, "
@@ -128,9 +129,11 @@ def _options(tol, max_iter, dtype, shape):
 
 def _finish(raw: dict, shapes: tuple, tol: float) -> Result:
     """Builds the Result; ``shapes`` = (flux, exchange or None, potential) shapes,
-    complex results given with their trailing (re, im) axis."""
+    complex results given with their trailing (re, im) axis (the source has
+    the potential's)."""
     stopped = raw.pop("stopped_by_callback")
     flux_shape, exchange_shape, potential_shape = shapes
+    source = raw.pop("source")
 
     def shaped(values, shape):
         if shape is None:
@@ -141,7 +144,8 @@ def _finish(raw: dict, shapes: tuple, tol: float) -> Result:
 
     result = Result(flux=shaped(raw.pop("flux"), flux_shape),
                     exchange=shaped(raw.pop("exchange"), exchange_shape),
-                    potential=shaped(raw.pop("potential"), potential_shape), **raw)
+                    potential=shaped(raw.pop("potential"), potential_shape),
+                    source=None if source is None else shaped(source, potential_shape), **raw)
     if not result.converged and not stopped:
         warnings.warn(
             f"omtcore stopped after {result.iterations} iterations with gap {result.gap:.3g} and "
@@ -152,7 +156,7 @@ def _finish(raw: dict, shapes: tuple, tol: float) -> Result:
 
 
 def _initial(init):
-    """A warm start as the core takes it: (flux, exchange, potential) flat float64."""
+    """A warm start as the core takes it: (flux, exchange, potential, source) flat float64."""
     if init is None:
         return None
     if not isinstance(init, Result):
@@ -166,7 +170,12 @@ def _initial(init):
             arr = np.ascontiguousarray(arr, dtype=np.complex128).view(np.float64)
         return np.ascontiguousarray(arr, dtype=np.float64).ravel()
 
-    return flat(init.flux), flat(init.exchange), flat(init.potential)
+    return flat(init.flux), flat(init.exchange), flat(init.potential), flat(init.source)
+
+
+def _unbalanced(lam):
+    """None (balanced) or the price per unit of mass created or destroyed; the core checks its range."""
+    return None if lam is None else _real(lam, "unbalanced")
 
 
 def _check_strings(**named):
@@ -178,7 +187,8 @@ def _check_strings(**named):
 def scalar_omt(a, b, *, h: Union[float, Sequence[float]] = 1.0, norm: str = "isotropic",
                mask=None, normalize: bool = False, tol: float = 1e-4,
                max_iter: Optional[int] = None, method: str = "auto", backend: str = "auto",
-               device: Optional[int] = None, dtype=None, callback=None, init=None) -> Result:
+               device: Optional[int] = None, dtype=None, callback=None, init=None,
+               unbalanced: Optional[float] = None) -> Result:
     """W1 optimal transport between two mass distributions on a grid.
 
     a, b: non-negative masses per cell, same shape, 1 to 3 axes.
@@ -211,6 +221,10 @@ def scalar_omt(a, b, *, h: Union[float, Sequence[float]] = 1.0, norm: str = "iso
         shape (a sequence of similar images, a gradient flow): the iteration
         starts from its flux and potential instead of the multilevel warm
         start. The answer is certified as always.
+    unbalanced: None (balanced transport) or lam > 0: mass may also be
+        created or destroyed at lam per unit (a source s with
+        div F + s = a - b costs lam * sum |s|), so a and b need not balance;
+        Result.source is s (None for balanced solves).
     """
     place = placement(backend, device, (a, b))
     a = _masses(to_host(a), "a")
@@ -222,7 +236,8 @@ def scalar_omt(a, b, *, h: Union[float, Sequence[float]] = 1.0, norm: str = "iso
     _check_strings(norm=norm, method=method)
     raw = _core.solve_scalar_problem(a.ravel(), b.ravel(), shape, spacing, m, norm,
                                      bool(normalize), tol, max_iter, method, place.backend,
-                                     place.device, dtype_name, callback, place.native_queue, _initial(init))
+                                     place.device, dtype_name, callback, place.native_queue, _initial(init),
+                                     _unbalanced(unbalanced))
     return results_to_device(_finish(raw, ((len(shape),) + shape, None, shape), tol), place)
 
 
@@ -255,7 +270,7 @@ def vector_omt(a, b, *, edges=None, weights=None, alpha: float = 1.0,
                h: Union[float, Sequence[float]] = 1.0, norm: str = "isotropic", mask=None,
                normalize: bool = False, tol: float = 1e-4, max_iter: Optional[int] = None,
                method: str = "auto", backend: str = "auto", device: Optional[int] = None,
-               dtype=None, callback=None, init=None) -> Result:
+               dtype=None, callback=None, init=None, unbalanced: Optional[float] = None) -> Result:
     """Vector-valued W1 transport: k channels per cell; mass moves in space
     per channel and between channels inside a cell along the edges of a
     channel graph, at alpha * weight per unit.
@@ -287,7 +302,8 @@ def vector_omt(a, b, *, edges=None, weights=None, alpha: float = 1.0,
     raw = _core.solve_vector_problem(a.ravel(), b.ravel(), shape, k, flat_edges, _weights(weights),
                                      _real(alpha, "alpha"), spacing, m, norm, bool(normalize), tol,
                                      max_iter, method, place.backend, place.device, dtype_name,
-                                     callback, place.native_queue, _initial(init))
+                                     callback, place.native_queue, _initial(init),
+                                     _unbalanced(unbalanced))
     n_edges = k * (k - 1) // 2 if flat_edges is None else len(flat_edges) // 2
     return results_to_device(
         _finish(raw, ((len(shape),) + shape + (k,), (n_edges,) + shape, shape + (k,)), tol), place)
@@ -321,7 +337,7 @@ def matrix_omt(A, B, *, L=None, alpha: float = 1.0, h: Union[float, Sequence[flo
                matrix_norm: str = "frobenius", mask=None, normalize: bool = False,
                tol: float = 1e-4, max_iter: Optional[int] = None, method: str = "auto",
                backend: str = "auto", device: Optional[int] = None, dtype=None,
-               callback=None, init=None) -> Result:
+               callback=None, init=None, unbalanced: Optional[float] = None) -> Result:
     """Matrix-valued W1 transport: a Hermitian PSD matrix per cell; mass moves
     in space and changes inside a cell through the quantum gradient
     i [L_l, W_l], at alpha per unit.
@@ -365,7 +381,8 @@ def matrix_omt(A, B, *, L=None, alpha: float = 1.0, h: Union[float, Sequence[flo
     raw = _core.solve_matrix_problem(_pairs(A), _pairs(B), shape,
                                      k, flat_L, _real(alpha, "alpha"), spacing, m, matrix_norm,
                                      bool(normalize), tol, max_iter, method, place.backend,
-                                     place.device, dtype_name, callback, place.native_queue, _initial(init))
+                                     place.device, dtype_name, callback, place.native_queue, _initial(init),
+                                     _unbalanced(unbalanced))
     d = len(shape)
     return results_to_device(_finish(raw, ((d,) + shape + (k, k, "complex"), (n_L,) + shape + (k, k, "complex"),
                                            shape + (k, k, "complex")), tol), place)

@@ -124,7 +124,8 @@ def _solve(args) -> int:
     kind = problem_kind(a, args.kind)
     progress = _Progress(sys.stderr, args.progress or (not args.json and sys.stderr.isatty()))
     common = dict(h=args.h, mask=None, normalize=args.normalize, tol=args.tol, max_iter=args.max_iter,
-                  backend=args.backend, device=args.device, dtype=args.dtype, callback=progress)
+                  backend=args.backend, device=args.device, dtype=args.dtype, callback=progress,
+                  unbalanced=args.unbalanced)
     try:
         if kind == "scalar":
             res = api.scalar_omt(a, b, norm=args.norm, **common)
@@ -142,7 +143,8 @@ def _solve(args) -> int:
     summary = {"kind": kind, "shape": list(a.shape), "distance": res.distance,
                "lower_bound": res.lower_bound, "gap": res.gap, "residual": res.residual,
                "iterations": res.iterations, "converged": res.converged, "seconds": res.seconds,
-               "backend": res.backend, "device": res.device, "dtype": res.dtype}
+               "backend": res.backend, "device": res.device, "dtype": res.dtype,
+               "unbalanced": args.unbalanced}
     if args.json:
         print(json.dumps(summary))
     else:
@@ -194,6 +196,8 @@ def main(argv=None) -> int:
                    help="channel graph of vector problems: all pairs, a path 0-1-2-..., or none")
     p.add_argument("--h", type=float, default=1.0, help="grid spacing")
     p.add_argument("--normalize", action="store_true", help="scale both inputs to unit mass")
+    p.add_argument("--unbalanced", type=float, default=None, metavar="LAM",
+                   help="unbalanced transport: mass may appear or vanish at LAM per unit")
     p.add_argument("--tol", type=float, default=1e-4)
     p.add_argument("--max-iter", type=int, default=None)
     p.add_argument("--backend", default="auto")

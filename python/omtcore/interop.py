@@ -233,4 +233,4 @@ def results_to_device(result, place: Placement):
         return None if arr is None else place.result_to(arr)
 
     return replace(result, flux=move(result.flux), exchange=move(result.exchange),
-                   potential=move(result.potential))
+                   potential=move(result.potential), source=move(result.source))

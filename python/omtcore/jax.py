@@ -45,7 +45,8 @@ def _distance(kind: str, a, b, options: dict):
         result = _SOLVERS[kind](a_host, b_host, **options)
         grad_a, grad_b = input_gradients(kind, result, a_host, b_host, mask=options.get("mask"),
                                          edges=options.get("edges"), L=options.get("L"),
-                                         normalize=options.get("normalize", False))
+                                         normalize=options.get("normalize", False),
+                                    unbalanced=options.get("unbalanced"))
         # JAX's cotangent of a complex input is the conjugate of torch's gradient.
         return (np.asarray(result.distance, dtype=real), np.conj(grad_a).astype(a.dtype),
                 np.conj(grad_b).astype(b.dtype))

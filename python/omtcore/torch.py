@@ -54,7 +54,8 @@ class _Distance(torch.autograd.Function):
         if ctx.needs_input_grad[0] or ctx.needs_input_grad[1]:
             grads = input_gradients(kind, result, _as_solver_input(a), _as_solver_input(b),
                                     mask=options.get("mask"), edges=options.get("edges"),
-                                    L=options.get("L"), normalize=options.get("normalize", False))
+                                    L=options.get("L"), normalize=options.get("normalize", False),
+                                    unbalanced=options.get("unbalanced"))
             ctx.save_for_backward(*(torch.as_tensor(g, dtype=x.dtype, device=x.device)
                                     for g, x in zip(grads, (a, b))))
         real = a.real.dtype if a.is_complex() else (a.dtype if a.is_floating_point() else torch.float64)

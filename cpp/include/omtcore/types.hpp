@@ -80,6 +80,11 @@ struct ScalarProblem {
   const std::uint8_t* mask = nullptr;
   Norm norm = Norm::isotropic;
   bool normalize = false;  // scale a and b to unit total mass first
+  // Unbalanced transport: mass may also be created or destroyed, at this
+  // price per unit (a source s with div F + s = a - b costs unbalanced *
+  // sum |s|); then a and b need not balance. Unset: balanced. Must be finite
+  // and > 0 (else InvalidInputError). The same for every problem kind.
+  std::optional<double> unbalanced;
 };
 
 // Vector OMT: k channels per cell, `a` and `b` point
@@ -99,6 +104,7 @@ struct VectorProblem {
   const std::uint8_t* mask = nullptr;
   Norm norm = Norm::isotropic;
   bool normalize = false;
+  std::optional<double> unbalanced;  // as ScalarProblem's; the source is per channel, cost sum |s(i, c)|
 };
 
 // Matrix OMT: a Hermitian positive semidefinite
@@ -116,6 +122,9 @@ struct MatrixProblem {
   const std::uint8_t* mask = nullptr;
   MatrixNorm matrix_norm = MatrixNorm::frobenius;
   bool normalize = false;
+  // As ScalarProblem's: a Hermitian source S per cell, at unbalanced * ||S||
+  // (Frobenius or nuclear, as matrix_norm).
+  std::optional<double> unbalanced;
 };
 
 // The default L of a k x k matrix problem: the k^2 - 1 generalised Gell-Mann
@@ -180,6 +189,12 @@ struct Result {
   std::vector<double> flux;
   std::vector<double> exchange;
   std::vector<double> potential;  // the dual-feasible potential giving lower_bound
+  // Unbalanced problems: the source s (mass of a removed where positive, mass
+  // of b supplied where negative), with
+  // flux and exchange exactly feasible: div F + (exchange) + s = a - b.
+  // Layout of one input: grid; (*grid, k); (*grid, k, k) interleaved. Empty
+  // for balanced problems.
+  std::vector<double> source;
   std::int64_t iterations = 0;
   bool converged = false;   // gap <= tol and residual <= tol
   bool stopped_by_callback = false;

@@ -328,13 +328,13 @@ bool certify_scalar_potential(const Problem& p, std::vector<double>& phi, std::v
 }
 
 bool certify_flux(const Problem& problem, std::vector<double>& flux, std::vector<double>& exchange, Bounds& best) {
-  return problem.kind == Kind::scalar ? certify_scalar_flux(problem, flux, best)
+  return problem.kind == Kind::scalar && problem.blocks == 0 ? certify_scalar_flux(problem, flux, best)
                                       : certify_field_flux(problem, flux, exchange, best);
 }
 
 bool certify_potential(const Problem& problem, std::vector<double>& potential, std::vector<double>& scratch,
                        Bounds& best) {
-  return problem.kind == Kind::scalar ? certify_scalar_potential(problem, potential, scratch, best)
+  return problem.kind == Kind::scalar && problem.blocks == 0 ? certify_scalar_potential(problem, potential, scratch, best)
                                       : certify_field_potential(problem, potential, best);
 }
 

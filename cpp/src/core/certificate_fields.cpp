@@ -94,6 +94,15 @@ void repair(const Problem& f, std::vector<double>& flux, std::vector<double>& ex
       e[p * n + i] = f.net(p, i) - div - cg[p];
     }
   }
+  if (f.unbalanced()) {
+    // The source absorbs what is left, in the cell where it is: cost lam |e|,
+    // which vanishes with the violation (the identity couples s to the planes).
+    const int first = f.source_column();
+    for (std::int64_t i = 0; i < n; ++i)
+      if (dom.inside[i])
+        for (int p = 0; p < P; ++p) exchange[std::size_t(first + p) * n + i] += e[p * n + i];
+    return;
+  }
   for (int p = 0; p < P; ++p) route_to_roots(dom, e.data() + p * n, flux.data() + std::size_t(p) * d * n);
   // Each root holds its part's totals, which balance: resolve them in-cell.
   std::vector<double> root_e(P);
@@ -182,10 +191,12 @@ double exchange_ratio(const Problem& f, const std::vector<double>& phi) {
   return worst;
 }
 
+// Every exchange block (the source aside) costs nothing: alpha = 0.
 bool all_free(const Problem& f) {
-  for (double c : f.cost)
-    if (c > 0) return false;
-  return f.blocks > 0;
+  const int exchange_blocks = f.blocks - f.source_blocks;
+  for (int b = 0; b < exchange_blocks; ++b)
+    if (f.cost[b] > 0) return false;
+  return exchange_blocks > 0;
 }
 
 // Removes, per part, the mean of each conserved direction (objective and
@@ -197,6 +208,7 @@ void centre(const Problem& f, std::vector<double>& phi) {
   for (std::int64_t i = 0; i < n; ++i)
     if (!dom.inside[i])
       for (int p = 0; p < P; ++p) phi[p * n + i] = 0;
+  if (f.unbalanced()) return;  // the bound |phi| <= lam fixes the constants
   std::vector<double> count(dom.parts, 0.0);
   for (std::int64_t i = 0; i < n; ++i)
     if (const int q = dom.part_of(i); q >= 0) count[q] += 1;
@@ -237,7 +249,31 @@ void project_conserved(const Problem& f, std::vector<double>& phi) {
   }
 }
 
+// Unbalanced problems: phi(i) clipped into the source's dual ball of radius
+// lam (entrywise; radially in the Frobenius norm for matrices). A 1-Lipschitz
+// map of each value, so the spatial and channel constraints stay met; the
+// nuclear norm's operator-norm ball is left to the scaling (clipping
+// eigenvalues can raise the operator norm of differences).
+void clip_to_source_bound(const Problem& f, std::vector<double>& phi) {
+  if (!f.unbalanced() || f.exchange == ExchangeProx::nuclear) return;
+  const std::int64_t n = f.domain.cells;
+  const int P = f.planes;
+  const double lam = f.lam;
+  if (f.kind != Kind::matrix) {
+    for (double& x : phi) x = std::clamp(x, -lam, lam);
+    return;
+  }
+  for (std::int64_t i = 0; i < n; ++i) {
+    double norm = 0;
+    for (int p = 0; p < P; ++p) norm += phi[p * n + i] * phi[p * n + i];
+    norm = std::sqrt(norm);
+    if (norm > lam)
+      for (int p = 0; p < P; ++p) phi[p * n + i] *= lam / norm;
+  }
+}
+
 void scale_to_feasible(const Problem& f, std::vector<double>& phi) {
+  clip_to_source_bound(f, phi);
   const double ratio = std::max(spatial_ratio(f, phi), exchange_ratio(f, phi));
   if (!std::isfinite(ratio)) {
     std::fill(phi.begin(), phi.end(), 0.0);  // the zero potential: feasible, bound 0

@@ -108,7 +108,8 @@ void channel_graph(Problem& f, const std::optional<std::vector<std::array<int, 2
 // (part, channel component); small differences rebalanced by scaling b.
 // a - b is not stored: Problem::net reads the caller's arrays.
 Problem prepare_channels(Kind kind, const Grid& grid, const std::uint8_t* mask, int k, Values a, Values b, const std::optional<std::vector<std::array<int, 2>>>& edges,
-                         const std::vector<double>& weights, double alpha, Norm norm, bool normalize) {
+                         const std::vector<double>& weights, double alpha, Norm norm, bool normalize,
+                         const std::optional<double>& unbalanced) {
   Problem f;
   f.kind = kind;
   f.domain = Domain::build(grid, mask);
@@ -121,6 +122,7 @@ Problem prepare_channels(Kind kind, const Grid& grid, const std::uint8_t* mask, 
   f.spatial = norm == Norm::isotropic ? SpatialProx::group_per_plane : SpatialProx::soft;
   f.exchange = ExchangeProx::soft;
   channel_graph(f, edges, weights, alpha);
+  add_source(f, check_unbalanced(unbalanced));
   check_masses("a", a, dom, k);
   check_masses("b", b, dom, k);
   f.a = a;
@@ -162,10 +164,17 @@ Problem prepare_channels(Kind kind, const Grid& grid, const std::uint8_t* mask, 
     }
   }
   f.scale_b.resize(ta.size());
+  double total_a = 0, total_b = 0;
   for (int q = 0; q < dom.parts; ++q)
     for (int g = 0; g < G; ++g) {
       const double x = ta[q * G + g], y = tb[q * G + g];
       const double diff = std::fabs(x - y), scale = std::max(x, y);
+      if (f.unbalanced()) {  // no balance to keep: b as given
+        f.scale_b[q * G + g] = scale_b;
+        total_a += x;
+        total_b += y;
+        continue;
+      }
       if (diff > kRebalanceTolerance * scale) {
         std::string what = "unequal total mass";
         if (G > 1) {
@@ -185,6 +194,7 @@ Problem prepare_channels(Kind kind, const Grid& grid, const std::uint8_t* mask, 
       f.scale_b[q * G + g] = y > 0 && x != y ? scale_b * (x / y) : scale_b;
       f.total_mass += x;
     }
+  if (f.unbalanced()) f.total_mass = std::max(total_a, total_b);  // the larger total scales the residual
   return f;
 }
 
@@ -193,6 +203,34 @@ Problem prepare_channels(Kind kind, const Grid& grid, const std::uint8_t* mask, 
 double mass_unit(double largest) {
   if (!(largest > 0) || !std::isfinite(largest)) return 1;
   return std::ldexp(1.0, std::clamp(std::ilogb(largest), -1000, 1000));
+}
+
+double check_unbalanced(const std::optional<double>& unbalanced) {
+  if (!unbalanced) return 0;
+  if (!(std::isfinite(*unbalanced) && *unbalanced > 0))
+    throw InvalidInputError("unbalanced must be a finite price > 0 per unit of mass created or destroyed "
+                            "(unset for balanced transport); got " + num(*unbalanced));
+  return *unbalanced;
+}
+
+void add_source(Problem& f, double lam) {
+  if (!(lam > 0)) return;
+  const int P = f.planes;
+  const bool matrix = f.kind == Kind::matrix;
+  const int m = matrix ? P : 1;  // block size: the matrix problems' is k^2 already
+  const int old_cols = f.columns(), added = matrix ? 1 : P, cols = old_cols + added * m;
+  std::vector<double> coupling(std::size_t(P) * cols, 0.0);
+  for (int p = 0; p < P; ++p) {
+    for (int q = 0; q < old_cols; ++q) coupling[std::size_t(p) * cols + q] = f.coupling[std::size_t(p) * old_cols + q];
+    coupling[std::size_t(p) * cols + old_cols + p] = 1;  // s(i, p) enters plane p
+  }
+  f.coupling = std::move(coupling);
+  f.block_size = m;
+  f.blocks += added;
+  f.cost.resize(f.blocks, lam);
+  f.lam = lam;
+  f.source_blocks = added;
+  coupling_modes(f.planes, f.columns(), f.coupling, f.mode_eigenvalues, f.modes);
 }
 
 void check_alpha(double alpha) {
@@ -226,12 +264,12 @@ void check_options(const SolveOptions& o) {
 
 Problem prepare(const ScalarProblem& p) {
   return prepare_channels(Kind::scalar, p.grid, p.mask, 1, p.a, p.b, std::vector<std::array<int, 2>>{}, {}, 0.0,
-                          p.norm, p.normalize);
+                          p.norm, p.normalize, p.unbalanced);
 }
 
 Problem prepare(const VectorProblem& p) {
   return prepare_channels(Kind::vector, p.grid, p.mask, p.channels, p.a, p.b, p.edges, p.weights, p.alpha, p.norm,
-                          p.normalize);
+                          p.normalize, p.unbalanced);
 }
 
 }  // namespace omtcore::detail

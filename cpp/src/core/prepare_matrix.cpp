@@ -206,6 +206,8 @@ Problem prepare(const MatrixProblem& pr) {
       ++f.conserved;
     }
 
+  add_source(f, check_unbalanced(pr.unbalanced));
+
   // Matrices: finite, Hermitian, PSD, nothing outside the mask; stored as planes.
   const std::int64_t n = dom.cells;
   std::vector<double> a(std::size_t(P) * n), b(std::size_t(P) * n);
@@ -288,7 +290,7 @@ Problem prepare(const MatrixProblem& pr) {
         if (dom.part_of(i) == q) t[p] += x[p * n + i];
     return t;
   };
-  for (int q = 0; q < dom.parts; ++q) {
+  for (int q = 0; q < (f.unbalanced() ? 0 : dom.parts); ++q) {  // unbalanced: no balance to keep
     const auto ta = part_totals(a, q), tb = part_totals(b, q);
     double tra = 0, trb = 0;
     for (int j = 0; j < k; ++j) {
@@ -331,8 +333,13 @@ Problem prepare(const MatrixProblem& pr) {
   }
   f.rhs.resize(std::size_t(P) * n);
   for (std::int64_t e = 0; e < std::int64_t(f.rhs.size()); ++e) f.rhs[e] = a[e] - b[e];
+  double trace_b = 0;
   for (int j = 0; j < k; ++j)
-    for (std::int64_t i = 0; i < n; ++i) f.total_mass += a[(j * k + j) * n + i];
+    for (std::int64_t i = 0; i < n; ++i) {
+      f.total_mass += a[(j * k + j) * n + i];
+      trace_b += b[(j * k + j) * n + i];
+    }
+  if (f.unbalanced()) f.total_mass = std::max(f.total_mass, trace_b);  // the larger total scales the residual
   return f;
 }
 

@@ -32,6 +32,11 @@ struct Problem {
   SpatialProx spatial = SpatialProx::soft;
   ExchangeProx exchange = ExchangeProx::soft;
   int blocks = 0, block_size = 1;
+  // Unbalanced problems (lam > 0): the last `source_blocks` blocks are the
+  // source s, coupled to the planes by the identity at cost lam (one block of
+  // block_size 1 per plane, or one of k^2 coordinates for matrices).
+  double lam = 0;
+  int source_blocks = 0;
   std::vector<double> coupling;  // planes x (blocks * block_size): (K x)_p in-cell part
   std::vector<double> cost;      // per block: alpha * weight, >= 0
   double total_mass = 0;         // sum of a (total trace for matrices), in `unit`s
@@ -65,6 +70,8 @@ struct Problem {
   std::vector<double> rhs;       // (planes, cells) when stored
 
   int columns() const { return blocks * block_size; }
+  bool unbalanced() const { return lam > 0; }
+  int source_column() const { return (blocks - source_blocks) * block_size; }  // the first source column
   bool stored() const { return a.empty(); }
   // (a - b)(p, i); 0 outside the domain.
   double net(int p, std::int64_t i) const {
@@ -83,6 +90,11 @@ void check_options(const SolveOptions& options);
 // The power of two nearest below `largest` (Problem::unit); 1 for 0.
 double mass_unit(double largest);
 void check_alpha(double alpha);
+// Validates ScalarProblem::unbalanced (and the others'): 0 for balanced, else lam.
+double check_unbalanced(const std::optional<double>& unbalanced);
+// Appends the source blocks of an unbalanced problem (cost lam) to the
+// coupling, and recomputes the coupling's modes.
+void add_source(Problem& f, double lam);
 std::string cell_string(const Domain& dom, std::int64_t i);
 // A number for error messages (10 significant digits).
 std::string num(double x);

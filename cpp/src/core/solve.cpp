@@ -62,10 +62,20 @@ void to_user_layout(const detail::Problem& f, Result& r) {
     r.flux = cell_values(r.flux, d, [&](std::int64_t s, int p) { return std::int64_t(p) * d + s; });
   if (!r.potential.empty())
     r.potential = cell_values(r.potential, 1, [](std::int64_t, int p) { return std::int64_t(p); });
+  if (!r.source.empty())
+    r.source = cell_values(r.source, 1, [](std::int64_t, int p) { return std::int64_t(p); });
   if (f.kind == detail::Kind::matrix) {
     if (!r.exchange.empty())
-      r.exchange = cell_values(r.exchange, f.blocks, [&](std::int64_t l, int p) { return l * P + p; });
+      r.exchange = cell_values(r.exchange, f.blocks - f.source_blocks, [&](std::int64_t l, int p) { return l * P + p; });
   }  // vector exchange (n_edges, cells) is already the user's layout
+}
+
+// Unbalanced problems: the source columns (the last ones) move from the
+// exchange into Result::source, plane layout (planes, cells).
+void split_source(const detail::Problem& f, Result& r) {
+  const std::size_t n = std::size_t(f.domain.cells), first = std::size_t(f.source_column()) * n;
+  r.source.assign(r.exchange.begin() + first, r.exchange.end());
+  r.exchange.resize(first);
 }
 
 // The user's layouts -> plane layout (the inverse of to_user_layout), for a
@@ -100,18 +110,25 @@ detail::InitialIterate from_user_layout(const detail::Problem& f, const Result& 
   detail::InitialIterate init;
   init.flux = planes(r.flux, d, "flux", [&](std::int64_t s, int p) { return std::int64_t(p) * d + s; }, active_face);
   init.potential = planes(r.potential, 1, "potential", [](std::int64_t, int p) { return std::int64_t(p); }, inside);
+  const int exchange_blocks = f.blocks - f.source_blocks;
   if (matrix) {
-    init.exchange = planes(r.exchange, f.blocks, "exchange", [&](std::int64_t l, int p) { return l * P + p; }, inside);
+    init.exchange = planes(r.exchange, exchange_blocks, "exchange", [&](std::int64_t l, int p) { return l * P + p; }, inside);
   } else {  // vector exchange (n_edges, cells) is already plane layout; scalar: none
-    const std::size_t expected = std::size_t(f.columns()) * n;
+    const std::size_t expected = std::size_t(f.source_column()) * n;
     if (r.exchange.size() != expected)
       throw InvalidInputError("the warm start (init, SolveOptions::initial): its exchange has " + std::to_string(r.exchange.size()) + " values, but this " +
                               kind + " problem's has " + std::to_string(expected) +
                               " (a warm start needs a result of the same kind, grid and size)");
     init.exchange = r.exchange;
-    for (int q = 0; q < f.columns(); ++q)
+    for (int q = 0; q < f.source_column(); ++q)
       for (std::int64_t i = 0; i < n; ++i)
         if (dom.part_of(i) < 0) init.exchange[std::size_t(q) * n + i] = 0;
+  }
+  if (f.unbalanced()) {  // the source columns last; a balanced start's source is 0
+    std::vector<double> source(std::size_t(P) * n, 0.0);
+    if (!r.source.empty())
+      source = planes(r.source, 1, "source", [](std::int64_t, int p) { return std::int64_t(p); }, inside);
+    init.exchange.insert(init.exchange.end(), source.begin(), source.end());
   }
   for (double& x : init.flux) x /= f.unit;
   for (double& x : init.exchange) x /= f.unit;
@@ -169,7 +186,11 @@ Result solve_prepared(const Problem& f, const SolveOptions& options, bool user_l
   std::vector<double> sigma(f.blocks);
   setup.threshold.resize(f.blocks);
   for (int b = 0; b < f.blocks; ++b) {
-    sigma[b] = std::sqrt(std::max(1.0, f.cost[b] / h_ref));
+    // The source blocks of unbalanced problems: the fourth root, whose worst
+    // case measured far below the square root's (benchmarks/RESULTS.md,
+    // "2026-12-03 · 2-core CPU · unbalanced transport").
+    const bool source = b >= f.blocks - f.source_blocks;
+    sigma[b] = std::pow(std::max(1.0, f.cost[b] / h_ref), source ? 0.25 : 0.5);
     setup.threshold[b] = f.cost[b] / h_ref / sigma[b];
   }
   setup.coupling.resize(f.coupling.size());
@@ -262,6 +283,7 @@ Result solve_prepared(const Problem& f, const SolveOptions& options, bool user_l
   }
   start_from_coarse(coarse, *backend, P, cols, to_solver, result, spec);
   run_loop(*backend, spec, options, max_iter, result);
+  if (user_layout && f.unbalanced()) split_source(f, result);
   if (user_layout && f.kind != Kind::scalar) to_user_layout(f, result);
   result.seconds = std::chrono::duration<double>(Clock::now() - start).count();
   return result;
@@ -284,6 +306,7 @@ Result solve_kind(const Problem& problem, const SolveOptions& options) {
     result.lower_bound *= prepared.unit;
     for (double& x : result.flux) x *= prepared.unit;
     for (double& x : result.exchange) x *= prepared.unit;
+    for (double& x : result.source) x *= prepared.unit;
   }
   result.seconds = std::chrono::duration<double>(Clock::now() - start).count();  // validation included
   return result;

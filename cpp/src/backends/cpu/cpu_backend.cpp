@@ -160,7 +160,8 @@ class CpuBackend final : public Backend {
     packed_.assign(packed.begin(), packed.end());
     threshold_.assign(setup.threshold.begin(), setup.threshold.end());
     // A vector problem's exchange column is one edge of the channel graph (no
-    // self loops: prepare.cpp): two nonzero entries, kept in plane order.
+    // self loops: prepare.cpp): two nonzero entries, kept in plane order; or
+    // an unbalanced problem's source, one entry (the second then weighs 0).
     for (int q = 0; q < cols_ && vector_planes(); ++q) {
       int found = 0;
       for (int p = 0; p < planes_; ++p) {
@@ -172,9 +173,13 @@ class CpuBackend final : public Backend {
         }
         ++found;
       }
-      if (found != 2 || exchange_ != OMT_EXCHANGE_SOFT || m_ != 1)
+      if (found == 1) {
+        edge_plane_[1].push_back(edge_plane_[0].back());
+        edge_coef_[1].push_back(T(0));
+      }
+      if (found < 1 || found > 2 || exchange_ != OMT_EXCHANGE_SOFT || m_ != 1)
         throw Error(ErrorKind::internal, "a vector problem's exchange column " + std::to_string(q) +
-                                             " does not couple exactly two channels");
+                                             " couples " + std::to_string(found) + " channels, not 1 or 2");
     }
     modes_.assign(setup.modes.begin(), setup.modes.end());
     pad_ = dom_.stride[0];
