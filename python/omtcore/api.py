@@ -23,6 +23,41 @@ class Result:
     The true distance lies in ``[lower_bound, distance]``: ``distance`` is the
     cost of ``flux``, which is exactly feasible, and ``lower_bound`` the dual
     objective of ``potential``, which is dual feasible.
+
+    Attributes
+    ----------
+    distance : float
+        Cost of the returned flux (and exchange and source): an upper bound.
+    lower_bound : float
+        Dual objective of ``potential``: a rigorous lower bound.
+    gap : float
+        ``(distance - lower_bound) / distance``; 0 when ``distance`` is 0.
+    residual : float
+        Constraint violation of the last iterate before the repair, relative
+        to the total mass.
+    flux : numpy.ndarray
+        Scalar ``(d, *grid)`` (face ``i -> i + e_s`` stored at cell ``i``),
+        vector ``(d, *grid, k)``, matrix ``(d, *grid, k, k)`` complex; float64.
+    exchange : numpy.ndarray or None
+        None for scalar problems; vector ``(n_edges, *grid)``; matrix
+        ``(N, *grid, k, k)`` complex.
+    potential : numpy.ndarray
+        The dual-feasible potential giving ``lower_bound``, the shape of one
+        input; 0 outside the mask.
+    iterations : int
+        Iterations on the given grid.
+    converged : bool
+        ``gap`` and ``residual`` both at or below ``tol``.
+    seconds : float
+        The whole call, validation and coarse grids included.
+    backend, device, dtype, method : str
+        What ran.
+    levels : int
+        Grids solved: 1 plus the coarse grids of the multilevel warm start.
+    source : numpy.ndarray or None
+        Unbalanced solves: the source ``s`` (``div F + s = a - b``: mass of
+        ``a`` removed where positive, mass of ``b`` supplied where negative),
+        the shape of one input; None for balanced solves.
     """
 
     distance: float
@@ -51,6 +86,8 @@ class Result:
 
 @dataclass(frozen=True)
 class BackendInfo:
+    """A backend: its name, whether it can run here, why not, and its devices."""
+
     name: str
     available: bool
     reason: str
@@ -58,7 +95,14 @@ class BackendInfo:
 
 
 def backends() -> list[BackendInfo]:
-    """Every backend omtcore knows, in the order backend="auto" prefers them."""
+    """Every backend omtcore knows, in the order ``backend="auto"`` prefers them.
+
+    Returns
+    -------
+    list of BackendInfo
+        Each with ``name``, ``available``, ``reason`` (why not, if not) and
+        ``devices``.
+    """
     return [BackendInfo(*entry) for entry in _core.list_backends()]
 
 
@@ -191,40 +235,72 @@ def scalar_omt(a, b, *, h: Union[float, Sequence[float]] = 1.0, norm: str = "iso
                unbalanced: Optional[float] = None) -> Result:
     """W1 optimal transport between two mass distributions on a grid.
 
-    a, b: non-negative masses per cell, same shape, 1 to 3 axes.
-    h: grid spacing, one number or one per axis.
-    norm: "isotropic" (approximately Euclidean ground cost) or "anisotropic"
-        (exactly the L1 ground cost sum_s h_s |i_s - j_s|).
-    mask: optional boolean array, the cells of the domain; mass must balance on
-        each connected part.
-    normalize: scale a and b to unit total mass first.
-    tol: target for the certified relative gap and the relative residual.
-    max_iter: iteration limit on each grid solved (the warm start's coarse grids
-        too); None means 10000 + 100 * (longest side).
-    method: "auto" (Poisson-preconditioned PDHG with adaptive primal weight,
-        warm-started from the same problem on coarser grids); "adaptive" (the
-        same on this grid alone), "preconditioned" (fixed weight) and "pdhg"
+    Parameters
+    ----------
+    a, b : array_like
+        Non-negative masses per cell, same shape, 1 to 3 axes, equal totals
+        (to a relative 1e-6; with a mask, on each connected part). float32
+        arrays are read as they are, other real arrays as float64. Device
+        arrays (pyopencl, CuPy, PyTorch CUDA, pycuda) are solved on their
+        device, and the result's arrays come back there.
+    h : float or sequence of float
+        Grid spacing, one number or one per axis.
+    norm : {"isotropic", "anisotropic"}
+        Isotropic: the Euclidean norm of each cell's flux (approximately
+        Euclidean ground cost); anisotropic: exactly the L1 ground cost
+        ``sum_s h_s |i_s - j_s|``.
+    mask : array_like of bool, optional
+        The cells of the domain; mass must balance on each connected part.
+    normalize : bool
+        Scale ``a`` and ``b`` to unit total mass first.
+    tol : float
+        Target for the certified relative gap and the relative residual.
+    max_iter : int, optional
+        Iteration limit on each grid solved (the warm start's coarse grids
+        too); None means ``10000 + 100 * (longest side)``.
+    method : {"auto", "adaptive", "preconditioned", "pdhg"}
+        "auto": Poisson-preconditioned PDHG with adaptive primal weight,
+        warm-started from the same problem on coarser grids; "adaptive" the
+        same on this grid alone; "preconditioned" (fixed weight) and "pdhg"
         (plain PDHG) are kept for comparison.
-    backend: "auto", "cpu", "opencl" or "cuda"; "auto" takes CUDA, then OpenCL
-        when it has a GPU or accelerator, then the CPU backend.
-    device: index into the backend's devices (backends()), default its first
+    backend : {"auto", "cpu", "opencl", "cuda"}
+        "auto" takes CUDA, then OpenCL when it has a GPU or accelerator,
+        then the CPU backend.
+    device : int or pyopencl object, optional
+        Index into the backend's devices (``backends()``), default its first
         GPU; or a pyopencl Device, Context or CommandQueue (backend "opencl").
-        a and b may be pyopencl arrays (the solve then runs on their queue) or
-        CuPy / PyTorch CUDA / pycuda arrays (on their device and the current
-        stream): flux, exchange and potential then come back as arrays of the
-        same library on the same device (omtcore.interop).
-    dtype: iterate precision, "float32" (default) or "float64"; certificates
-        and the returned flux are always float64.
-    callback: called as callback(iteration, gap, residual) at every check;
+    dtype : {"float32", "float64"}, optional
+        Iterate precision (None: float32); certificates and the returned
+        flux are always float64.
+    callback : callable, optional
+        Called as ``callback(iteration, gap, residual)`` at every check;
         returning False stops the solve.
-    init: the Result of an earlier solve of a problem of the same kind and
-        shape (a sequence of similar images, a gradient flow): the iteration
-        starts from its flux and potential instead of the multilevel warm
-        start. The answer is certified as always.
-    unbalanced: None (balanced transport) or lam > 0: mass may also be
-        created or destroyed at lam per unit (a source s with
-        div F + s = a - b costs lam * sum |s|), so a and b need not balance;
-        Result.source is s (None for balanced solves).
+    init : Result, optional
+        A result of an earlier solve of a problem of the same kind and shape
+        (a sequence of similar images, a gradient flow): the iteration starts
+        from its flux and potential instead of the multilevel warm start. The
+        answer is certified as always.
+    unbalanced : float, optional
+        None (balanced transport) or a price ``lam > 0``: mass may also be
+        created or destroyed at ``lam`` per unit (a source ``s`` with
+        ``div F + s = a - b`` costs ``lam * sum |s|``), so ``a`` and ``b``
+        need not balance.
+
+    Returns
+    -------
+    Result
+        The certified bracket ``[lower_bound, distance]``, the flux
+        ``(d, *grid)``, the potential (the grid's shape) and, for unbalanced
+        solves, the source.
+
+    Raises
+    ------
+    InvalidInputError
+        Bad masses, shapes, mask, spacing or options (the message names them).
+    BackendUnavailableError
+        The requested backend cannot run here.
+    DeviceMemoryError
+        The device cannot hold the problem (checked before allocating).
     """
     place = placement(backend, device, (a, b))
     a = _masses(to_host(a), "a")
@@ -271,20 +347,35 @@ def vector_omt(a, b, *, edges=None, weights=None, alpha: float = 1.0,
                normalize: bool = False, tol: float = 1e-4, max_iter: Optional[int] = None,
                method: str = "auto", backend: str = "auto", device: Optional[int] = None,
                dtype=None, callback=None, init=None, unbalanced: Optional[float] = None) -> Result:
-    """Vector-valued W1 transport: k channels per cell; mass moves in space
-    per channel and between channels inside a cell along the edges of a
-    channel graph, at alpha * weight per unit.
+    """Vector-valued W1 transport: ``k`` channels per cell.
 
-    a, b: non-negative masses of shape (*grid, k), channel last (1 to 3 grid axes).
-    edges: (s, t) channel pairs along which mass may change channel inside a
-        cell; None means all pairs (0,1), (0,2), ..., (1,2), ...; [] means none
-        (k separate scalar problems).
-    weights: one positive price factor per edge (default 1); moving one unit
-        along edge e costs alpha * weights[e].
-    alpha: price of moving mass between channels, >= 0 (0: free exchange).
-    Other arguments as for scalar_omt. Result.flux is F (d, *grid, k),
-    Result.exchange G (n_edges, *grid) (mass moved from s_e to t_e inside each
-    cell), Result.potential (*grid, k).
+    Mass moves in space per channel and, inside a cell, between channels
+    along the edges of a channel graph at ``alpha * weight`` per unit.
+
+    Parameters
+    ----------
+    a, b : array_like
+        Non-negative masses of shape ``(*grid, k)``, channel last (1 to 3
+        grid axes), balanced on every component of the channel graph.
+    edges : sequence of (int, int), optional
+        Channel pairs ``(s, t)`` along which mass may change channel inside a
+        cell; None means all pairs (0, 1), (0, 2), ..., (1, 2), ...; ``[]``
+        means none (``k`` separate scalar problems).
+    weights : sequence of float, optional
+        One positive price factor per edge (default 1): moving one unit
+        along edge ``e`` costs ``alpha * weights[e]``.
+    alpha : float
+        Price of moving mass between channels, >= 0 (0: free exchange).
+    h, norm, mask, normalize, tol, max_iter, method, backend, device, dtype, callback, init, unbalanced
+        As for :func:`scalar_omt` (the source of an unbalanced problem is per
+        channel).
+
+    Returns
+    -------
+    Result
+        ``flux`` F ``(d, *grid, k)``, ``exchange`` G ``(n_edges, *grid)`` (the
+        mass moved from ``s_e`` to ``t_e`` inside each cell), ``potential``
+        ``(*grid, k)``.
     """
     place = placement(backend, device, (a, b))
     a = _masses(to_host(a), "a")
@@ -325,9 +416,20 @@ def _pairs(x: np.ndarray) -> np.ndarray:
 
 
 def gell_mann(k: int) -> np.ndarray:
-    """The generalised Gell-Mann matrices (k^2 - 1 of them, tr(L_a L_b) = 2 delta_ab):
-    symmetric ones, antisymmetric ones, then diagonal ones; Pauli X, Y, Z for k = 2.
-    The core's own list (the default L of matrix_omt), as (k^2 - 1, k, k) complex128."""
+    """The generalised Gell-Mann matrices, the default ``L`` of :func:`matrix_omt`.
+
+    Parameters
+    ----------
+    k : int
+        The matrix size.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``k^2 - 1`` Hermitian matrices with ``tr(L_a L_b) = 2 delta_ab``,
+        shape ``(k^2 - 1, k, k)``, complex128: the symmetric ones, the
+        antisymmetric ones, then the diagonal ones; Pauli X, Y, Z for k = 2.
+    """
     if isinstance(k, bool) or not isinstance(k, numbers.Integral):
         raise InvalidInputError(f"k must be an integer; got {k!r}")
     return _core.gell_mann(int(k)).reshape(-1, k, k, 2).view(np.complex128)[..., 0]
@@ -338,20 +440,36 @@ def matrix_omt(A, B, *, L=None, alpha: float = 1.0, h: Union[float, Sequence[flo
                tol: float = 1e-4, max_iter: Optional[int] = None, method: str = "auto",
                backend: str = "auto", device: Optional[int] = None, dtype=None,
                callback=None, init=None, unbalanced: Optional[float] = None) -> Result:
-    """Matrix-valued W1 transport: a Hermitian PSD matrix per cell; mass moves
-    in space and changes inside a cell through the quantum gradient
-    i [L_l, W_l], at alpha per unit.
+    """Matrix-valued W1 transport: a Hermitian PSD matrix per cell.
 
-    A, B: Hermitian positive semidefinite matrices of shape (*grid, k, k),
-        complex or real symmetric, k from 1 to 8.
-    L: Hermitian k x k matrices defining the in-cell exchange i [L_l, W_l];
-        None means gell_mann(k) (Pauli for k = 2, none for k = 1).
-    alpha: price of in-cell exchange, >= 0.
-    matrix_norm: "frobenius" (spatial cost sqrt(sum_s h_s^2 ||U_s||_F^2),
-        exchange alpha ||W_l||_F) or "nuclear" (sum_s h_s ||U_s||_*, alpha ||W_l||_*).
-    Other arguments as for scalar_omt. Result.flux U (d, *grid, k, k),
-    Result.exchange W (N, *grid, k, k) and Result.potential (*grid, k, k) are
-    complex128.
+    Mass moves in space and changes inside a cell through the quantum
+    gradient ``i [L_l, W_l]``, at ``alpha`` per unit.
+
+    Parameters
+    ----------
+    A, B : array_like
+        Hermitian positive semidefinite matrices of shape ``(*grid, k, k)``,
+        complex or real symmetric, ``k`` from 1 to 8; ``sum(A - B)`` must be
+        orthogonal to every matrix commuting with all ``L_l`` (equal total
+        traces for the default ``L``).
+    L : array_like, optional
+        Hermitian ``k x k`` matrices defining the in-cell exchange; None means
+        ``gell_mann(k)`` (Pauli for k = 2, none for k = 1).
+    alpha : float
+        Price of in-cell exchange, >= 0.
+    matrix_norm : {"frobenius", "nuclear"}
+        Frobenius: spatial cost ``sqrt(sum_s h_s^2 ||U_s||_F^2)``, exchange
+        ``alpha ||W_l||_F``; nuclear: ``sum_s h_s ||U_s||_*`` and
+        ``alpha ||W_l||_*``.
+    h, mask, normalize, tol, max_iter, method, backend, device, dtype, callback, init, unbalanced
+        As for :func:`scalar_omt` (the source of an unbalanced problem is a
+        Hermitian matrix per cell, priced in ``matrix_norm``).
+
+    Returns
+    -------
+    Result
+        ``flux`` U ``(d, *grid, k, k)``, ``exchange`` W ``(N, *grid, k, k)``
+        and ``potential`` Phi ``(*grid, k, k)``, complex128.
     """
     place = placement(backend, device, (A, B))
     A = _matrices(to_host(A), "A")

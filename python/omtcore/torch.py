@@ -98,8 +98,12 @@ def matrix_omt(A: torch.Tensor, B: torch.Tensor, *, return_result: bool = False,
 class W1Loss(torch.nn.Module):
     """The certified W1 distance as a loss module: ``W1Loss("vector", alpha=0.5)(a, b)``.
 
-    kind: "scalar", "vector" or "matrix"; the other keyword arguments are
-    those of the solve function of that kind.
+    Parameters
+    ----------
+    kind : {"scalar", "vector", "matrix"}
+        The problem kind.
+    **options
+        Keyword arguments of the solve function of that kind.
     """
 
     def __init__(self, kind: str = "scalar", **options):
