@@ -12,6 +12,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 import omtcore
+from omtcore.plot import rgb
 
 n = 40
 y, x = np.mgrid[:n, :n] / n
@@ -32,7 +33,7 @@ print(res)
 
 fig, axes = plt.subplots(2, 3, figsize=(10, 6.6), constrained_layout=True)
 for ax, img, title in ((axes[0, 0], a, "source"), (axes[0, 1], b, "target")):
-    ax.imshow(np.clip(img / img.max(), 0, 1))
+    ax.imshow(rgb(img, max(a.max(), b.max())))
     ax.set_title(title)
 exchange = np.abs(res.exchange).sum(axis=0)
 im = axes[0, 2].imshow(exchange, cmap="viridis")

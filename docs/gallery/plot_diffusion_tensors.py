@@ -10,9 +10,9 @@ in-plane (x, y) block, coloured by how much it points out of the plane.
 """
 import matplotlib.pyplot as plt
 import numpy as np
-from matplotlib.collections import EllipseCollection
 
 import omtcore
+from omtcore.plot import draw_tensors
 
 n = 10
 
@@ -32,26 +32,11 @@ res = omtcore.matrix_omt(A, B, alpha=0.5, h=1 / n)
 print(res)
 
 
-def draw(ax, T, title):
-    w, v = np.linalg.eigh(T[..., :2, :2])
-    angles = np.degrees(np.arctan2(v[..., 1, 1], v[..., 0, 1]))
-    widths, heights = 0.9 * w[..., 1] / w.max(), 0.9 * w[..., 0] / w.max()
-    out_of_plane = T[..., 2, 2] / np.trace(T, axis1=-2, axis2=-1)
-    offsets = np.column_stack([np.mgrid[:n, :n][1].ravel(), np.mgrid[:n, :n][0].ravel()])
-    ells = EllipseCollection(widths.ravel(), heights.ravel(), angles.ravel(), units="xy", offsets=offsets,
-                             offset_transform=ax.transData, array=out_of_plane.ravel(), cmap="plasma")
-    ax.add_collection(ells)
-    ax.set_xlim(-1, n)
-    ax.set_ylim(n, -1)
-    ax.set_aspect("equal")
+fig, axes = plt.subplots(1, 3, figsize=(11, 3.8), constrained_layout=True)
+for ax, T, title in ((axes[0], A, "source tensors"), (axes[1], B, "target tensors")):
+    ells = draw_tensors(ax, T)
     ax.set_title(title)
     ax.set_axis_off()
-    return ells
-
-
-fig, axes = plt.subplots(1, 3, figsize=(11, 3.8), constrained_layout=True)
-draw(axes[0], A, "source tensors")
-ells = draw(axes[1], B, "target tensors")
 fig.colorbar(ells, ax=axes[:2], shrink=0.8, label="out-of-plane share")
 im = axes[2].imshow(np.trace(res.potential, axis1=-2, axis2=-1).real, cmap="coolwarm")
 axes[2].set_title("potential (trace)")

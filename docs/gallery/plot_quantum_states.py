@@ -12,6 +12,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 import omtcore
+from omtcore.plot import draw_bloch
 
 n = 12
 X, Y, Z = omtcore.gell_mann(2)  # Pauli X, Y, Z
@@ -32,19 +33,9 @@ res = omtcore.matrix_omt(A, B, alpha=0.3, h=1 / n)
 print(res)
 
 
-def bloch(rho):
-    tr = np.trace(rho, axis1=-2, axis2=-1).real
-    return [np.einsum("...kl,lk->...", rho, P).real / tr for P in (X, Y, Z)]
-
-
 fig, axes = plt.subplots(1, 3, figsize=(11, 3.8), constrained_layout=True)
 for ax, rho, title in ((axes[0], A, "source states"), (axes[1], B, "target states")):
-    bx, by, bz = bloch(rho)
-    q = ax.quiver(np.mgrid[:n, :n][1], np.mgrid[:n, :n][0], bx, -by, bz, cmap="coolwarm", clim=(-1, 1),
-                  angles="xy", scale_units="xy", scale=1.2, width=0.008)
-    ax.set_xlim(-1, n)
-    ax.set_ylim(n, -1)
-    ax.set_aspect("equal")
+    q = draw_bloch(ax, rho)
     ax.set_title(title)
     ax.set_axis_off()
 fig.colorbar(q, ax=axes[:2], shrink=0.8, label="Bloch z")
