@@ -12,7 +12,9 @@ class BackendUnavailableError(RuntimeError):
 
 
 class DeviceMemoryError(MemoryError):
-    """The compute device ran out of memory."""
+    """The device or the host cannot hold the solve: estimated before anything
+    grid-sized is allocated; the message names the estimate and what can be
+    allocated."""
 
 
 class DeviceError(RuntimeError):

@@ -29,7 +29,10 @@ std::vector<std::int32_t> domain_parts(const Grid& grid, const std::uint8_t* mas
 //
 // Solve scalar OMT. Throws InvalidInputError for bad input (message names the
 // problem and values), BackendUnavailableError when the requested backend
-// cannot run, DeviceMemoryError when device memory runs out. A solve that
+// cannot run, DeviceMemoryError when the device's memory or the host's (the
+// least of available memory, the address-space limit and the cgroup limit)
+// cannot hold the solve, estimated before anything grid-sized is
+// allocated; the message names the estimate and the room. A solve that
 // reaches max_iter returns normally with converged == false.
 Result solve(const ScalarProblem& problem, const SolveOptions& options = {});
 

@@ -9,6 +9,7 @@
 #include <optional>
 
 #include "core/certificate.hpp"
+#include "core/host_memory.hpp"
 #include "core/multilevel.hpp"
 #include "core/problem.hpp"
 #include "core/solve_loop.hpp"
@@ -297,6 +298,9 @@ template <class Problem>
 Result solve_kind(const Problem& problem, const SolveOptions& options) {
   const auto start = Clock::now();
   detail::check_options(options);
+  // Before anything grid-sized is allocated (validation builds the domain).
+  detail::check_host_memory(detail::problem_size(problem), options.dtype,
+                            detail::pick_backend(options.backend).name == "cpu");
   const detail::Problem prepared = detail::prepare(problem);
   std::optional<detail::InitialIterate> initial;
   if (options.initial) initial = from_user_layout(prepared, *options.initial);
