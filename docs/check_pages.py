@@ -18,6 +18,7 @@ from selenium.webdriver.common.by import By
 PAGES = {
     "index.html": ("omtcore documentation", 0),
     "reference.html": ("scalar_omt", 0),
+    "performance.html": ("Every grid size", 1),
     "auto_gallery/index.html": ("Gallery", 3),
     "auto_gallery/plot_colour_images.html": ("Colour images", 1),
     "auto_gallery/plot_unbalanced.html": ("Unbalanced transport", 1),

@@ -39,7 +39,7 @@ def _cell_mass(x: np.ndarray, kind: str) -> np.ndarray:
 
 
 def rgb(x: np.ndarray, scale: float | None = None) -> np.ndarray:
-    """A 3-channel mass field (*grid, 3) as an RGB image in [0, 1] (divided by
+    """A 3-channel mass field ``(*grid, 3)`` as an RGB image in [0, 1] (divided by
     ``scale``, default its largest value)."""
     x = np.asarray(x, dtype=float)
     top = scale if scale is not None else x.max()
