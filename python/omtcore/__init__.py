@@ -14,11 +14,13 @@ _use_pyopencl_loader()  # before anything asks the core about OpenCL
 from .api import BackendInfo, Result, backends, gell_mann, matrix_omt, scalar_omt, vector_omt
 from .errors import (BackendUnavailableError, ConvergenceWarning, DeviceError, DeviceMemoryError,
                      InvalidInputError)
+from .pairwise import PairwiseResult, pairwise
 
 try:
     __version__ = _version("omtcore")
 except PackageNotFoundError:  # pragma: no cover - running from a source tree
     __version__ = "0+unknown"
 
-__all__ = ["scalar_omt", "vector_omt", "matrix_omt", "gell_mann", "backends", "Result", "BackendInfo", "InvalidInputError",
+__all__ = ["scalar_omt", "vector_omt", "matrix_omt", "pairwise", "gell_mann", "backends", "Result", "BackendInfo",
+           "PairwiseResult", "InvalidInputError",
            "BackendUnavailableError", "DeviceMemoryError", "DeviceError", "ConvergenceWarning", "__version__"]
