@@ -94,3 +94,45 @@ def test_bad_collections_are_rejected_before_any_work_naming_the_problems():
         omtcore.pairwise(X[:, 0, 0], kind="vector")
     with pytest.raises(omtcore.InvalidInputError, match="callback"):
         omtcore.pairwise(X, callback=print)
+
+
+THREADS_CHILD = r"""
+import sys
+import numpy as np, omtcore
+threads = None if sys.argv[1] == "all" else int(sys.argv[1])
+seen = []
+def count(iteration, gap, residual):
+    seen.append(next(int(l.split()[1]) for l in open("/proc/self/status") if l.startswith("Threads:")))
+n = 384
+y, x = np.mgrid[:n, :n] / n
+a = np.exp(-((y - .3) ** 2 + (x - .3) ** 2) / .01) + 1e-3
+b = np.exp(-((y - .6) ** 2 + (x - .7) ** 2) / .02) + 1e-3
+b *= a.sum() / b.sum()
+r = omtcore.scalar_omt(a, b, backend="cpu", threads=threads, callback=count, max_iter=100)
+print(max(seen), r.distance)
+"""
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "sched_getaffinity") or len(__import__("os").sched_getaffinity(0)) < 2,
+                    reason="needs 2 or more cores to see a thread count change")
+def test_threads_bounds_the_threads_a_solve_starts():
+    import subprocess
+    import sys
+    import warnings
+
+    def run(arg):
+        out = subprocess.run([sys.executable, "-W", "ignore", "-c", THREADS_CHILD, arg], capture_output=True,
+                             text=True, timeout=300)
+        assert out.returncode == 0, out.stderr
+        threads, distance = out.stdout.split()
+        return int(threads), float(distance)
+
+    one, d1 = run("1")
+    every, d_all = run("all")
+    assert one < every  # OpenMP started its team only without the limit
+    assert d1 == pytest.approx(d_all, rel=1e-5)
+    with pytest.raises(omtcore.InvalidInputError, match="threads"):
+        omtcore.scalar_omt(np.ones((4, 4)), np.ones((4, 4)), threads=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        assert omtcore.vector_omt(np.ones((4, 4, 2)), np.ones((4, 4, 2)), threads=1).distance == 0

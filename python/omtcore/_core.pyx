@@ -227,7 +227,7 @@ cdef Values _values(arr) except *:
 def solve_scalar_problem(a, b, shape, spacing,
                          const uint8_t[::1] mask, str norm, bint normalize, double tol,
                          int64_t max_iter, str method, str backend, int device, str dtype,
-                         callback=None, uintptr_t native_queue=0, initial=None, unbalanced=None):
+                         callback=None, uintptr_t native_queue=0, initial=None, unbalanced=None, int threads=0):
     """Solve one scalar problem; a, b flat C-order float64 or float32 (mask uint8 or None);
     max_iter 0: the core's default."""
     cdef ScalarProblem problem
@@ -241,13 +241,14 @@ def solve_scalar_problem(a, b, shape, spacing,
     if unbalanced is not None:
         problem.unbalanced = <double>unbalanced
     _fill_options(&options, tol, max_iter, method, backend, device, dtype, native_queue)
+    options.threads = threads
     return _solve(problem, options, callback, initial)
 
 
 def solve_vector_problem(a, b, shape, int channels, edges,
                          weights, double alpha, spacing, const uint8_t[::1] mask, str norm,
                          bint normalize, double tol, int64_t max_iter, str method, str backend,
-                         int device, str dtype, callback=None, uintptr_t native_queue=0, initial=None, unbalanced=None):
+                         int device, str dtype, callback=None, uintptr_t native_queue=0, initial=None, unbalanced=None, int threads=0):
     """Solve one vector problem; a, b flat C-order (cells, channels) float64 or float32;
     edges None (all pairs) or a flat list of channel indices, two per edge."""
     cdef VectorProblem problem
@@ -274,13 +275,14 @@ def solve_vector_problem(a, b, shape, int channels, edges,
     if weights is not None:
         problem.weights = [float(x) for x in weights]
     _fill_options(&options, tol, max_iter, method, backend, device, dtype, native_queue)
+    options.threads = threads
     return _solve(problem, options, callback, initial)
 
 
 def solve_matrix_problem(a, b, shape, int k, L,
                          double alpha, spacing, const uint8_t[::1] mask, str matrix_norm,
                          bint normalize, double tol, int64_t max_iter, str method, str backend,
-                         int device, str dtype, callback=None, uintptr_t native_queue=0, initial=None, unbalanced=None):
+                         int device, str dtype, callback=None, uintptr_t native_queue=0, initial=None, unbalanced=None, int threads=0):
     """Solve one matrix problem; a, b flat C-order (cells, k, k, 2) float64 or
     float32 (interleaved complex); L None (Gell-Mann) or flat (N, k, k, 2) float64."""
     cdef MatrixProblem problem
@@ -300,4 +302,5 @@ def solve_matrix_problem(a, b, shape, int k, L,
         flat_L = [float(x) for x in L]
         problem.L = flat_L
     _fill_options(&options, tol, max_iter, method, backend, device, dtype, native_queue)
+    options.threads = threads
     return _solve(problem, options, callback, initial)

@@ -169,6 +169,7 @@ cdef extern from "omtcore/types.hpp" namespace "omtcore":
         int device
         Dtype dtype
         int check_every
+        int threads
         uintptr_t native_queue
         ProgressCallback callback
         void* callback_data

@@ -222,6 +222,15 @@ def _unbalanced(lam):
     return None if lam is None else _real(lam, "unbalanced")
 
 
+def _threads(threads) -> int:
+    """None (every core) or a positive count; the core reads 0 as every core."""
+    if threads is None:
+        return 0
+    if isinstance(threads, bool) or not isinstance(threads, numbers.Integral) or threads < 1:
+        raise InvalidInputError(f"threads must be a positive integer or None; got {threads!r}")
+    return int(threads)
+
+
 def _check_strings(**named):
     for name, value in named.items():
         if not isinstance(value, str):
@@ -232,7 +241,7 @@ def scalar_omt(a, b, *, h: Union[float, Sequence[float]] = 1.0, norm: str = "iso
                mask=None, normalize: bool = False, tol: float = 1e-4,
                max_iter: Optional[int] = None, method: str = "auto", backend: str = "auto",
                device: Optional[int] = None, dtype=None, callback=None, init=None,
-               unbalanced: Optional[float] = None) -> Result:
+               unbalanced: Optional[float] = None, threads: Optional[int] = None) -> Result:
     """W1 optimal transport between two mass distributions on a grid.
 
     Parameters
@@ -285,6 +294,9 @@ def scalar_omt(a, b, *, h: Union[float, Sequence[float]] = 1.0, norm: str = "iso
         created or destroyed at ``lam`` per unit (a source ``s`` with
         ``div F + s = a - b`` costs ``lam * sum |s|``), so ``a`` and ``b``
         need not balance.
+    threads : int, optional
+        CPU threads this solve may use (None: every core), so that several
+        solves side by side do not oversubscribe the machine.
 
     Returns
     -------
@@ -313,7 +325,7 @@ def scalar_omt(a, b, *, h: Union[float, Sequence[float]] = 1.0, norm: str = "iso
     raw = _core.solve_scalar_problem(a.ravel(), b.ravel(), shape, spacing, m, norm,
                                      bool(normalize), tol, max_iter, method, place.backend,
                                      place.device, dtype_name, callback, place.native_queue, _initial(init),
-                                     _unbalanced(unbalanced))
+                                     _unbalanced(unbalanced), _threads(threads))
     return results_to_device(_finish(raw, ((len(shape),) + shape, None, shape), tol), place)
 
 
@@ -346,7 +358,8 @@ def vector_omt(a, b, *, edges=None, weights=None, alpha: float = 1.0,
                h: Union[float, Sequence[float]] = 1.0, norm: str = "isotropic", mask=None,
                normalize: bool = False, tol: float = 1e-4, max_iter: Optional[int] = None,
                method: str = "auto", backend: str = "auto", device: Optional[int] = None,
-               dtype=None, callback=None, init=None, unbalanced: Optional[float] = None) -> Result:
+               dtype=None, callback=None, init=None, unbalanced: Optional[float] = None,
+               threads: Optional[int] = None) -> Result:
     """Vector-valued W1 transport: ``k`` channels per cell.
 
     Mass moves in space per channel and, inside a cell, between channels
@@ -366,7 +379,7 @@ def vector_omt(a, b, *, edges=None, weights=None, alpha: float = 1.0,
         along edge ``e`` costs ``alpha * weights[e]``.
     alpha : float
         Price of moving mass between channels, >= 0 (0: free exchange).
-    h, norm, mask, normalize, tol, max_iter, method, backend, device, dtype, callback, init, unbalanced
+    h, norm, mask, normalize, tol, max_iter, method, backend, device, dtype, callback, init, unbalanced, threads
         As for :func:`scalar_omt` (the source of an unbalanced problem is per
         channel).
 
@@ -394,7 +407,7 @@ def vector_omt(a, b, *, edges=None, weights=None, alpha: float = 1.0,
                                      _real(alpha, "alpha"), spacing, m, norm, bool(normalize), tol,
                                      max_iter, method, place.backend, place.device, dtype_name,
                                      callback, place.native_queue, _initial(init),
-                                     _unbalanced(unbalanced))
+                                     _unbalanced(unbalanced), _threads(threads))
     n_edges = k * (k - 1) // 2 if flat_edges is None else len(flat_edges) // 2
     return results_to_device(
         _finish(raw, ((len(shape),) + shape + (k,), (n_edges,) + shape, shape + (k,)), tol), place)
@@ -439,7 +452,8 @@ def matrix_omt(A, B, *, L=None, alpha: float = 1.0, h: Union[float, Sequence[flo
                matrix_norm: str = "frobenius", mask=None, normalize: bool = False,
                tol: float = 1e-4, max_iter: Optional[int] = None, method: str = "auto",
                backend: str = "auto", device: Optional[int] = None, dtype=None,
-               callback=None, init=None, unbalanced: Optional[float] = None) -> Result:
+               callback=None, init=None, unbalanced: Optional[float] = None,
+               threads: Optional[int] = None) -> Result:
     """Matrix-valued W1 transport: a Hermitian PSD matrix per cell.
 
     Mass moves in space and changes inside a cell through the quantum
@@ -461,7 +475,7 @@ def matrix_omt(A, B, *, L=None, alpha: float = 1.0, h: Union[float, Sequence[flo
         Frobenius: spatial cost ``sqrt(sum_s h_s^2 ||U_s||_F^2)``, exchange
         ``alpha ||W_l||_F``; nuclear: ``sum_s h_s ||U_s||_*`` and
         ``alpha ||W_l||_*``.
-    h, mask, normalize, tol, max_iter, method, backend, device, dtype, callback, init, unbalanced
+    h, mask, normalize, tol, max_iter, method, backend, device, dtype, callback, init, unbalanced, threads
         As for :func:`scalar_omt` (the source of an unbalanced problem is a
         Hermitian matrix per cell, priced in ``matrix_norm``).
 
@@ -500,7 +514,7 @@ def matrix_omt(A, B, *, L=None, alpha: float = 1.0, h: Union[float, Sequence[flo
                                      k, flat_L, _real(alpha, "alpha"), spacing, m, matrix_norm,
                                      bool(normalize), tol, max_iter, method, place.backend,
                                      place.device, dtype_name, callback, place.native_queue, _initial(init),
-                                     _unbalanced(unbalanced))
+                                     _unbalanced(unbalanced), _threads(threads))
     d = len(shape)
     return results_to_device(_finish(raw, ((d,) + shape + (k, k, "complex"), (n_L,) + shape + (k, k, "complex"),
                                            shape + (k, k, "complex")), tol), place)

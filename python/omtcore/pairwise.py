@@ -124,7 +124,8 @@ def pairwise(X, Y=None, *, kind: str = "scalar", client=None, progress: bool = F
     workers : int, optional
         Threads of this process (without ``client``); default: the CPU count
         for grids below 32768 cells, else 1 (larger solves use the cores
-        themselves).
+        themselves). With more than one, each solve keeps to one core
+        (``threads=1``) unless ``threads`` is given.
     **solve_kw
         Keyword arguments of the solve function (``norm``, ``tol``,
         ``normalize``, ``unbalanced``, ``backend``, ...), the same for every
@@ -196,6 +197,8 @@ def pairwise(X, Y=None, *, kind: str = "scalar", client=None, progress: bool = F
             threads = workers if workers is not None else (os.cpu_count() or 1) if cells < _PARALLEL_CELLS else 1
             if threads < 1:
                 raise InvalidInputError(f"workers must be a positive integer; got {workers!r}")
+            if threads > 1 and "threads" not in solve_kw:
+                solve_kw = dict(solve_kw, threads=1)  # one core per solve: side by side, no oversubscription
             with ThreadPoolExecutor(max_workers=threads) as pool:
                 results = pool.map(lambda p: (p, _solve_pair(solve, X[p[0]], Y[p[1]], solve_kw)), pairs)
                 for pair, value in results:

@@ -158,6 +158,9 @@ struct SolveOptions {
   int device = -1;              // index into the backend's device list; -1: its default (first GPU)
   Dtype dtype = Dtype::float32; // iterate precision; certificates are always double
   int check_every = 0;          // iterations between checks; 0: default (25)
+  // CPU threads this solve may use (OpenMP, the calling thread's own
+  // setting, so that solves on several threads each keep to theirs); 0: all.
+  int threads = 0;
   // The caller's own queue or stream to run on, instead of `device`: OpenCL, a
   // cl_command_queue (its context and device are used; the queue is retained
   // for the solve and finished before solve returns); CUDA, a cudaStream_t

@@ -260,6 +260,8 @@ void check_options(const SolveOptions& o) {
     throw InvalidInputError("max_iter must be positive; got " + std::to_string(o.max_iter));
   if (o.check_every < 0)
     throw InvalidInputError("check_every must be positive; got " + std::to_string(o.check_every));
+  if (o.threads < 0)
+    throw InvalidInputError("threads must be a positive number (or 0 for all); got " + std::to_string(o.threads));
 }
 
 Problem prepare(const ScalarProblem& p) {

@@ -8,6 +8,10 @@
 #include <cmath>
 #include <optional>
 
+#if defined(_OPENMP)
+#include <omp.h>
+#endif
+
 #include "core/certificate.hpp"
 #include "core/host_memory.hpp"
 #include "core/multilevel.hpp"
@@ -294,10 +298,35 @@ Result solve_prepared(const Problem& f, const SolveOptions& options, bool user_l
 
 namespace {
 
+// SolveOptions::threads for the duration of a solve: OpenMP's thread count
+// is the calling thread's own setting, restored afterwards.
+class ThreadLimit {
+ public:
+  explicit ThreadLimit(int threads) {
+#if defined(_OPENMP)
+    if (threads > 0) {
+      saved_ = omp_get_max_threads();
+      omp_set_num_threads(threads);
+    }
+#endif
+  }
+  ~ThreadLimit() {
+#if defined(_OPENMP)
+    if (saved_ > 0) omp_set_num_threads(saved_);
+#endif
+  }
+  ThreadLimit(const ThreadLimit&) = delete;
+  ThreadLimit& operator=(const ThreadLimit&) = delete;
+
+ private:
+  int saved_ = 0;
+};
+
 template <class Problem>
 Result solve_kind(const Problem& problem, const SolveOptions& options) {
   const auto start = Clock::now();
   detail::check_options(options);
+  const ThreadLimit limit(options.threads);
   // Before anything grid-sized is allocated (validation builds the domain).
   detail::check_host_memory(detail::problem_size(problem), options.dtype,
                             detail::pick_backend(options.backend).name == "cpu");
