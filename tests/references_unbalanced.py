@@ -16,6 +16,8 @@ import warnings
 import numpy as np
 import scipy.sparse as sp
 
+from references_vm import herm_basis, to_coords
+
 
 def _spacing(h, d):
     return [float(h)] * d if np.ndim(h) == 0 else [float(x) for x in h]
@@ -94,26 +96,6 @@ def source_lp(a, b, lam, h=1.0, mask=None):
     return float(res.fun) * scale
 
 
-def _hermitian_basis(k):
-    basis = []
-    for j in range(k):
-        e = np.zeros((k, k), complex)
-        e[j, j] = 1
-        basis.append(e)
-    for j in range(k):
-        for l in range(j + 1, k):
-            s = np.zeros((k, k), complex)
-            s[j, l] = s[l, j] = 1 / np.sqrt(2)
-            t = np.zeros((k, k), complex)
-            t[j, l], t[l, j] = -1j / np.sqrt(2), 1j / np.sqrt(2)
-            basis += [s, t]
-    return np.array(basis)
-
-
-def _coords(X, basis):
-    return np.einsum("pkl,...kl->...p", basis.conj(), X).real
-
-
 def source_conic(kind, a, b, lam, h=1.0, mask=None, norm="isotropic", edges=None, weights=None,
                  alpha=1.0, L=None, matrix_norm="frobenius"):
     """Unbalanced W1 of every kind as a conic program (CLARABEL); returns its optimal value.
@@ -137,16 +119,16 @@ def source_conic(kind, a, b, lam, h=1.0, mask=None, norm="isotropic", edges=None
 
     if kind == "matrix":
         k = a.shape[-1]
-        basis = _hermitian_basis(k)
+        basis = herm_basis(k)
         planes = k * k
-        net = _coords((a - b).reshape(n, k, k), basis) / scale  # (n, P)
+        net = to_coords((a - b).reshape(n, k, k), basis) / scale  # (n, P)
         if L is None:
             import omtcore
 
             L = omtcore.gell_mann(k)
         L = np.asarray(L, complex).reshape(-1, k, k)
         # In-cell coupling: coordinates of i [L_l, E_j] for each basis element E_j.
-        coupling = [np.array([_coords(1j * (Ll @ E - E @ Ll), basis) for E in basis]).T for Ll in L]  # (P, P)
+        coupling = [np.array([to_coords(1j * (Ll @ E - E @ Ll), basis) for E in basis]).T for Ll in L]  # (P, P)
     else:
         planes = a.shape[-1]
         net = (a - b).reshape(n, planes).astype(float) / scale

@@ -24,7 +24,7 @@ from . import _core
 from .api import _mask, gell_mann
 from .interop import to_host
 
-__all__ = ["input_gradients"]
+__all__ = ["input_gradients", "gradients_of_solve"]
 
 
 def _parts(grid: tuple, mask) -> tuple[np.ndarray, int]:
@@ -166,3 +166,9 @@ def _through_scaling(g: np.ndarray, x: np.ndarray, kind: str) -> np.ndarray:
     total = x.sum()
     return g / total - np.sum(g * x) / total ** 2
 
+
+def gradients_of_solve(kind: str, result, a, b, options: dict) -> tuple[np.ndarray, np.ndarray]:
+    """input_gradients for a solve called with the keyword arguments ``options``."""
+    return input_gradients(kind, result, a, b, mask=options.get("mask"), edges=options.get("edges"),
+                           L=options.get("L"), normalize=options.get("normalize", False),
+                           unbalanced=options.get("unbalanced"))

@@ -518,3 +518,8 @@ def matrix_omt(A, B, *, L=None, alpha: float = 1.0, h: Union[float, Sequence[flo
     d = len(shape)
     return results_to_device(_finish(raw, ((d,) + shape + (k, k, "complex"), (n_L,) + shape + (k, k, "complex"),
                                            shape + (k, k, "complex")), tol), place)
+
+
+# The solve function of each problem kind (omtcore.torch, omtcore.jax and
+# omtcore.pairwise dispatch on it).
+SOLVERS = {"scalar": scalar_omt, "vector": vector_omt, "matrix": matrix_omt}

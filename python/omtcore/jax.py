@@ -27,11 +27,10 @@ import jax.numpy as jnp
 import numpy as np
 
 from . import api
-from ._gradients import input_gradients
+from ._gradients import gradients_of_solve
 
 __all__ = ["scalar_omt", "vector_omt", "matrix_omt"]
 
-_SOLVERS = {"scalar": api.scalar_omt, "vector": api.vector_omt, "matrix": api.matrix_omt}
 
 
 def _distance(kind: str, a, b, options: dict):
@@ -42,11 +41,8 @@ def _distance(kind: str, a, b, options: dict):
 
     def solve(a_host, b_host):
         a_host, b_host = np.asarray(a_host), np.asarray(b_host)
-        result = _SOLVERS[kind](a_host, b_host, **options)
-        grad_a, grad_b = input_gradients(kind, result, a_host, b_host, mask=options.get("mask"),
-                                         edges=options.get("edges"), L=options.get("L"),
-                                         normalize=options.get("normalize", False),
-                                    unbalanced=options.get("unbalanced"))
+        result = api.SOLVERS[kind](a_host, b_host, **options)
+        grad_a, grad_b = gradients_of_solve(kind, result, a_host, b_host, options)
         # JAX's cotangent of a complex input is the conjugate of torch's gradient.
         return (np.asarray(result.distance, dtype=real), np.conj(grad_a).astype(a.dtype),
                 np.conj(grad_b).astype(b.dtype))

@@ -22,7 +22,6 @@ from .errors import InvalidInputError
 
 __all__ = ["pairwise", "PairwiseResult"]
 
-_SOLVERS = {"scalar": api.scalar_omt, "vector": api.vector_omt, "matrix": api.matrix_omt}
 _TRAILING = {"scalar": 0, "vector": 1, "matrix": 2}  # axes after the grid's
 # Problems at least this many cells run their own threads (OpenMP): one such
 # solve at a time keeps the machine from oversubscription.
@@ -143,7 +142,7 @@ def pairwise(X, Y=None, *, kind: str = "scalar", client=None, progress: bool = F
         the problems), pairs of unequal total mass for balanced problems.
     """
     start = time.perf_counter()
-    if kind not in _SOLVERS:
+    if kind not in api.SOLVERS:
         raise InvalidInputError(f"kind must be 'scalar', 'vector' or 'matrix'; got {kind!r}")
     for forbidden in ("callback", "init"):
         if forbidden in solve_kw:
@@ -158,7 +157,7 @@ def pairwise(X, Y=None, *, kind: str = "scalar", client=None, progress: bool = F
     m, n = len(X), len(Y)
     pairs = [(i, j) for i in range(m) for j in range(i + 1, m)] if same else \
         [(i, j) for i in range(m) for j in range(n)]
-    solve = _SOLVERS[kind]
+    solve = api.SOLVERS[kind]
     distance = np.zeros((m, n))
     lower = np.zeros((m, n))
     converged = np.ones((m, n), bool)
@@ -211,4 +210,4 @@ def pairwise(X, Y=None, *, kind: str = "scalar", client=None, progress: bool = F
 
 def _solve_remote(kind, X, Y, i, j, solve_kw):
     """One pair on a Dask worker (module-level: picklable)."""
-    return _solve_pair(_SOLVERS[kind], X[i], Y[j], solve_kw)
+    return _solve_pair(api.SOLVERS[kind], X[i], Y[j], solve_kw)

@@ -31,12 +31,11 @@ from __future__ import annotations
 import torch
 
 from . import api
-from ._gradients import input_gradients
+from ._gradients import gradients_of_solve
 from .errors import InvalidInputError
 
 __all__ = ["scalar_omt", "vector_omt", "matrix_omt", "W1Loss"]
 
-_SOLVERS = {"scalar": api.scalar_omt, "vector": api.vector_omt, "matrix": api.matrix_omt}
 
 
 def _as_solver_input(x: torch.Tensor):
@@ -49,13 +48,11 @@ def _as_solver_input(x: torch.Tensor):
 class _Distance(torch.autograd.Function):
     @staticmethod
     def forward(ctx, a, b, kind, options, out):
-        result = _SOLVERS[kind](_as_solver_input(a), _as_solver_input(b), **options)
+        a_in, b_in = _as_solver_input(a), _as_solver_input(b)
+        result = api.SOLVERS[kind](a_in, b_in, **options)
         out.append(result)
         if ctx.needs_input_grad[0] or ctx.needs_input_grad[1]:
-            grads = input_gradients(kind, result, _as_solver_input(a), _as_solver_input(b),
-                                    mask=options.get("mask"), edges=options.get("edges"),
-                                    L=options.get("L"), normalize=options.get("normalize", False),
-                                    unbalanced=options.get("unbalanced"))
+            grads = gradients_of_solve(kind, result, a_in, b_in, options)
             ctx.save_for_backward(*(torch.as_tensor(g, dtype=x.dtype, device=x.device)
                                     for g, x in zip(grads, (a, b))))
         real = a.real.dtype if a.is_complex() else (a.dtype if a.is_floating_point() else torch.float64)
@@ -108,7 +105,7 @@ class W1Loss(torch.nn.Module):
 
     def __init__(self, kind: str = "scalar", **options):
         super().__init__()
-        if kind not in _SOLVERS:
+        if kind not in api.SOLVERS:
             raise InvalidInputError(f"kind must be 'scalar', 'vector' or 'matrix'; got {kind!r}")
         self.kind, self.options = kind, options
 
