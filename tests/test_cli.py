@@ -164,3 +164,36 @@ def test_solve_unbalanced_npy_matches_the_dummy_cell_transport(tmp_path):
     assert res["lower_bound"] <= exact * (1 + 1e-9) and exact <= res["distance"] * (1 + 1e-9)
     out = run("solve", str(tmp_path / "a.npy"), str(tmp_path / "b.npy"), "--unbalanced", "-1")
     assert out.returncode == 2 and "unbalanced" in out.stderr and "Traceback" not in out.stderr
+
+
+def test_pairwise_writes_the_certified_matrix_as_npy_and_csv(tmp_path):
+    rng = np.random.default_rng(7)
+    arrays = []
+    for q in range(4):
+        x = rng.random((6, 6)) ** 3
+        arrays.append(x / x.sum())
+        np.save(tmp_path / f"x{q}.npy", arrays[-1])
+    files = [str(tmp_path / f"x{q}.npy") for q in range(4)]
+    out = run("pairwise", *files, "-o", str(tmp_path / "d.npy"), "--norm", "anisotropic", "--tol", "1e-5",
+              "--dtype", "float64", "--progress")
+    assert out.returncode == 0, out.stderr
+    assert "6 pairs" in out.stdout and "16 of 16 entries" in out.stdout
+    assert "omtcore.pairwise" in out.stderr  # the progress bar
+    D = np.load(tmp_path / "d.npy")
+    assert D.shape == (4, 4)
+    np.testing.assert_array_equal(D, D.T)
+    np.testing.assert_array_equal(np.diag(D), 0)
+    for i in range(4):
+        for j in range(i + 1, 4):
+            assert D[i, j] == pytest.approx(emd_l1(arrays[i], arrays[j]), rel=2e-5)
+    out = run("pairwise", *files, "-o", str(tmp_path / "d.csv"), "--norm", "anisotropic", "--tol", "1e-5",
+              "--dtype", "float64")
+    assert out.returncode == 0, out.stderr
+    np.testing.assert_array_equal(np.loadtxt(tmp_path / "d.csv", delimiter=","), D)
+    bad = run("pairwise", files[0], "-o", str(tmp_path / "d.txt"))
+    assert bad.returncode == 2 and "at least two" in bad.stderr
+    np.save(tmp_path / "other.npy", np.ones((5, 5)) / 25)
+    bad = run("pairwise", files[0], str(tmp_path / "other.npy"), "-o", str(tmp_path / "d.npy"))
+    assert bad.returncode == 2 and "one shape" in bad.stderr and "Traceback" not in bad.stderr
+    bad = run("pairwise", *files, "-o", str(tmp_path / "d.txt"))
+    assert bad.returncode == 2 and ".npy or .csv" in bad.stderr

@@ -171,3 +171,41 @@ def test_a_problem_beyond_the_address_space_limit_is_a_device_memory_error_and_t
     assert lines[0].startswith("DeviceMemoryError: host memory: this solve needs about"), out.stdout
     assert "the address-space limit" in lines[0] and "can be allocated" in lines[0]
     assert lines[-1] == "afterwards True"
+
+
+BATCH_LIMIT_CHILD = r"""
+import resource
+import numpy as np, omtcore
+
+def vm_size():
+    for line in open("/proc/self/status"):
+        if line.startswith("VmSize:"):
+            return int(line.split()[1]) * 1024
+
+count, n = 170, 256
+a = np.full((count, n, n), 1.0, dtype=np.float32)
+b = a.copy()
+a[:, 0, 1] = 2.0
+b[:, 0, 0] = 2.0
+resource.setrlimit(resource.RLIMIT_AS, (vm_size() + (200 << 20), resource.RLIM_INFINITY))
+try:
+    omtcore.scalar_omt(a, b, backend="cpu", batch=1)
+    print("solved")
+except omtcore.DeviceMemoryError as e:
+    print("DeviceMemoryError:", e)
+# Without its fields the same batch fits: stopped at its first report.
+r = omtcore.scalar_omt(a, b, backend="cpu", batch=1, fields=False, callback=lambda *args: False)
+print("without fields", r.distance.shape)
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="RLIMIT_AS (Linux)")
+def test_a_batch_whose_results_do_not_fit_is_refused_before_any_work():
+    # 170 problems of 256^2 keep about 270 MB of fields, beyond a limit of
+    # 200 MB above the inputs: refused before any solve, naming both sizes.
+    out = subprocess.run([sys.executable, "-c", BATCH_LIMIT_CHILD], capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.splitlines()
+    assert lines[0].startswith("DeviceMemoryError: host memory: this batch needs about"), out.stdout
+    assert "for the results kept" in lines[0] and "the address-space limit" in lines[0]
+    assert lines[-1] == "without fields (170,)"

@@ -45,10 +45,30 @@ def test_between_two_collections_with_normalize_on_threads_and_dask():
         for j in range(4):
             exact = emd_l1(X[i] / 2.0, Y[j] / 7.0)
             assert res.lower_bound[i, j] <= exact * (1 + 1e-9) <= res.distance[i, j] * (1 + 2e-9)
-    with distributed.Client(processes=False, n_workers=1, threads_per_worker=2, dashboard_address=None) as client:
+    # A LocalCluster of two worker processes: the same certified matrix, bit
+    # for bit (the CPU backend is deterministic, one thread per problem).
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                  dashboard_address=None) as cluster, distributed.Client(cluster) as client:
         remote = omtcore.pairwise(X, Y, normalize=True, client=client, progress=True, **TIGHT)
     np.testing.assert_array_equal(remote.distance, res.distance)
     np.testing.assert_array_equal(remote.lower_bound, res.lower_bound)
+
+
+def test_triangle_inequality_within_the_brackets_and_blocks_of_the_symmetric_matrix():
+    rng = np.random.default_rng(5)
+    X = histograms(rng, 7, (6, 6))
+    res = omtcore.pairwise(X, norm="anisotropic", tol=1e-4, progress=True)
+    # W(i, k) <= W(i, j) + W(j, k), so lower(i, k) <= distance(i, j) + distance(j, k).
+    bound = res.distance[:, :, None] + res.distance[None, :, :]  # [i, j, k]
+    assert (res.lower_bound[:, None, :] <= bound * (1 + 1e-12)).all()
+    # The rectangular case is the symmetric matrix's block, bit for bit.
+    block = omtcore.pairwise(X[:3], X[3:], norm="anisotropic", tol=1e-4)
+    np.testing.assert_array_equal(block.distance, res.distance[:3, 3:])
+    np.testing.assert_array_equal(block.lower_bound, res.lower_bound[:3, 3:])
+    # Its entries are the batch's, which are the single solves' (one thread).
+    for i, j in [(0, 4), (2, 6)]:
+        single = omtcore.scalar_omt(X[i], X[j], norm="anisotropic", tol=1e-4, threads=1)
+        assert res.distance[i, j] == single.distance and res.lower_bound[j, i] == single.lower_bound
 
 
 @pytest.mark.parametrize("kind", ["vector", "matrix"])
@@ -64,7 +84,7 @@ def test_vector_and_matrix_entries_are_those_of_single_solves(kind):
         solve = omtcore.matrix_omt
     res = omtcore.pairwise(X, kind=kind, alpha=0.5, tol=1e-6)
     for i, j in [(0, 1), (0, 2), (1, 2)]:
-        single = solve(X[i], X[j], alpha=0.5, tol=1e-6)
+        single = solve(X[i], X[j], alpha=0.5, tol=1e-6, threads=1)
         assert res.distance[i, j] == single.distance and res.lower_bound[j, i] == single.lower_bound
 
 
@@ -94,6 +114,10 @@ def test_bad_collections_are_rejected_before_any_work_naming_the_problems():
         omtcore.pairwise(X[:, 0, 0], kind="vector")
     with pytest.raises(omtcore.InvalidInputError, match="callback"):
         omtcore.pairwise(X, callback=print)
+    with pytest.raises(omtcore.InvalidInputError, match="not both"):
+        omtcore.pairwise(X, workers=2, threads=1)
+    with pytest.raises(omtcore.InvalidInputError, match="workers"):
+        omtcore.pairwise(X, workers=0)
 
 
 THREADS_CHILD = r"""
@@ -120,9 +144,15 @@ def test_threads_bounds_the_threads_a_solve_starts():
     import sys
     import warnings
 
+    import os
+
+    # Without the thread limits Dask's LocalCluster leaves in os.environ
+    # (OMP_NUM_THREADS=1 and the like) for its worker processes.
+    env = {k: v for k, v in os.environ.items() if not k.endswith("_NUM_THREADS")}
+
     def run(arg):
         out = subprocess.run([sys.executable, "-W", "ignore", "-c", THREADS_CHILD, arg], capture_output=True,
-                             text=True, timeout=300)
+                             text=True, timeout=300, env=env)
         assert out.returncode == 0, out.stderr
         threads, distance = out.stdout.split()
         return int(threads), float(distance)

@@ -366,3 +366,125 @@ TEST_CASE("gell_mann: Pauli X, Y, Z for k = 2, none for k = 1, k^2 - 1 orthogona
     }
   CHECK_THROWS_AS(omtcore::gell_mann(0), omtcore::InvalidInputError);
 }
+
+TEST_CASE("batches: each problem's bracket holds its closed form and equals its single solve") {
+  // 1D pairs: W1 = h * sum |cumsum(a - b)|.
+  const int count = 7, n = 12;
+  std::vector<std::vector<double>> as(count), bs(count);
+  std::vector<double> exact(count, 0.0);
+  std::vector<omtcore::ScalarProblem> problems(count);
+  for (int q = 0; q < count; ++q) {
+    as[q].assign(n, 0.0);
+    bs[q].assign(n, 0.0);
+    for (int i = 0; i < n; ++i) {
+      as[q][i] = 1.0 + ((i * 7 + q * 3) % 5);
+      bs[q][i] = 1.0 + ((i * 5 + q * 11) % 4);
+    }
+    const double sa = std::accumulate(as[q].begin(), as[q].end(), 0.0);
+    const double sb = std::accumulate(bs[q].begin(), bs[q].end(), 0.0);
+    for (double& x : bs[q]) x *= sa / sb;
+    double c = 0;
+    for (int i = 0; i < n; ++i) exact[q] += std::fabs(c += as[q][i] - bs[q][i]);
+    problems[q].grid.shape = {n};
+    problems[q].a = as[q].data();
+    problems[q].b = bs[q].data();
+    problems[q].norm = omtcore::Norm::anisotropic;
+  }
+  for (const std::string& backend : runnable_backends()) {
+    CAPTURE(backend);
+    omtcore::SolveOptions o;
+    o.tol = 1e-6;
+    o.dtype = omtcore::Dtype::float64;
+    o.backend = backend;
+    const auto results = omtcore::solve_batch(problems, o);
+    REQUIRE(results.size() == std::size_t(count));
+    omtcore::SolveOptions single = o;
+    if (backend == "cpu") single.threads = 1;
+    for (int q = 0; q < count; ++q) {
+      CAPTURE(q);
+      CHECK(results[q].converged);
+      CHECK(results[q].lower_bound <= exact[q] * (1 + 1e-12));
+      CHECK(results[q].distance >= exact[q] * (1 - 1e-12));
+      CHECK(results[q].distance == doctest::Approx(exact[q]).epsilon(1e-5));
+      const auto alone = omtcore::solve(problems[q], single);
+      CHECK(results[q].distance == alone.distance);
+      CHECK(results[q].lower_bound == alone.lower_bound);
+      CHECK(results[q].iterations == alone.iterations);
+      CHECK(results[q].flux == alone.flux);
+    }
+    const auto bare = omtcore::solve_batch(problems, o, false);
+    CHECK(bare[3].distance == results[3].distance);
+    CHECK(bare[3].flux.empty());
+    CHECK(bare[3].potential.empty());
+  }
+  CHECK(omtcore::solve_batch(std::vector<omtcore::ScalarProblem>{}).empty());
+}
+
+TEST_CASE("batches: every problem is validated first, errors name the problems, a callback stops them all") {
+  std::vector<double> a = {1, 0, 0, 0}, b = {0, 0, 0, 1}, bad = {0, 0, 0, 2};
+  std::vector<omtcore::ScalarProblem> problems(5);
+  for (auto& p : problems) {
+    p.grid.shape = {4};
+    p.a = a.data();
+    p.b = b.data();
+  }
+  problems[2].b = bad.data();
+  problems[4].b = bad.data();
+  int calls = 0;
+  omtcore::SolveOptions o;
+  o.callback = [](const omtcore::Progress&, void* data) {
+    ++*static_cast<int*>(data);
+    return true;
+  };
+  o.callback_data = &calls;
+  try {
+    omtcore::solve_batch(problems, o);
+    FAIL("no error");
+  } catch (const omtcore::InvalidInputError& e) {
+    const std::string message = e.what();
+    CHECK(message.find("problems 2, 4") != std::string::npos);
+    CHECK(message.find("total") != std::string::npos);
+  }
+  CHECK(calls == 0);  // nothing ran
+  problems[2].b = problems[4].b = b.data();
+  o.initial = nullptr;
+  omtcore::Result start;
+  o.initial = &start;
+  CHECK_THROWS_AS(omtcore::solve_batch(problems, o), omtcore::InvalidInputError);
+  o.initial = nullptr;
+
+  // A callback that stops the batch at its first report: nothing is solved
+  // after it, and what did not start says so with a rigorous bracket.
+  o.callback = [](const omtcore::Progress&, void*) { return false; };
+  o.threads = 1;
+  const auto stopped = omtcore::solve_batch(problems, o);
+  REQUIRE(stopped.size() == problems.size());
+  int unstarted = 0;
+  for (const auto& r : stopped) {
+    CHECK(r.stopped_by_callback);
+    CHECK_FALSE(r.converged);
+    CHECK(r.lower_bound <= 3.0);
+    CHECK(r.distance >= 3.0);
+    if (r.iterations == 0 && std::isinf(r.distance)) ++unstarted;
+  }
+  CHECK(unstarted >= 3);
+
+  // The reports: per problem (its index) and on the whole batch (-1).
+  struct Seen {
+    std::vector<std::int64_t> problems;
+    std::int64_t most_done = 0;
+  } seen;
+  o.threads = 0;
+  o.check_every = 1;
+  o.callback = [](const omtcore::Progress& p, void* data) {
+    auto* s = static_cast<Seen*>(data);
+    s->problems.push_back(p.problem);
+    s->most_done = std::max(s->most_done, p.problems_done);
+    return true;
+  };
+  o.callback_data = &seen;
+  omtcore::solve_batch(problems, o);
+  for (std::int64_t q = -1; q < 5; ++q)
+    CHECK(std::find(seen.problems.begin(), seen.problems.end(), q) != seen.problems.end());
+  CHECK(seen.most_done == 5);
+}

@@ -12,7 +12,7 @@ from ._omtcore cimport (Edge, Grid, MatrixProblem, Progress, Result, ScalarProbl
                         SolveOptions, Values, VectorProblem, backends, default_max_iter,
                         domain_parts as cpp_domain_parts,
                         gell_mann as cpp_gell_mann, parse_dtype, parse_matrix_norm,
-                        parse_method, parse_norm, solve)
+                        parse_method, parse_norm, solve, solve_batch)
 
 import numpy as np
 
@@ -70,40 +70,58 @@ cdef object _result_dict(Result& res):
 
 cdef struct CallbackState:
     void* py_callback     # a Python callable or NULL
+    void* py_report       # batches: a Python callable taking the problems done, or NULL
+    cbool batched         # batches: the callback takes the problem's index first
     cbool interrupted     # Ctrl-C arrived during the solve
-    void* errors          # a Python list collecting what the callback raised
+    void* errors          # a Python list collecting what the callbacks raised
 
 
 cdef cbool _on_progress(const Progress& p, void* data) noexcept nogil:
     cdef CallbackState* state = <CallbackState*>data
+    if state.batched and p.problem >= 0 and state.py_callback == NULL:
+        return True  # a worker's report with nothing to call: no GIL needed
     with gil:
+        # Signals reach the main thread only: a batch's reports on the whole
+        # batch (problem -1) come from the calling thread.
         if PyErr_CheckSignals() != 0:
             PyErr_Clear()
             state.interrupted = True
             return False
-        # Python callbacks see the grid they asked for; the multilevel warm
-        # start's coarse grids (level > 0) only check for Ctrl-C.
-        if state.py_callback != NULL and p.level == 0:
-            try:
+        try:
+            if p.problem < 0:
+                if state.py_report != NULL:
+                    (<object>state.py_report)(p.problems_done)
+                return True
+            # Python callbacks see the grid they asked for; the multilevel warm
+            # start's coarse grids (level > 0) only check for Ctrl-C.
+            if state.py_callback == NULL or p.level != 0:
+                return True
+            if state.batched:
+                keep_going = (<object>state.py_callback)(p.problem, p.iteration, p.gap, p.residual)
+            else:
                 keep_going = (<object>state.py_callback)(p.iteration, p.gap, p.residual)
-            except BaseException as exc:
-                (<list>state.errors).append(exc)
-                return False
-            if keep_going is False:
-                return False
+        except BaseException as exc:
+            (<list>state.errors).append(exc)
+            return False
+        if keep_going is False:
+            return False
     return True
 
 
 cdef class _Progress:
-    """Callback state of one solve: the Python callback and what it raised."""
+    """Callback state of one solve or batch: the Python callables and what they raised."""
     cdef CallbackState state
     cdef list errors
     cdef object callback
+    cdef object report
 
-    def __cinit__(self, callback):
+    def __cinit__(self, callback, report=None, batched=False):
         self.callback = callback
+        self.report = report
         self.errors = []
         self.state.py_callback = <void*>callback if callback is not None else NULL
+        self.state.py_report = <void*>report if report is not None else NULL
+        self.state.batched = batched
         self.state.interrupted = False
         self.state.errors = <void*>self.errors
 
@@ -186,28 +204,53 @@ cdef void _assign(vector[double]& to, values) except *:
         to.assign(&view[0], &view[0] + view.shape[0])
 
 
-cdef object _solve(AnyProblem& problem, SolveOptions& options, callback, initial):
+cdef object _solve(AnyProblem& problem, SolveOptions& options, callback, initial, batch):
     """Runs one solve without the GIL; what the callback raised (or Ctrl-C)
     wins over what the solve then raised. initial: None or a warm start
-    (flux, exchange, potential, source), flat float64 in the result layouts."""
+    (flux, exchange, potential, source), flat float64 in the result layouts.
+    batch: None, or (count, values per problem, mask cells per problem (0:
+    one shared mask), keep fields, report): `problem` is then the first of
+    `count` problems laid out one after another, the result a list."""
     cdef Result res
     cdef Result start
+    cdef vector[AnyProblem] problems
+    cdef vector[Result] results
+    cdef int64_t count, per_problem, mask_step, q
+    cdef cbool keep_fields
     if initial is not None:
         _assign(start.flux, initial[0])
         _assign(start.exchange, initial[1])
         _assign(start.potential, initial[2])
         _assign(start.source, initial[3])
         options.initial = &start
-    progress = _Progress(callback)
+    if batch is None:
+        progress = _Progress(callback)
+        progress.attach(&options)
+        try:
+            with nogil:
+                res = solve(problem, options)
+        except BaseException:
+            progress.reraise()
+            raise
+        progress.reraise()
+        return _result_dict(res)
+    count, per_problem, mask_step, keep_fields, report = batch
+    problems.resize(count, problem)
+    for q in range(count):
+        problems[q].a = problem.a.offset(q * per_problem)
+        problems[q].b = problem.b.offset(q * per_problem)
+        if problem.mask != NULL:
+            problems[q].mask = problem.mask + q * mask_step
+    progress = _Progress(callback, report, True)
     progress.attach(&options)
     try:
         with nogil:
-            res = solve(problem, options)
+            results = solve_batch(problems, options, keep_fields)
     except BaseException:
         progress.reraise()
         raise
     progress.reraise()
-    return _result_dict(res)
+    return [_result_dict(results[q]) for q in range(count)]
 
 
 cdef Values _values(arr) except *:
@@ -227,7 +270,8 @@ cdef Values _values(arr) except *:
 def solve_scalar_problem(a, b, shape, spacing,
                          const uint8_t[::1] mask, str norm, bint normalize, double tol,
                          int64_t max_iter, str method, str backend, int device, str dtype,
-                         callback=None, uintptr_t native_queue=0, initial=None, unbalanced=None, int threads=0):
+                         callback=None, uintptr_t native_queue=0, initial=None, unbalanced=None, int threads=0,
+                         batch=None):
     """Solve one scalar problem; a, b flat C-order float64 or float32 (mask uint8 or None);
     max_iter 0: the core's default."""
     cdef ScalarProblem problem
@@ -242,13 +286,14 @@ def solve_scalar_problem(a, b, shape, spacing,
         problem.unbalanced = <double>unbalanced
     _fill_options(&options, tol, max_iter, method, backend, device, dtype, native_queue)
     options.threads = threads
-    return _solve(problem, options, callback, initial)
+    return _solve(problem, options, callback, initial, batch)
 
 
 def solve_vector_problem(a, b, shape, int channels, edges,
                          weights, double alpha, spacing, const uint8_t[::1] mask, str norm,
                          bint normalize, double tol, int64_t max_iter, str method, str backend,
-                         int device, str dtype, callback=None, uintptr_t native_queue=0, initial=None, unbalanced=None, int threads=0):
+                         int device, str dtype, callback=None, uintptr_t native_queue=0, initial=None, unbalanced=None, int threads=0,
+                         batch=None):
     """Solve one vector problem; a, b flat C-order (cells, channels) float64 or float32;
     edges None (all pairs) or a flat list of channel indices, two per edge."""
     cdef VectorProblem problem
@@ -276,13 +321,14 @@ def solve_vector_problem(a, b, shape, int channels, edges,
         problem.weights = [float(x) for x in weights]
     _fill_options(&options, tol, max_iter, method, backend, device, dtype, native_queue)
     options.threads = threads
-    return _solve(problem, options, callback, initial)
+    return _solve(problem, options, callback, initial, batch)
 
 
 def solve_matrix_problem(a, b, shape, int k, L,
                          double alpha, spacing, const uint8_t[::1] mask, str matrix_norm,
                          bint normalize, double tol, int64_t max_iter, str method, str backend,
-                         int device, str dtype, callback=None, uintptr_t native_queue=0, initial=None, unbalanced=None, int threads=0):
+                         int device, str dtype, callback=None, uintptr_t native_queue=0, initial=None, unbalanced=None, int threads=0,
+                         batch=None):
     """Solve one matrix problem; a, b flat C-order (cells, k, k, 2) float64 or
     float32 (interleaved complex); L None (Gell-Mann) or flat (N, k, k, 2) float64."""
     cdef MatrixProblem problem
@@ -303,4 +349,4 @@ def solve_matrix_problem(a, b, shape, int k, L,
         problem.L = flat_L
     _fill_options(&options, tol, max_iter, method, backend, device, dtype, native_queue)
     options.threads = threads
-    return _solve(problem, options, callback, initial)
+    return _solve(problem, options, callback, initial, batch)

@@ -112,6 +112,7 @@ cdef extern from "omtcore/types.hpp" namespace "omtcore":
         Values()
         Values(const double*)
         Values(const float*)
+        Values offset "from"(int64_t) const
 
     # std::array<int, 2>: one (s, t) edge of a vector problem.
     cdef cppclass Edge "std::array<int, 2>":
@@ -158,6 +159,8 @@ cdef extern from "omtcore/types.hpp" namespace "omtcore":
         double gap
         double residual
         int level
+        int64_t problem
+        int64_t problems_done
 
     ctypedef cbool (*ProgressCallback)(const Progress&, void*) noexcept nogil
 
@@ -209,3 +212,6 @@ cdef extern from "omtcore/solve.hpp" namespace "omtcore":
     Result solve(const ScalarProblem&, const SolveOptions&) except +raise_error nogil
     Result solve(const VectorProblem&, const SolveOptions&) except +raise_error nogil
     Result solve(const MatrixProblem&, const SolveOptions&) except +raise_error nogil
+    vector[Result] solve_batch(const vector[ScalarProblem]&, const SolveOptions&, cbool) except +raise_error nogil
+    vector[Result] solve_batch(const vector[VectorProblem]&, const SolveOptions&, cbool) except +raise_error nogil
+    vector[Result] solve_batch(const vector[MatrixProblem]&, const SolveOptions&, cbool) except +raise_error nogil

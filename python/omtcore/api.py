@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numbers
+import time
 import warnings
 from dataclasses import dataclass, field
 from typing import Optional, Sequence, Union
@@ -23,6 +24,11 @@ class Result:
     The true distance lies in ``[lower_bound, distance]``: ``distance`` is the
     cost of ``flux``, which is exactly feasible, and ``lower_bound`` the dual
     objective of ``potential``, which is dual feasible.
+
+    A batch (``batch=1``) gives one Result for the whole call: ``distance``,
+    ``lower_bound``, ``gap``, ``residual``, ``iterations``, ``converged``
+    and ``levels`` are then arrays ``(B,)`` and ``flux``, ``exchange``,
+    ``potential`` and ``source`` have a leading axis ``B``.
 
     Attributes
     ----------
@@ -78,6 +84,10 @@ class Result:
     source: Optional[np.ndarray] = None  # unbalanced solves: mass removed (> 0) or added (< 0) per cell
 
     def __repr__(self) -> str:
+        if np.ndim(self.distance):  # a batch
+            return (f"Result(batch of {len(self.distance)}, distance={self.distance!r}, "
+                    f"converged={int(np.sum(self.converged))} of {len(self.distance)}, "
+                    f"seconds={self.seconds:.3g}, backend={self.backend!r}, dtype={self.dtype!r})")
         return (f"Result(distance={self.distance:.10g}, lower_bound={self.lower_bound:.10g}, "
                 f"gap={self.gap:.3g}, residual={self.residual:.3g}, iterations={self.iterations}, "
                 f"converged={self.converged}, seconds={self.seconds:.3g}, backend={self.backend!r}, "
@@ -135,6 +145,62 @@ def _mask(mask, shape) -> Optional[np.ndarray]:
     return np.asarray(m, dtype=np.uint8, order="C").ravel()
 
 
+def _batched(batch) -> bool:
+    if isinstance(batch, (bool, np.bool_)) or (isinstance(batch, numbers.Integral) and batch in (0, 1)):
+        return bool(batch)
+    raise InvalidInputError(f"batch must be 0 (one problem) or 1 (a leading axis of problems); got {batch!r}")
+
+
+def _problems(full_shape: tuple, batched: bool, names: str, layout: str) -> tuple:
+    """(count, one problem's shape): count None for a single problem."""
+    if not batched:
+        return None, full_shape
+    if len(full_shape) < 2 or full_shape[0] == 0:
+        raise InvalidInputError(f"with batch=1, {names} must have shape (B, {layout}) with B >= 1 problems; "
+                                f"got shape {full_shape}")
+    return full_shape[0], full_shape[1:]
+
+
+def _batch_mask(mask, shape, count):
+    """A mask shared by every problem (the grid's shape) or one per problem
+    ((B, *grid)): the flat mask and the cells between two problems' masks."""
+    if mask is None or count is None or np.shape(mask) != (count,) + tuple(shape):
+        return _mask(mask, shape), 0
+    return _mask(mask, (count,) + tuple(shape)), int(np.prod(shape))
+
+
+def _progress_bar(total: int, desc: str):
+    """A tqdm bar on stderr (also when stderr is a file), or an error naming the package."""
+    try:
+        from tqdm.auto import tqdm
+    except ImportError:
+        raise InvalidInputError("progress=True needs tqdm (pip install tqdm)") from None
+    return tqdm(total=total, desc=desc, unit="problem")
+
+
+class _Batch:
+    """What a solve function hands the core for a batch, and the bar it updates."""
+
+    def __init__(self, count, values, mask_step, fields, progress, desc):
+        if not isinstance(fields, (bool, np.bool_)):
+            raise InvalidInputError(f"fields must be True or False; got {fields!r}")
+        if not isinstance(progress, (bool, np.bool_)):
+            raise InvalidInputError(f"progress must be True or False; got {progress!r}")
+        self.count = count
+        self.bar = _progress_bar(count, desc) if progress and count is not None else None
+        if progress and count is None:
+            raise InvalidInputError("progress=True reports problems done: it needs batch=1")
+        self.core = None if count is None else (count, values // count, mask_step, bool(fields), self._report)
+
+    def _report(self, done):
+        if self.bar is not None and done > self.bar.n:
+            self.bar.update(done - self.bar.n)
+
+    def close(self):
+        if self.bar is not None:
+            self.bar.close()
+
+
 # Conversions only: the core checks every value (ranges, lengths, names) once
 # and its messages name the argument and the value.
 
@@ -171,30 +237,70 @@ def _options(tol, max_iter, dtype, shape):
     return _real(tol, "tol"), int(max_iter), dtype_name
 
 
-def _finish(raw: dict, shapes: tuple, tol: float) -> Result:
+def _shaped(values, shape):
+    if shape is None:
+        return None
+    if shape[-1] == "complex":
+        return values.reshape(shape[:-1] + (2,)).view(np.complex128)[..., 0]
+    return values.reshape(shape)
+
+
+def _finish(raw, shapes: tuple, tol: float, fields: bool = True, seconds: Optional[float] = None) -> Result:
     """Builds the Result; ``shapes`` = (flux, exchange or None, potential) shapes,
     complex results given with their trailing (re, im) axis (the source has
-    the potential's)."""
+    the potential's). ``raw``: one solve's dict, or a batch's list of them
+    (then ``seconds`` is the whole call's)."""
+    if isinstance(raw, list):
+        return _finish_batch(raw, shapes, tol, fields, seconds)
     stopped = raw.pop("stopped_by_callback")
     flux_shape, exchange_shape, potential_shape = shapes
     source = raw.pop("source")
-
-    def shaped(values, shape):
-        if shape is None:
-            return None
-        if shape[-1] == "complex":
-            return values.reshape(shape[:-1] + (2,)).view(np.complex128)[..., 0]
-        return values.reshape(shape)
-
-    result = Result(flux=shaped(raw.pop("flux"), flux_shape),
-                    exchange=shaped(raw.pop("exchange"), exchange_shape),
-                    potential=shaped(raw.pop("potential"), potential_shape),
-                    source=None if source is None else shaped(source, potential_shape), **raw)
+    if not fields:
+        flux_shape = exchange_shape = potential_shape = None
+    result = Result(flux=_shaped(raw.pop("flux"), flux_shape),
+                    exchange=_shaped(raw.pop("exchange"), exchange_shape),
+                    potential=_shaped(raw.pop("potential"), potential_shape),
+                    source=None if source is None or not fields else _shaped(source, potential_shape), **raw)
     if not result.converged and not stopped:
         warnings.warn(
             f"omtcore stopped after {result.iterations} iterations with gap {result.gap:.3g} and "
             f"residual {result.residual:.3g} (tol {tol:g}); the bracket [lower_bound, distance] "
             f"is still rigorous. Raise max_iter for a tighter answer.",
+            ConvergenceWarning, stacklevel=3)
+    return result
+
+
+def _finish_batch(raws: list, shapes: tuple, tol: float, fields: bool, seconds: float) -> Result:
+    """A batch's Result: per-problem numbers as (B,) arrays, fields with a leading axis."""
+    def column(name, dtype):
+        return np.array([r[name] for r in raws], dtype=dtype)
+
+    def stacked(name, shape):
+        if not fields or shape is None:
+            return None
+        # A problem the callback stopped before it started has no fields: NaN.
+        size = 2 * int(np.prod(shape[:-1])) if shape[-1] == "complex" else int(np.prod(shape))
+        return np.stack([_shaped(r[name] if r[name] is not None and r[name].size else np.full(size, np.nan), shape)
+                         for r in raws])
+
+    flux_shape, exchange_shape, potential_shape = shapes
+    unbalanced = any(r["source"] is not None for r in raws)
+    converged = column("converged", bool)
+    stopped = column("stopped_by_callback", bool)
+    result = Result(distance=column("distance", float), lower_bound=column("lower_bound", float),
+                    gap=column("gap", float), residual=column("residual", float),
+                    flux=stacked("flux", flux_shape), exchange=stacked("exchange", exchange_shape),
+                    potential=stacked("potential", potential_shape),
+                    source=stacked("source", potential_shape) if unbalanced else None,
+                    iterations=column("iterations", np.int64), converged=converged, seconds=seconds,
+                    backend=raws[0]["backend"], device=raws[0]["device"], dtype=raws[0]["dtype"],
+                    method=raws[0]["method"], levels=column("levels", np.int64))
+    late = np.flatnonzero(~converged & ~stopped)
+    if late.size:
+        warnings.warn(
+            f"omtcore: {late.size} of {len(raws)} problems (indices {', '.join(map(str, late[:10]))}"
+            f"{', ...' if late.size > 10 else ''}) stopped at max_iter before meeting tol {tol:g}; "
+            f"their brackets [lower_bound, distance] are still rigorous. Raise max_iter for tighter answers.",
             ConvergenceWarning, stacklevel=3)
     return result
 
@@ -241,7 +347,8 @@ def scalar_omt(a, b, *, h: Union[float, Sequence[float]] = 1.0, norm: str = "iso
                mask=None, normalize: bool = False, tol: float = 1e-4,
                max_iter: Optional[int] = None, method: str = "auto", backend: str = "auto",
                device: Optional[int] = None, dtype=None, callback=None, init=None,
-               unbalanced: Optional[float] = None, threads: Optional[int] = None) -> Result:
+               unbalanced: Optional[float] = None, threads: Optional[int] = None, batch: int = 0,
+               fields: bool = True, progress: bool = False) -> Result:
     """W1 optimal transport between two mass distributions on a grid.
 
     Parameters
@@ -297,13 +404,33 @@ def scalar_omt(a, b, *, h: Union[float, Sequence[float]] = 1.0, norm: str = "iso
     threads : int, optional
         CPU threads this solve may use (None: every core), so that several
         solves side by side do not oversubscribe the machine.
+    batch : {0, 1}
+        1: ``a`` and ``b`` (and ``mask``, if it has the leading axis) hold
+        ``B`` independent problems of one grid, ``(B, *grid)``, solved in one
+        call, each converging, stopping and certified on its own; its answer
+        is the one a single solve with ``threads=1`` gives. The Result's
+        numbers become arrays ``(B,)`` and its arrays gain a leading axis;
+        ``seconds``, ``backend``, ``device``, ``dtype`` and ``method``
+        describe the call. On the CPU backend small problems (under 32768
+        cells) run side by side, one thread each, larger ones one at a time
+        on every thread (``threads`` bounds the call); on a device one at a
+        time. Every problem is validated before any work, and an error names
+        the problems' indices. ``callback`` is then called as
+        ``callback(problem, iteration, gap, residual)``; returning False
+        stops the batch (problems not started come back with distance inf,
+        lower bound 0, iterations 0 and NaN fields). ``init`` is not taken.
+    fields : bool
+        False: the Result's ``flux``, ``exchange``, ``potential`` and
+        ``source`` are None (a batch then keeps no fields while it runs).
+    progress : bool
+        With ``batch=1``: a tqdm progress bar of the problems done, on stderr.
 
     Returns
     -------
     Result
         The certified bracket ``[lower_bound, distance]``, the flux
         ``(d, *grid)``, the potential (the grid's shape) and, for unbalanced
-        solves, the source.
+        solves, the source; with ``batch=1`` each with a leading axis ``B``.
 
     Raises
     ------
@@ -314,19 +441,26 @@ def scalar_omt(a, b, *, h: Union[float, Sequence[float]] = 1.0, norm: str = "iso
     DeviceMemoryError
         The device cannot hold the problem (checked before allocating).
     """
+    start = time.perf_counter()
+    batched = _batched(batch)
     place = placement(backend, device, (a, b))
     a = _masses(to_host(a), "a")
     b = _masses(to_host(b), "b")
-    shape = _same_shape(a, b)
-    m = _mask(mask, shape)
+    count, shape = _problems(_same_shape(a, b), batched, "a and b", "*grid")
+    m, mask_step = _batch_mask(mask, shape, count)
     spacing = _spacing(h)
     tol, max_iter, dtype_name = _options(tol, max_iter, dtype, shape)
     _check_strings(norm=norm, method=method)
-    raw = _core.solve_scalar_problem(a.ravel(), b.ravel(), shape, spacing, m, norm,
-                                     bool(normalize), tol, max_iter, method, place.backend,
-                                     place.device, dtype_name, callback, place.native_queue, _initial(init),
-                                     _unbalanced(unbalanced), _threads(threads))
-    return results_to_device(_finish(raw, ((len(shape),) + shape, None, shape), tol), place)
+    run = _Batch(count, a.size, mask_step, fields, progress, "omtcore.scalar_omt")
+    try:
+        raw = _core.solve_scalar_problem(a.ravel(), b.ravel(), shape, spacing, m, norm,
+                                         bool(normalize), tol, max_iter, method, place.backend,
+                                         place.device, dtype_name, callback, place.native_queue, _initial(init),
+                                         _unbalanced(unbalanced), _threads(threads), run.core)
+    finally:
+        run.close()
+    return results_to_device(_finish(raw, ((len(shape),) + shape, None, shape), tol, fields,
+                                     time.perf_counter() - start), place)
 
 
 def _edges(edges, k: int):
@@ -359,7 +493,8 @@ def vector_omt(a, b, *, edges=None, weights=None, alpha: float = 1.0,
                normalize: bool = False, tol: float = 1e-4, max_iter: Optional[int] = None,
                method: str = "auto", backend: str = "auto", device: Optional[int] = None,
                dtype=None, callback=None, init=None, unbalanced: Optional[float] = None,
-               threads: Optional[int] = None) -> Result:
+               threads: Optional[int] = None, batch: int = 0, fields: bool = True,
+               progress: bool = False) -> Result:
     """Vector-valued W1 transport: ``k`` channels per cell.
 
     Mass moves in space per channel and, inside a cell, between channels
@@ -382,6 +517,8 @@ def vector_omt(a, b, *, edges=None, weights=None, alpha: float = 1.0,
     h, norm, mask, normalize, tol, max_iter, method, backend, device, dtype, callback, init, unbalanced, threads
         As for :func:`scalar_omt` (the source of an unbalanced problem is per
         channel).
+    batch, fields, progress
+        As for :func:`scalar_omt`; a batch is ``(B, *grid, k)``.
 
     Returns
     -------
@@ -390,27 +527,35 @@ def vector_omt(a, b, *, edges=None, weights=None, alpha: float = 1.0,
         mass moved from ``s_e`` to ``t_e`` inside each cell), ``potential``
         ``(*grid, k)``.
     """
+    start = time.perf_counter()
+    batched = _batched(batch)
     place = placement(backend, device, (a, b))
     a = _masses(to_host(a), "a")
     b = _masses(to_host(b), "b")
-    _same_shape(a, b)
-    if not 2 <= a.ndim <= 4:  # layout: which axes are the grid's
+    count, one = _problems(_same_shape(a, b), batched, "a and b", "*grid, k")
+    if not 2 <= len(one) <= 4:  # layout: which axes are the grid's
         raise InvalidInputError(
-            f"a and b must have shape (*grid, k) with 1 to 3 grid axes; got shape {a.shape}")
-    shape, k = a.shape[:-1], a.shape[-1]
-    m = _mask(mask, shape)
+            f"a and b must have shape {'(B, *grid, k)' if batched else '(*grid, k)'} with 1 to 3 grid axes; "
+            f"got shape {a.shape}")
+    shape, k = one[:-1], one[-1]
+    m, mask_step = _batch_mask(mask, shape, count)
     spacing = _spacing(h)
     tol, max_iter, dtype_name = _options(tol, max_iter, dtype, shape)
     _check_strings(norm=norm, method=method)
     flat_edges = _edges(edges, k)
-    raw = _core.solve_vector_problem(a.ravel(), b.ravel(), shape, k, flat_edges, _weights(weights),
-                                     _real(alpha, "alpha"), spacing, m, norm, bool(normalize), tol,
-                                     max_iter, method, place.backend, place.device, dtype_name,
-                                     callback, place.native_queue, _initial(init),
-                                     _unbalanced(unbalanced), _threads(threads))
+    run = _Batch(count, a.size, mask_step, fields, progress, "omtcore.vector_omt")
+    try:
+        raw = _core.solve_vector_problem(a.ravel(), b.ravel(), shape, k, flat_edges, _weights(weights),
+                                         _real(alpha, "alpha"), spacing, m, norm, bool(normalize), tol,
+                                         max_iter, method, place.backend, place.device, dtype_name,
+                                         callback, place.native_queue, _initial(init),
+                                         _unbalanced(unbalanced), _threads(threads), run.core)
+    finally:
+        run.close()
     n_edges = k * (k - 1) // 2 if flat_edges is None else len(flat_edges) // 2
     return results_to_device(
-        _finish(raw, ((len(shape),) + shape + (k,), (n_edges,) + shape, shape + (k,)), tol), place)
+        _finish(raw, ((len(shape),) + shape + (k,), (n_edges,) + shape, shape + (k,)), tol, fields,
+                time.perf_counter() - start), place)
 
 
 def _matrices(x, name: str) -> np.ndarray:
@@ -453,7 +598,8 @@ def matrix_omt(A, B, *, L=None, alpha: float = 1.0, h: Union[float, Sequence[flo
                tol: float = 1e-4, max_iter: Optional[int] = None, method: str = "auto",
                backend: str = "auto", device: Optional[int] = None, dtype=None,
                callback=None, init=None, unbalanced: Optional[float] = None,
-               threads: Optional[int] = None) -> Result:
+               threads: Optional[int] = None, batch: int = 0, fields: bool = True,
+               progress: bool = False) -> Result:
     """Matrix-valued W1 transport: a Hermitian PSD matrix per cell.
 
     Mass moves in space and changes inside a cell through the quantum
@@ -478,6 +624,8 @@ def matrix_omt(A, B, *, L=None, alpha: float = 1.0, h: Union[float, Sequence[flo
     h, mask, normalize, tol, max_iter, method, backend, device, dtype, callback, init, unbalanced, threads
         As for :func:`scalar_omt` (the source of an unbalanced problem is a
         Hermitian matrix per cell, priced in ``matrix_norm``).
+    batch, fields, progress
+        As for :func:`scalar_omt`; a batch is ``(B, *grid, k, k)``.
 
     Returns
     -------
@@ -485,15 +633,18 @@ def matrix_omt(A, B, *, L=None, alpha: float = 1.0, h: Union[float, Sequence[flo
         ``flux`` U ``(d, *grid, k, k)``, ``exchange`` W ``(N, *grid, k, k)``
         and ``potential`` Phi ``(*grid, k, k)``, complex128.
     """
+    start = time.perf_counter()
+    batched = _batched(batch)
     place = placement(backend, device, (A, B))
     A = _matrices(to_host(A), "A")
     B = _matrices(to_host(B), "B")
-    _same_shape(A, B, "A and B")
-    if not 3 <= A.ndim <= 5 or A.shape[-1] != A.shape[-2]:  # layout: which axes are the grid's
+    count, one = _problems(_same_shape(A, B, "A and B"), batched, "A and B", "*grid, k, k")
+    if not 3 <= len(one) <= 5 or one[-1] != one[-2]:  # layout: which axes are the grid's
         raise InvalidInputError(
-            f"A and B must have shape (*grid, k, k) with 1 to 3 grid axes; got shape {A.shape}")
-    shape, k = A.shape[:-2], A.shape[-1]
-    m = _mask(mask, shape)
+            f"A and B must have shape {'(B, *grid, k, k)' if batched else '(*grid, k, k)'} with 1 to 3 grid "
+            f"axes; got shape {A.shape}")
+    shape, k = one[:-2], one[-1]
+    m, mask_step = _batch_mask(mask, shape, count)
     spacing = _spacing(h)
     tol, max_iter, dtype_name = _options(tol, max_iter, dtype, shape)
     _check_strings(matrix_norm=matrix_norm, method=method)
@@ -510,14 +661,19 @@ def matrix_omt(A, B, *, L=None, alpha: float = 1.0, h: Union[float, Sequence[flo
                 f"L must be a sequence of {k} x {k} matrices (the inputs' k); got shape {Ls.shape}")
         n_L = Ls.shape[0]
         flat_L = np.ascontiguousarray(Ls, dtype=np.complex128).view(np.float64).ravel()
-    raw = _core.solve_matrix_problem(_pairs(A), _pairs(B), shape,
-                                     k, flat_L, _real(alpha, "alpha"), spacing, m, matrix_norm,
-                                     bool(normalize), tol, max_iter, method, place.backend,
-                                     place.device, dtype_name, callback, place.native_queue, _initial(init),
-                                     _unbalanced(unbalanced), _threads(threads))
+    run = _Batch(count, 2 * A.size, mask_step, fields, progress, "omtcore.matrix_omt")
+    try:
+        raw = _core.solve_matrix_problem(_pairs(A), _pairs(B), shape,
+                                         k, flat_L, _real(alpha, "alpha"), spacing, m, matrix_norm,
+                                         bool(normalize), tol, max_iter, method, place.backend,
+                                         place.device, dtype_name, callback, place.native_queue, _initial(init),
+                                         _unbalanced(unbalanced), _threads(threads), run.core)
+    finally:
+        run.close()
     d = len(shape)
     return results_to_device(_finish(raw, ((d,) + shape + (k, k, "complex"), (n_L,) + shape + (k, k, "complex"),
-                                           shape + (k, k, "complex")), tol), place)
+                                           shape + (k, k, "complex")), tol, fields, time.perf_counter() - start),
+                             place)
 
 
 # The solve function of each problem kind (omtcore.torch, omtcore.jax and

@@ -10,7 +10,6 @@ pool of this process (the solver releases the GIL) or on a Dask cluster
 
 from __future__ import annotations
 
-import os
 import time
 from dataclasses import dataclass
 from typing import Optional
@@ -23,9 +22,11 @@ from .errors import InvalidInputError
 __all__ = ["pairwise", "PairwiseResult"]
 
 _TRAILING = {"scalar": 0, "vector": 1, "matrix": 2}  # axes after the grid's
-# Problems at least this many cells run their own threads (OpenMP): one such
-# solve at a time keeps the machine from oversubscription.
-_PARALLEL_CELLS = 1 << 15
+# Pairs per batch: at least this many (so that a batch's last problems leave
+# few threads idle), at most this many or this many bytes of stacked inputs.
+_SMALLEST_CHUNK = 16
+_LARGEST_CHUNK = 1024
+_CHUNK_BYTES = 64 << 20
 
 
 @dataclass(frozen=True)
@@ -95,14 +96,26 @@ def _check(X: np.ndarray, Y: np.ndarray, kind: str, balanced: bool, same: bool) 
             f"or unbalanced=lam")
 
 
-def _solve_pair(solve, a, b, kw):
-    r = solve(a, b, **kw)
+def _solve_chunk(kind, X, Y, chunk, solve_kw):
+    """The pairs ``chunk`` ((i, j) rows) as one batch: (distance, lower_bound, converged)."""
+    i, j = chunk[:, 0], chunk[:, 1]
+    r = api.SOLVERS[kind](X[i], Y[j], batch=1, fields=False, **solve_kw)
     return r.distance, r.lower_bound, r.converged
+
+
+def _solve_remote(kind, X, Y, chunk, solve_kw):
+    """A chunk on a Dask worker (module-level: picklable), one thread per
+    task: the worker's own thread pool runs its tasks side by side."""
+    return _solve_chunk(kind, X, Y, chunk, dict(solve_kw, threads=solve_kw.get("threads") or 1))
 
 
 def pairwise(X, Y=None, *, kind: str = "scalar", client=None, progress: bool = False,
              workers: Optional[int] = None, **solve_kw) -> PairwiseResult:
     """W1 between every problem of ``X`` and every problem of ``Y`` (default: ``X``).
+
+    The pairs are solved as batches (``batch=1`` of the solve function):
+    each entry is the certified solve of its pair, the same as a single
+    solve with ``threads=1`` for grids under 32768 cells.
 
     Parameters
     ----------
@@ -116,15 +129,14 @@ def pairwise(X, Y=None, *, kind: str = "scalar", client=None, progress: bool = F
         The solve function: :func:`omtcore.scalar_omt`, ``vector_omt`` or
         ``matrix_omt``.
     client : dask.distributed.Client, optional
-        Solve the pairs on this cluster (the collections are scattered to
-        the workers once); None: threads of this process.
+        Solve the pairs on this cluster, in chunks of pairs, one batch per
+        task and one thread per task (the collections are scattered to the
+        workers once); None: this process.
     progress : bool
-        Show a progress bar (tqdm).
+        Show a progress bar (tqdm) of the pairs done, on stderr.
     workers : int, optional
-        Threads of this process (without ``client``); default: the CPU count
-        for grids below 32768 cells, else 1 (larger solves use the cores
-        themselves). With more than one, each solve keeps to one core
-        (``threads=1``) unless ``threads`` is given.
+        Without ``client``: the CPU threads of this process the solves use
+        (``threads=`` of the batches); default every core.
     **solve_kw
         Keyword arguments of the solve function (``norm``, ``tol``,
         ``normalize``, ``unbalanced``, ``backend``, ...), the same for every
@@ -144,9 +156,15 @@ def pairwise(X, Y=None, *, kind: str = "scalar", client=None, progress: bool = F
     start = time.perf_counter()
     if kind not in api.SOLVERS:
         raise InvalidInputError(f"kind must be 'scalar', 'vector' or 'matrix'; got {kind!r}")
-    for forbidden in ("callback", "init"):
+    for forbidden in ("callback", "init", "batch", "fields", "progress"):
         if forbidden in solve_kw:
-            raise InvalidInputError(f"pairwise does not take {forbidden}= (one per pair)")
+            raise InvalidInputError(f"pairwise does not take {forbidden}= (it solves the pairs as batches itself)")
+    if workers is not None:
+        if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+            raise InvalidInputError(f"workers must be a positive integer; got {workers!r}")
+        if "threads" in solve_kw:
+            raise InvalidInputError("give workers= or threads=, not both (workers is the batches' threads)")
+        solve_kw = dict(solve_kw, threads=workers)
     same = Y is None
     X = _collection(X, "X", kind)
     Y = X if same else _collection(Y, "Y", kind)
@@ -155,59 +173,43 @@ def pairwise(X, Y=None, *, kind: str = "scalar", client=None, progress: bool = F
     balanced = not solve_kw.get("normalize", False) and solve_kw.get("unbalanced") is None
     _check(X, Y, kind, balanced, same)
     m, n = len(X), len(Y)
-    pairs = [(i, j) for i in range(m) for j in range(i + 1, m)] if same else \
-        [(i, j) for i in range(m) for j in range(n)]
-    solve = api.SOLVERS[kind]
+    pairs = np.argwhere(np.triu(np.ones((m, m), bool), 1)) if same else np.argwhere(np.ones((m, n), bool))
     distance = np.zeros((m, n))
     lower = np.zeros((m, n))
     converged = np.ones((m, n), bool)
-    bar = None
-    if progress:
-        try:
-            from tqdm.auto import tqdm
-        except ImportError:
-            raise InvalidInputError("progress=True needs tqdm (pip install tqdm)") from None
-        bar = tqdm(total=len(pairs), desc="omtcore.pairwise", unit="pair")
+    bar = api._progress_bar(len(pairs), "omtcore.pairwise") if progress else None
+    if bar is not None:
+        bar.unit = "pair"
 
-    def store(pair, value):
-        (i, j), (d, lb, ok) = pair, value
+    def store(chunk, values):
+        d, lb, ok = values
+        i, j = chunk[:, 0], chunk[:, 1]
         distance[i, j], lower[i, j], converged[i, j] = d, lb, ok
         if same:
             distance[j, i], lower[j, i], converged[j, i] = d, lb, ok
         if bar is not None:
-            bar.update()
+            bar.update(len(chunk))
 
     try:
         if client is not None:
             from distributed import as_completed
 
+            threads = sum(client.nthreads().values()) or 1
+            chunks = np.array_split(pairs, max(1, min(len(pairs), 4 * threads, -(-len(pairs) // _SMALLEST_CHUNK))))
             xs = client.scatter(X, broadcast=True)
             ys = xs if same else client.scatter(Y, broadcast=True)
-            futures = {}
-            for i, j in pairs:
-                f = client.submit(_solve_remote, kind, xs, ys, i, j, solve_kw, pure=False)
-                futures[f] = (i, j)
+            futures = {client.submit(_solve_remote, kind, xs, ys, chunk, solve_kw, pure=False): chunk
+                       for chunk in chunks}
             for f in as_completed(futures):
                 store(futures[f], f.result())
         else:
-            from concurrent.futures import ThreadPoolExecutor
-
-            cells = int(np.prod(X.shape[1:X.ndim - _TRAILING[kind]]))
-            threads = workers if workers is not None else (os.cpu_count() or 1) if cells < _PARALLEL_CELLS else 1
-            if threads < 1:
-                raise InvalidInputError(f"workers must be a positive integer; got {workers!r}")
-            if threads > 1 and "threads" not in solve_kw:
-                solve_kw = dict(solve_kw, threads=1)  # one core per solve: side by side, no oversubscription
-            with ThreadPoolExecutor(max_workers=threads) as pool:
-                results = pool.map(lambda p: (p, _solve_pair(solve, X[p[0]], Y[p[1]], solve_kw)), pairs)
-                for pair, value in results:
-                    store(pair, value)
+            # Chunks bound the inputs stacked for one batch, and let the bar move.
+            per_pair = 2 * X[0].nbytes
+            size = int(np.clip(min(len(pairs) // 50, _CHUNK_BYTES // max(per_pair, 1)), _SMALLEST_CHUNK, _LARGEST_CHUNK))
+            for first in range(0, len(pairs), size):
+                chunk = pairs[first:first + size]
+                store(chunk, _solve_chunk(kind, X, Y, chunk, solve_kw))
     finally:
         if bar is not None:
             bar.close()
     return PairwiseResult(distance, lower, converged, time.perf_counter() - start)
-
-
-def _solve_remote(kind, X, Y, i, j, solve_kw):
-    """One pair on a Dask worker (module-level: picklable)."""
-    return _solve_pair(api.SOLVERS[kind], X[i], Y[j], solve_kw)

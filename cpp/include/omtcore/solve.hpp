@@ -42,4 +42,30 @@ Result solve(const ScalarProblem& problem, const SolveOptions& options = {});
 Result solve(const VectorProblem& problem, const SolveOptions& options = {});
 Result solve(const MatrixProblem& problem, const SolveOptions& options = {});
 
+// Batches: many independent problems of one kind in one call, each
+// converging, stopping and certified on its own; problem i's Result is the
+// one solve(problems[i], options) gives with options.threads = 1 on the CPU
+// backend (on a device: with the same options). Every problem is validated
+// before any work starts: an InvalidInputError names the offending problems'
+// indices and the first one's message. On the CPU backend small problems
+// (under 32768 cells) run side by side, one thread each, larger ones one at a
+// time on every thread; on a device backend one at a time. options.threads
+// bounds the threads of the whole call (0: every core); fewer problems run at
+// once where host memory would not hold more, and a DeviceMemoryError is
+// raised before any work when one problem (or the results kept) would not
+// fit. The callback sees Progress::problem and ::problems_done; returning
+// false stops the batch: problems under way stop at their next check (and
+// are certified as far as they got), problems not yet started come back with
+// iterations 0, distance infinity, lower_bound 0, gap 1 and
+// stopped_by_callback. A problem's error during the solve ends the batch
+// with that error, its index in the message. With keep_fields false the
+// results' flux, exchange, potential and source are empty (freed as each
+// problem finishes). options.initial must be null (InvalidInputError).
+std::vector<Result> solve_batch(const std::vector<ScalarProblem>& problems, const SolveOptions& options = {},
+                                bool keep_fields = true);
+std::vector<Result> solve_batch(const std::vector<VectorProblem>& problems, const SolveOptions& options = {},
+                                bool keep_fields = true);
+std::vector<Result> solve_batch(const std::vector<MatrixProblem>& problems, const SolveOptions& options = {},
+                                bool keep_fields = true);
+
 }  // namespace omtcore

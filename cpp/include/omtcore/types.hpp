@@ -142,10 +142,17 @@ struct Progress {
   // 0: the grid the problem is on; k > 0: the k-th coarser grid of the
   // multilevel warm start, whose own iteration, gap and residual these are.
   int level = 0;
+  // Batches (solve_batch): the problem's index; -1 for the reports on the
+  // whole batch that the calling thread makes (every 0.1 s and as problems
+  // finish; iteration, gap and residual are then 0). 0 for single solves.
+  std::int64_t problem = 0;
+  std::int64_t problems_done = 0;  // batches: problems finished so far
 };
 
 // Called from the solving thread at every check and at least every 0.1 s;
-// returning false stops the solve (the result is then not converged).
+// returning false stops the solve (the result is then not converged). In a
+// batch, calls come from several threads, one call at a time, and returning
+// false stops the whole batch.
 using ProgressCallback = bool (*)(const Progress& progress, void* user_data);
 
 struct Result;

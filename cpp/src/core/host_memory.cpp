@@ -65,12 +65,14 @@ double cgroup_room() {
   return -1;
 }
 
-// Below this estimate the limits are not read (a few file reads per solve).
-constexpr double kUncheckedBytes = 16.0 * 1048576;
+}  // namespace
 
 std::string mib(double bytes) { return std::to_string(std::llround(bytes / 1048576.0)) + " MiB"; }
 
-}  // namespace
+double result_bytes(const ProblemSize& s) {
+  const double values = double(s.planes) * s.d + s.columns + s.planes;  // flux, exchange and source, potential
+  return 8.0 * s.cells * values * (s.complex_result ? 2 : 1);
+}
 
 ProblemSize problem_size(const ScalarProblem& p) {
   ProblemSize s;
@@ -102,6 +104,7 @@ ProblemSize problem_size(const MatrixProblem& p) {
   s.columns = (L + (p.unbalanced ? 1 : 0)) * P;
   s.masked = p.mask != nullptr;
   s.stored_rhs = true;
+  s.complex_result = true;
   return s;
 }
 

@@ -19,6 +19,7 @@ struct ProblemSize {
   double cells = 0;
   int d = 1, planes = 1, columns = 0;
   bool masked = false, stored_rhs = false;
+  bool complex_result = false;  // matrix problems: results as interleaved complex matrices
 };
 
 ProblemSize problem_size(const ScalarProblem& p);
@@ -29,6 +30,13 @@ ProblemSize problem_size(const MatrixProblem& p);
 // inputs, which the caller holds, excluded); `host_iterate`: the iterate
 // lives on the host (the CPU backend), not on a device.
 double host_peak_bytes(const ProblemSize& size, Dtype dtype, bool host_iterate);
+
+// The bytes of a Result's flux, exchange, potential and source in the
+// user's layouts (what a batch keeps per problem).
+double result_bytes(const ProblemSize& size);
+
+// Below this estimate the limits are not read (a few file reads per solve).
+constexpr double kUncheckedBytes = 16.0 * 1048576;
 
 // What the process may still allocate, in bytes, and which limit that is
 // ("available memory", "the address-space limit", "the cgroup limit");
@@ -41,5 +49,8 @@ HostRoom host_room();
 
 // Throws DeviceMemoryError when the estimate exceeds the room.
 void check_host_memory(const ProblemSize& size, Dtype dtype, bool host_iterate);
+
+// "123 MiB", for the messages of DeviceMemoryError.
+std::string mib(double bytes);
 
 }  // namespace omtcore::detail
