@@ -5,6 +5,7 @@ OR-Tools' min-cost flow on the grid graph, on small images of unit mass.
     python benchmarks/bench_pairwise.py --count 60 --size 28 [--images dense]
 """
 import argparse
+import os
 import time
 import warnings
 
@@ -67,7 +68,7 @@ def main():
     res = None
     for workers in (1, None):
         res = omtcore.pairwise(X, workers=workers, **kw)
-        rows.append((f"omtcore.pairwise (batches, {workers or 'every'} thread{'' if workers == 1 else 's'})",
+        rows.append((f"omtcore.pairwise (batches, {workers or os.cpu_count()} thread{'' if workers == 1 else 's'})",
                      res.seconds / len(pairs), len(pairs), "—"))
     import ot
 

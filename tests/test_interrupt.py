@@ -58,3 +58,47 @@ def test_sigint_interrupts_a_long_solve(backend, mode):
     assert lines[-2].startswith("interrupted"), out
     assert float(lines[-2].split()[1]) - sent < 2.0
     assert lines[-1] == "afterwards True"  # the process goes on
+
+
+DASK_CHILD = r"""
+import signal, time
+import numpy as np
+import distributed
+import omtcore
+signal.signal(signal.SIGINT, signal.default_int_handler)
+rng = np.random.default_rng(0)
+X = rng.random((3, 48, 48))
+X /= X.sum(axis=(1, 2), keepdims=True)
+with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=True,
+                              dashboard_address=None) as cluster, distributed.Client(cluster) as client:
+    print("solving", flush=True)
+    try:
+        omtcore.pairwise(X, client=client, norm="isotropic", tol=1e-14, max_iter=10**7)
+    except KeyboardInterrupt:
+        print(f"interrupted {time.monotonic():.6f}", flush=True)
+    # The worker's only thread is free again once the solves stopped.
+    start = time.monotonic()
+    assert client.submit(lambda: 1).result(timeout=30) == 1
+    print(f"worker free after {time.monotonic() - start:.3f}", flush=True)
+"""
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="SIGINT to a child process is POSIX only")
+def test_sigint_stops_pairwise_on_a_dask_cluster_and_its_workers():
+    pytest.importorskip("distributed", reason="the client path needs dask[distributed]")
+    proc = subprocess.Popen([sys.executable, "-c", DASK_CHILD], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout.readline().strip() == "solving"
+        time.sleep(3.0)  # the tasks reach the worker and run (each for minutes)
+        assert proc.poll() is None, "ended before the signal: " + proc.stderr.read()
+        sent = time.monotonic()
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, f"child failed ({proc.returncode}):\n{out}\n{err}"
+    lines = out.strip().splitlines()
+    assert lines[-2].startswith("interrupted") and float(lines[-2].split()[1]) - sent < 2.0, out
+    assert lines[-1].startswith("worker free after") and float(lines[-1].split()[-1]) < 3.0, out

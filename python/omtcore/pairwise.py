@@ -27,6 +27,8 @@ _TRAILING = {"scalar": 0, "vector": 1, "matrix": 2}  # axes after the grid's
 _SMALLEST_CHUNK = 16
 _LARGEST_CHUNK = 1024
 _CHUNK_BYTES = 64 << 20
+# How often a Dask task looks for the client's stop (Ctrl-C).
+_STOP_POLL_SECONDS = 0.5
 
 
 @dataclass(frozen=True)
@@ -96,17 +98,40 @@ def _check(X: np.ndarray, Y: np.ndarray, kind: str, balanced: bool, same: bool) 
             f"or unbalanced=lam")
 
 
-def _solve_chunk(kind, X, Y, chunk, solve_kw):
+def _solve_chunk(kind, X, Y, chunk, solve_kw, callback=None):
     """The pairs ``chunk`` ((i, j) rows) as one batch: (distance, lower_bound, converged)."""
     i, j = chunk[:, 0], chunk[:, 1]
-    r = api.SOLVERS[kind](X[i], Y[j], batch=1, fields=False, **solve_kw)
+    r = api.SOLVERS[kind](X[i], Y[j], batch=1, fields=False, callback=callback, **solve_kw)
     return r.distance, r.lower_bound, r.converged
 
 
-def _solve_remote(kind, X, Y, chunk, solve_kw):
+def _solve_remote(kind, X, Y, chunk, solve_kw, stop_name):
     """A chunk on a Dask worker (module-level: picklable), one thread per
-    task: the worker's own thread pool runs its tasks side by side."""
-    return _solve_chunk(kind, X, Y, chunk, dict(solve_kw, threads=solve_kw.get("threads") or 1))
+    task: the worker's own thread pool runs its tasks side by side. The
+    client sets the Dask Event ``stop_name`` on Ctrl-C: a thread of this
+    task watches it, and the batch's callback then stops the solves at their
+    next check (cancelling a future alone would leave them running)."""
+    import threading
+
+    from distributed import Event, get_client
+
+    event = Event(stop_name, client=get_client())
+    stopped, finished = threading.Event(), threading.Event()
+
+    def watch():
+        while not finished.is_set():
+            if event.wait(timeout=_STOP_POLL_SECONDS):
+                stopped.set()
+                return
+
+    watcher = threading.Thread(target=watch, daemon=True)
+    watcher.start()
+    try:
+        return _solve_chunk(kind, X, Y, chunk, dict(solve_kw, threads=solve_kw.get("threads") or 1),
+                            callback=lambda *progress: not stopped.is_set())
+    finally:
+        finished.set()
+        watcher.join()
 
 
 def pairwise(X, Y=None, *, kind: str = "scalar", client=None, progress: bool = False,
@@ -131,7 +156,8 @@ def pairwise(X, Y=None, *, kind: str = "scalar", client=None, progress: bool = F
     client : dask.distributed.Client, optional
         Solve the pairs on this cluster, in chunks of pairs, one batch per
         task and one thread per task (the collections are scattered to the
-        workers once); None: this process.
+        workers once); Ctrl-C (or a failed chunk) stops the solves on the
+        workers within about a second; None: this process.
     progress : bool
         Show a progress bar (tqdm) of the pairs done, on stderr.
     workers : int, optional
@@ -192,16 +218,24 @@ def pairwise(X, Y=None, *, kind: str = "scalar", client=None, progress: bool = F
 
     try:
         if client is not None:
-            from distributed import as_completed
+            import uuid
+
+            from distributed import Event, as_completed
 
             threads = sum(client.nthreads().values()) or 1
             chunks = np.array_split(pairs, max(1, min(len(pairs), 4 * threads, -(-len(pairs) // _SMALLEST_CHUNK))))
             xs = client.scatter(X, broadcast=True)
             ys = xs if same else client.scatter(Y, broadcast=True)
-            futures = {client.submit(_solve_remote, kind, xs, ys, chunk, solve_kw, pure=False): chunk
+            stop = Event(f"omtcore-pairwise-{uuid.uuid4().hex}", client=client)
+            futures = {client.submit(_solve_remote, kind, xs, ys, chunk, solve_kw, stop.name, pure=False): chunk
                        for chunk in chunks}
-            for f in as_completed(futures):
-                store(futures[f], f.result())
+            try:
+                for f in as_completed(futures):
+                    store(futures[f], f.result())
+            except BaseException:  # Ctrl-C, or a failed chunk: stop the rest on the workers too
+                stop.set()
+                client.cancel(list(futures))
+                raise
         else:
             # Chunks bound the inputs stacked for one batch, and let the bar move.
             per_pair = 2 * X[0].nbytes

@@ -26,9 +26,10 @@ namespace omtcore {
 
 namespace {
 
-// Problems below this many cells run side by side, one thread each: their
-// OpenMP teams would spend more on synchronisation than on cells
-// (benchmarks/RESULTS.md, "2026-12-03 · 2-core CPU · batches").
+// Problems below this many cells run side by side, one thread each: the CPU
+// backend runs a scalar problem that small on one thread anyway
+// (kMinParallelWork in cpu_backend.cpp), so side by side is where the other
+// cores pay (benchmarks/RESULTS.md, "2026-12-03 · 2-core CPU · batches").
 constexpr double kSideBySideCells = 32768;
 // The calling thread reports on the batch at least this often.
 constexpr auto kReportEvery = std::chrono::milliseconds(100);
