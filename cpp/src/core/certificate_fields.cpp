@@ -8,14 +8,6 @@
 #include <algorithm>
 #include <cmath>
 
-#define OMT_FN static inline
-namespace omtcore::detail::cert_eig {
-using std::fabs;
-using std::sqrt;
-typedef double real_t;
-#include "kernels/hermitian_eig.h"
-}  // namespace omtcore::detail::cert_eig
-#undef OMT_FN
 
 namespace omtcore::detail {
 
@@ -30,7 +22,7 @@ double coords_norm(int k, const double* x, bool nuclear) {
     re[e] = m[2 * e];
     im[e] = m[2 * e + 1];
   }
-  return nuclear ? cert_eig::omt_herm_nuclear_norm(k, re, im) : cert_eig::omt_herm_op_norm(k, re, im);
+  return hermitian_norm(k, re, im, nuclear);
 }
 
 double norm2(const double* x, int n) {

@@ -14,10 +14,6 @@ namespace omtcore::detail {
 
 namespace {
 
-// Imbalance up to this share of the mass is rebalanced (by scaling b), more
-// is an error: a few float32 roundings of a normalized input are tolerated.
-constexpr double kRebalanceTolerance = 1e-6;
-
 // Masses, k channels last: finite, non-negative, nothing outside the mask.
 void check_masses(const char* name, Values x, const Domain& dom, int k) {
   if (x.empty()) throw InvalidInputError(std::string(name) + " is missing (null pointer)");

@@ -22,7 +22,6 @@ namespace omtcore::detail {
 
 namespace {
 
-constexpr double kRebalanceTolerance = 1e-6;  // as for scalar and vector problems (prepare.cpp)
 constexpr double kHermitianTolerance = 1e-8;  // and "eigenvalue below -1e-8 times the largest"
 using cplx = std::complex<double>;
 
@@ -41,6 +40,14 @@ std::vector<std::int64_t> first_cells(const Domain& dom) {
 }
 
 }  // namespace
+
+void hermitian_eig(int k, double* re, double* im, double* w, double* vre, double* vim) {
+  host_eig::omt_herm_eig(k, re, im, w, vre, vim);
+}
+
+double hermitian_norm(int k, const double* re, const double* im, bool nuclear) {
+  return nuclear ? host_eig::omt_herm_nuclear_norm(k, re, im) : host_eig::omt_herm_op_norm(k, re, im);
+}
 
 void symmetric_eigen(int n, std::vector<double> a, std::vector<double>& values,
                      std::vector<double>& vectors) {
@@ -253,7 +260,7 @@ Problem prepare(const MatrixProblem& pr) {
         re[e] = herm[2 * e];
         im[e] = herm[2 * e + 1];
       }
-      host_eig::omt_herm_eig(k, re.data(), im.data(), w.data(), vre.data(), vim.data());
+      hermitian_eig(k, re.data(), im.data(), w.data(), vre.data(), vim.data());
       double lo = w[0], hi = 0;
       for (int e = 0; e < k; ++e) {
         lo = std::min(lo, w[e]);

@@ -21,6 +21,10 @@ namespace omtcore::detail {
 
 constexpr int kMaxMatrixSize = 8;  // OMT_MAX_K of hermitian_eig.h
 constexpr int kMaxPlanes = 64;     // OMT_MAX_PLANES of field_math.h
+// Inputs whose totals differ by up to this share of the mass are rebalanced
+// (by scaling b, every kind), more is an error: a few float32 roundings of a
+// normalized input are tolerated.
+constexpr double kRebalanceTolerance = 1e-6;
 
 enum class Kind { scalar, vector, matrix };
 
@@ -101,6 +105,8 @@ std::string num(double x);
 
 // Eigen-decomposition of a real symmetric n x n matrix (row-major) by cyclic
 // Jacobi: eigenvalues ascending, eigenvectors as the columns of `vectors`.
+// For the coupling's modes, up to kMaxPlanes = 64 rows: hermitian_eig's
+// fixed per-cell arrays stop at kMaxMatrixSize.
 void symmetric_eigen(int n, std::vector<double> a, std::vector<double>& values,
                      std::vector<double>& vectors);
 
@@ -108,6 +114,13 @@ void symmetric_eigen(int n, std::vector<double> a, std::vector<double>& values,
 // = vectors diag(values) vectors^T, by symmetric_eigen.
 void coupling_modes(int planes, int cols, const std::vector<double>& coupling, std::vector<double>& values,
                     std::vector<double>& vectors);
+
+// The kernels' Hermitian eigensolver (kernels/hermitian_eig.h) in double on
+// the host, k <= kMaxMatrixSize; re and im as there (k*k, row-major).
+// hermitian_eig overwrites re and im; w ascending, eigenvectors as columns.
+void hermitian_eig(int k, double* re, double* im, double* w, double* vre, double* vim);
+// The nuclear norm (sum of |eigenvalues|) or the operator norm.
+double hermitian_norm(int k, const double* re, const double* im, bool nuclear);
 
 // Hermitian k x k matrix <-> its k^2 real coordinates (field_math.h's basis);
 // matrices are interleaved (re, im) pairs, row-major.
