@@ -81,3 +81,20 @@ def test_complex_matrix_gradient_is_the_conjugate_of_torchs():
     fd = (omtcore.matrix_omt(A + step * D, B, **TIGHT).distance -
           omtcore.matrix_omt(A - step * D, B, **TIGHT).distance) / (2 * step)
     assert float(dt) == pytest.approx(fd, rel=1e-4, abs=1e-5)
+
+
+def test_vmap_over_one_argument_and_nested_vmaps_solve_one_batch():
+    pairs = [pair(seed, (4, 4)) for seed in (6, 7, 8, 9)]
+    a = np.stack([p[0] / p[0].sum() for p in pairs]).reshape(2, 2, 4, 4)
+    b = pairs[0][1] / pairs[0][1].sum()  # one target for every source
+    with jax.enable_x64(True):
+        f = jax.value_and_grad(lambda x: oj.scalar_omt(x, b, norm="anisotropic", **TIGHT))
+        values, grads = jax.vmap(jax.vmap(f))(a)
+    assert values.shape == (2, 2) and grads.shape == (2, 2, 4, 4)
+    for i in range(2):
+        for j in range(2):
+            result = omtcore.scalar_omt(a[i, j], b, norm="anisotropic", threads=1, **TIGHT)
+            assert float(values[i, j]) == result.distance
+            np.testing.assert_allclose(grads[i, j], input_gradients("scalar", result, a[i, j], b)[0], atol=1e-12)
+    with pytest.raises(omtcore.InvalidInputError, match="vmap"):
+        oj.scalar_omt(a[0], np.stack([b, b]), batch=1)

@@ -152,3 +152,27 @@ def test_unbalanced_gradient_is_the_potential_itself():
     distance.backward()
     np.testing.assert_array_equal(a.grad.numpy(), -result.potential)
     assert result.source is not None and abs(a.grad.sum().item()) > 1e-3  # not centred
+
+
+def test_a_batch_gives_each_problem_its_distance_and_gradient():
+    pairs = [pair(seed, (5, 4)) for seed in (11, 12, 13)]
+    a = torch.stack([p[0] for p in pairs]).requires_grad_(True)
+    b = torch.stack([p[1] for p in pairs]).requires_grad_(True)
+    mask = np.ones((3, 5, 4), bool)
+    mask[1, 2, :3] = False  # one problem on a masked domain
+    with torch.no_grad():
+        a[1][~torch.as_tensor(mask[1])] = 0
+        b[1][~torch.as_tensor(mask[1])] = 0
+        b[1] *= a[1].sum() / b[1].sum()
+    weights = torch.tensor([1.0, -2.0, 0.5], dtype=torch.float64)
+    distance, result = ot1.scalar_omt(a, b, batch=1, mask=mask, norm="anisotropic", return_result=True, **TIGHT)
+    assert distance.shape == (3,) and distance.dtype == torch.float64
+    (weights * distance).sum().backward()
+    for q in range(3):
+        single = omtcore.scalar_omt(a[q].detach().numpy(), b[q].detach().numpy(), mask=mask[q],
+                                    norm="anisotropic", threads=1, **TIGHT)
+        assert distance[q].item() == single.distance
+        grad_a, grad_b = input_gradients("scalar", single, a[q].detach().numpy(), b[q].detach().numpy(),
+                                         mask=mask[q])
+        np.testing.assert_allclose(a.grad[q].numpy(), weights[q].item() * grad_a, atol=1e-12)
+        np.testing.assert_allclose(b.grad[q].numpy(), weights[q].item() * grad_b, atol=1e-12)

@@ -167,8 +167,26 @@ def _through_scaling(g: np.ndarray, x: np.ndarray, kind: str) -> np.ndarray:
     return g / total - np.sum(g * x) / total ** 2
 
 
+class _OneProblem:
+    """Problem ``q`` of a batch's Result, as input_gradients reads it."""
+
+    def __init__(self, result, q):
+        self.potential = np.asarray(to_host(result.potential))[q]
+
+
 def gradients_of_solve(kind: str, result, a, b, options: dict) -> tuple[np.ndarray, np.ndarray]:
-    """input_gradients for a solve called with the keyword arguments ``options``."""
-    return input_gradients(kind, result, a, b, mask=options.get("mask"), edges=options.get("edges"),
-                           L=options.get("L"), normalize=options.get("normalize", False),
-                           unbalanced=options.get("unbalanced"))
+    """input_gradients for a solve called with the keyword arguments
+    ``options``; with ``batch=1`` per problem, stacked (a leading axis)."""
+    def one(res, x, y, mask):
+        return input_gradients(kind, res, x, y, mask=mask, edges=options.get("edges"), L=options.get("L"),
+                               normalize=options.get("normalize", False), unbalanced=options.get("unbalanced"))
+
+    if not options.get("batch"):
+        return one(result, a, b, options.get("mask"))
+    a, b = np.asarray(to_host(a)), np.asarray(to_host(b))
+    mask = options.get("mask")
+    batch_grid = a.shape[:a.ndim - {"scalar": 0, "vector": 1, "matrix": 2}[kind]]  # (B, *grid)
+    per_problem = mask is not None and np.shape(mask) == batch_grid  # else one mask for all
+    grads = [one(_OneProblem(result, q), a[q], b[q], np.asarray(mask)[q] if per_problem else mask)
+             for q in range(len(a))]
+    return np.stack([g[0] for g in grads]), np.stack([g[1] for g in grads])

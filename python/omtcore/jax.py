@@ -9,9 +9,9 @@
 of the numpy functions of the same names and return ``distance`` (the
 certified upper bound) as a 0-d array of the inputs' real dtype. They run
 the solve on the host through ``jax.pure_callback``, so they work under
-``jax.jit``, and under ``jax.vmap`` (one solve per problem of the mapped
-axis, in turn). Derivatives (``jax.grad``, ``jax.vjp``) are those of
-:mod:`omtcore.torch`: ``-phi`` for ``a`` and ``+phi`` for ``b``, centred per
+``jax.jit``, and under ``jax.vmap`` (the mapped problems solved as one
+batch, ``batch=1`` of the numpy functions: side by side on the CPU).
+Derivatives (``jax.grad``, ``jax.vjp``) are those of :mod:`omtcore.torch`: ``-phi`` for ``a`` and ``+phi`` for ``b``, centred per
 balance condition, through the scaling with ``normalize=True``. For complex
 matrix inputs JAX's convention applies (the conjugate of torch's:
 ``jax.grad`` gives ``-conj(Phi)`` for ``A``).
@@ -34,21 +34,35 @@ __all__ = ["scalar_omt", "vector_omt", "matrix_omt"]
 
 
 def _distance(kind: str, a, b, options: dict):
+    from .errors import InvalidInputError
+
+    if options.get("batch"):
+        raise InvalidInputError("omtcore.jax takes one problem per call; map it with jax.vmap for a batch")
     a, b = jnp.asarray(a), jnp.asarray(b)
     real = jnp.finfo(a.dtype).dtype if jnp.issubdtype(a.dtype, jnp.inexact) else jnp.float32
     shapes = (jax.ShapeDtypeStruct((), real), jax.ShapeDtypeStruct(a.shape, a.dtype),
               jax.ShapeDtypeStruct(b.shape, b.dtype))
+    one = a.ndim  # the axes of one problem
 
     def solve(a_host, b_host):
         a_host, b_host = np.asarray(a_host), np.asarray(b_host)
-        result = api.SOLVERS[kind](a_host, b_host, **options)
-        grad_a, grad_b = gradients_of_solve(kind, result, a_host, b_host, options)
+        # Under jax.vmap the callback gets the mapped axes in front (broadcast
+        # to one shape): the problems are solved as one batch.
+        lead = a_host.shape[:a_host.ndim - one]
+        kw = options
+        if lead:
+            a_host = a_host.reshape((-1,) + a_host.shape[len(lead):])
+            b_host = b_host.reshape((-1,) + b_host.shape[len(lead):])
+            kw = dict(options, batch=1)
+        result = api.SOLVERS[kind](a_host, b_host, **kw)
+        grad_a, grad_b = gradients_of_solve(kind, result, a_host, b_host, kw)
         # JAX's cotangent of a complex input is the conjugate of torch's gradient.
-        return (np.asarray(result.distance, dtype=real), np.conj(grad_a).astype(a.dtype),
-                np.conj(grad_b).astype(b.dtype))
+        return (np.asarray(result.distance, dtype=real).reshape(lead),
+                np.conj(grad_a).astype(a.dtype).reshape(lead + a.shape),
+                np.conj(grad_b).astype(b.dtype).reshape(lead + b.shape))
 
     def solved(a, b):
-        return jax.pure_callback(solve, shapes, a, b, vmap_method="sequential")
+        return jax.pure_callback(solve, shapes, a, b, vmap_method="broadcast_all")
 
     @jax.custom_vjp
     def distance(a, b):

@@ -9,7 +9,8 @@
 ``scalar_omt``, ``vector_omt`` and ``matrix_omt`` take the keyword arguments
 of the numpy functions of the same names and return ``distance`` (the
 certified upper bound) as a 0-d tensor of the inputs' real dtype on their
-device. Its gradient is the solve's dual potential: ``-phi`` for ``a`` and
+device; with ``batch=1`` (inputs with a leading axis of problems) a tensor
+``(B,)`` of the problems' distances, each with its own gradient. Its gradient is the solve's dual potential: ``-phi`` for ``a`` and
 ``+phi`` for ``b``, centred so that it keeps every balance condition (a
 constant removed per connected part of the domain, per channel-graph
 component for vector problems, the part mean's component commuting with
@@ -56,13 +57,15 @@ class _Distance(torch.autograd.Function):
             ctx.save_for_backward(*(torch.as_tensor(g, dtype=x.dtype, device=x.device)
                                     for g, x in zip(grads, (a, b))))
         real = a.real.dtype if a.is_complex() else (a.dtype if a.is_floating_point() else torch.float64)
-        return torch.tensor(result.distance, dtype=real, device=a.device)
+        return torch.as_tensor(result.distance, dtype=real, device=a.device)
 
     @staticmethod
     def backward(ctx, grad_output):
         grad_a, grad_b = ctx.saved_tensors
-        return (grad_output * grad_a if ctx.needs_input_grad[0] else None,
-                grad_output * grad_b if ctx.needs_input_grad[1] else None, None, None, None)
+        # A batch's distances (B,) scale each problem's gradient (B, ...).
+        g = grad_output.reshape(grad_output.shape + (1,) * (grad_a.dim() - grad_output.dim()))
+        return (g * grad_a if ctx.needs_input_grad[0] else None,
+                g * grad_b if ctx.needs_input_grad[1] else None, None, None, None)
 
 
 def _distance(kind: str, a, b, return_result: bool, options: dict):
