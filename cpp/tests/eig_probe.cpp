@@ -1,6 +1,6 @@
 // omtcore_eig_probe: the per-cell Hermitian eigensolver (kernels/hermitian_eig.h)
 // on matrices read from stdin, for comparison with numpy
-// (tests/test_hermitian_eig.py).
+// (tests/solver/test_hermitian_eig.py).
 //
 // Input, whitespace-separated tokens:
 //   float|double            precision the solver runs in (inputs are rounded to it)

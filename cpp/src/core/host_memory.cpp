@@ -125,7 +125,7 @@ double host_peak_bytes(const ProblemSize& s, Dtype dtype, bool host_iterate) {
   // The warm start's coarse grids are freed before this grid's first
   // certificate, the peak. A tenth more for what the count leaves out (the
   // allocator's rounding, per-thread buffers): checked against the measured
-  // peak of every kind in tests/test_memory.py.
+  // peak of every kind in tests/solver/test_memory.py.
   return 1.1 * s.cells * (iterate + driver + certificates);
 }
 

@@ -7,9 +7,6 @@ CLARABEL for the isotropic scalar problems), and bad input must be refused
 before any work with the problems' indices named.
 """
 
-import io
-import re
-import warnings
 
 import numpy as np
 import pytest

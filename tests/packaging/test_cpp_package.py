@@ -9,7 +9,7 @@ import shutil
 import pytest
 
 from conftest import backend_info, required_backends
-from test_cpp_api import ROOT, _run, _skip_or_fail, configure_core
+from cpp_build import ROOT, _run, _skip_or_fail, configure_core
 
 
 def test_installed_package_builds_and_runs_the_example(tmp_path):

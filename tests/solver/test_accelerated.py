@@ -9,7 +9,7 @@ import pytest
 
 import omtcore
 from references import check_certificate
-from test_scalar_exact import c_shape, exact_value, l_shape, make_pair, ring, two_parts, wall_3d
+from inputs import c_shape, exact_value, l_shape, make_pair, ring, two_parts, wall_3d
 
 TIGHT = 1e-6
 

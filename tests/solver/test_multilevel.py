@@ -18,7 +18,7 @@ import pytest
 import omtcore
 from references import check_certificate, cvxpy_isotropic, min_cost_flow_l1
 from references_vm import check_matrix_certificate, check_vector_certificate, vector_min_cost_flow
-from test_scalar_exact import c_shape, gaussian
+from inputs import c_shape, gaussian
 
 TIGHT = 1e-6
 N = 64

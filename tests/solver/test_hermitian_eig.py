@@ -1,7 +1,7 @@
 """The per-cell Hermitian eigensolver (cpp/src/kernels/hermitian_eig.h) against
 numpy, through the ``omtcore_eig_probe`` executable (cpp/tests/eig_probe.cpp).
 
-The probe is configured exactly as tests/test_cpp_api.py configures the C++
+The probe is configured exactly as tests/cpp_build.py configures the C++
 tests (same skip/fail rules), but only its target is built. Each matrix goes
 through in float and in double; the reference is numpy in double on the matrix
 rounded to the probe's precision, so rounding the input is not counted as error.
@@ -19,7 +19,7 @@ import os
 import numpy as np
 import pytest
 
-from test_cpp_api import _run, configure_core
+from cpp_build import _run, configure_core
 
 TOL = {"double": 1e-14, "float": 1e-5}
 DTYPE = {"double": np.complex128, "float": np.complex64}
