@@ -416,6 +416,21 @@ TEST_CASE("batches: each problem's bracket holds its closed form and equals its 
     CHECK(bare[3].distance == results[3].distance);
     CHECK(bare[3].flux.empty());
     CHECK(bare[3].potential.empty());
+    // Warm starts, one per problem: each start already meets tol, so it is
+    // certified as it is (0 iterations); a null entry starts afresh.
+    std::vector<const omtcore::Result*> starts;
+    for (const auto& r : results) starts.push_back(&r);
+    starts[2] = nullptr;
+    const auto warm = omtcore::solve_batch(problems, o, true, starts);
+    for (int q = 0; q < count; ++q) {
+      CAPTURE(q);
+      CHECK(warm[q].converged);
+      CHECK(warm[q].iterations == (q == 2 ? results[q].iterations : 0));
+      CHECK(warm[q].lower_bound <= exact[q] * (1 + 1e-12));
+      CHECK(warm[q].distance >= exact[q] * (1 - 1e-12));
+    }
+    starts.pop_back();
+    CHECK_THROWS_AS(omtcore::solve_batch(problems, o, true, starts), omtcore::InvalidInputError);
   }
   CHECK(omtcore::solve_batch(std::vector<omtcore::ScalarProblem>{}).empty());
 }

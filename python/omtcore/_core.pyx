@@ -207,17 +207,20 @@ cdef void _assign(vector[double]& to, values) except *:
 cdef object _solve(AnyProblem& problem, SolveOptions& options, callback, initial, batch):
     """Runs one solve without the GIL; what the callback raised (or Ctrl-C)
     wins over what the solve then raised. initial: None or a warm start
-    (flux, exchange, potential, source), flat float64 in the result layouts.
-    batch: None, or (count, values per problem, mask cells per problem (0:
-    one shared mask), keep fields, report): `problem` is then the first of
-    `count` problems laid out one after another, the result a list."""
+    (flux, exchange, potential, source), flat float64 in the result layouts;
+    for a batch a list of one per problem. batch: None, or (count, values
+    per problem, mask cells per problem (0: one shared mask), keep fields,
+    report): `problem` is then the first of `count` problems laid out one
+    after another, the result a list."""
     cdef Result res
     cdef Result start
     cdef vector[AnyProblem] problems
     cdef vector[Result] results
+    cdef vector[Result] starts
+    cdef vector[const Result*] start_of
     cdef int64_t count, per_problem, mask_step, q
     cdef cbool keep_fields
-    if initial is not None:
+    if initial is not None and batch is None:
         _assign(start.flux, initial[0])
         _assign(start.exchange, initial[1])
         _assign(start.potential, initial[2])
@@ -235,6 +238,15 @@ cdef object _solve(AnyProblem& problem, SolveOptions& options, callback, initial
         progress.reraise()
         return _result_dict(res)
     count, per_problem, mask_step, keep_fields, report = batch
+    if initial is not None:
+        starts.resize(len(initial))
+        for q in range(len(initial)):
+            _assign(starts[q].flux, initial[q][0])
+            _assign(starts[q].exchange, initial[q][1])
+            _assign(starts[q].potential, initial[q][2])
+            _assign(starts[q].source, initial[q][3])
+        for q in range(len(initial)):
+            start_of.push_back(&starts[q])
     problems.resize(count, problem)
     for q in range(count):
         problems[q].a = problem.a.offset(q * per_problem)
@@ -245,7 +257,7 @@ cdef object _solve(AnyProblem& problem, SolveOptions& options, callback, initial
     progress.attach(&options)
     try:
         with nogil:
-            results = solve_batch(problems, options, keep_fields)
+            results = solve_batch(problems, options, keep_fields, start_of)
     except BaseException:
         progress.reraise()
         raise

@@ -212,6 +212,9 @@ cdef extern from "omtcore/solve.hpp" namespace "omtcore":
     Result solve(const ScalarProblem&, const SolveOptions&) except +raise_error nogil
     Result solve(const VectorProblem&, const SolveOptions&) except +raise_error nogil
     Result solve(const MatrixProblem&, const SolveOptions&) except +raise_error nogil
-    vector[Result] solve_batch(const vector[ScalarProblem]&, const SolveOptions&, cbool) except +raise_error nogil
-    vector[Result] solve_batch(const vector[VectorProblem]&, const SolveOptions&, cbool) except +raise_error nogil
-    vector[Result] solve_batch(const vector[MatrixProblem]&, const SolveOptions&, cbool) except +raise_error nogil
+    vector[Result] solve_batch(const vector[ScalarProblem]&, const SolveOptions&, cbool,
+                               const vector[const Result*]&) except +raise_error nogil
+    vector[Result] solve_batch(const vector[VectorProblem]&, const SolveOptions&, cbool,
+                               const vector[const Result*]&) except +raise_error nogil
+    vector[Result] solve_batch(const vector[MatrixProblem]&, const SolveOptions&, cbool,
+                               const vector[const Result*]&) except +raise_error nogil

@@ -305,22 +305,34 @@ def _finish_batch(raws: list, shapes: tuple, tol: float, fields: bool, seconds: 
     return result
 
 
-def _initial(init):
-    """A warm start as the core takes it: (flux, exchange, potential, source) flat float64."""
+def _initial(init, count=None):
+    """A warm start as the core takes it: (flux, exchange, potential, source)
+    flat float64; for a batch of ``count`` problems a list of one such per
+    problem, from the Result of a batch of as many."""
     if init is None:
         return None
     if not isinstance(init, Result):
         raise InvalidInputError(f"init must be the Result of an earlier solve, or None; got {type(init).__name__}")
+    if init.flux is None or init.potential is None:
+        raise InvalidInputError("init must carry its fields (a Result solved with fields=True)")
 
     def flat(x):
         if x is None:
             return np.zeros(0)
-        arr = np.asarray(to_host(x))
+        arr = np.asarray(x)
         if np.iscomplexobj(arr):
             arr = np.ascontiguousarray(arr, dtype=np.complex128).view(np.float64)
         return np.ascontiguousarray(arr, dtype=np.float64).ravel()
 
-    return flat(init.flux), flat(init.exchange), flat(init.potential), flat(init.source)
+    fields = [None if x is None else np.asarray(to_host(x))
+              for x in (init.flux, init.exchange, init.potential, init.source)]
+    if count is None:
+        return tuple(flat(x) for x in fields)
+    if np.ndim(init.distance) != 1 or len(init.distance) != count:
+        got = "a single solve" if np.ndim(init.distance) == 0 else f"a batch of {len(init.distance)}"
+        raise InvalidInputError(f"init of a batch of {count} problems must be the Result of a batch of {count}; "
+                                f"got {got}")
+    return [tuple(flat(None if x is None else x[q]) for x in fields) for q in range(count)]
 
 
 def _unbalanced(lam):
@@ -418,7 +430,8 @@ def scalar_omt(a, b, *, h: Union[float, Sequence[float]] = 1.0, norm: str = "iso
         the problems' indices. ``callback`` is then called as
         ``callback(problem, iteration, gap, residual)``; returning False
         stops the batch (problems not started come back with distance inf,
-        lower bound 0, iterations 0 and NaN fields). ``init`` is not taken.
+        lower bound 0, iterations 0 and NaN fields). ``init`` is then the
+        Result of an earlier batch of as many problems (one start each).
     fields : bool
         False: the Result's ``flux``, ``exchange``, ``potential`` and
         ``source`` are None (a batch then keeps no fields while it runs).
@@ -455,7 +468,7 @@ def scalar_omt(a, b, *, h: Union[float, Sequence[float]] = 1.0, norm: str = "iso
     try:
         raw = _core.solve_scalar_problem(a.ravel(), b.ravel(), shape, spacing, m, norm,
                                          bool(normalize), tol, max_iter, method, place.backend,
-                                         place.device, dtype_name, callback, place.native_queue, _initial(init),
+                                         place.device, dtype_name, callback, place.native_queue, _initial(init, count),
                                          _unbalanced(unbalanced), _threads(threads), run.core)
     finally:
         run.close()
@@ -548,7 +561,7 @@ def vector_omt(a, b, *, edges=None, weights=None, alpha: float = 1.0,
         raw = _core.solve_vector_problem(a.ravel(), b.ravel(), shape, k, flat_edges, _weights(weights),
                                          _real(alpha, "alpha"), spacing, m, norm, bool(normalize), tol,
                                          max_iter, method, place.backend, place.device, dtype_name,
-                                         callback, place.native_queue, _initial(init),
+                                         callback, place.native_queue, _initial(init, count),
                                          _unbalanced(unbalanced), _threads(threads), run.core)
     finally:
         run.close()
@@ -666,7 +679,7 @@ def matrix_omt(A, B, *, L=None, alpha: float = 1.0, h: Union[float, Sequence[flo
         raw = _core.solve_matrix_problem(_pairs(A), _pairs(B), shape,
                                          k, flat_L, _real(alpha, "alpha"), spacing, m, matrix_norm,
                                          bool(normalize), tol, max_iter, method, place.backend,
-                                         place.device, dtype_name, callback, place.native_queue, _initial(init),
+                                         place.device, dtype_name, callback, place.native_queue, _initial(init, count),
                                          _unbalanced(unbalanced), _threads(threads), run.core)
     finally:
         run.close()

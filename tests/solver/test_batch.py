@@ -155,8 +155,17 @@ def test_bad_problems_are_named_before_any_work():
         omtcore.scalar_omt(a[0], b[0], fields="no")
     ok_a, ok_b = pairs(2, (5, 5))
     start = omtcore.scalar_omt(ok_a[0], ok_b[0])
-    with pytest.raises(omtcore.InvalidInputError, match="no warm start"):
+    with pytest.raises(omtcore.InvalidInputError, match="batch of 2 .* got a single solve"):
         omtcore.scalar_omt(ok_a, ok_b, batch=1, init=start)
+    three = omtcore.scalar_omt(*pairs(3, (5, 5)), batch=1)
+    with pytest.raises(omtcore.InvalidInputError, match="batch of 3"):
+        omtcore.scalar_omt(ok_a, ok_b, batch=1, init=three)
+    bare = omtcore.scalar_omt(ok_a, ok_b, batch=1, fields=False)
+    with pytest.raises(omtcore.InvalidInputError, match="fields=True"):
+        omtcore.scalar_omt(ok_a, ok_b, batch=1, init=bare)
+    other = omtcore.scalar_omt(*pairs(2, (5, 6)), batch=1)
+    with pytest.raises(omtcore.InvalidInputError, match="problem 0 of|problems 0, 1"):
+        omtcore.scalar_omt(ok_a, ok_b, batch=1, init=other)  # another grid: refused before any work
 
 
 def test_callback_reports_each_problem_and_stops_the_batch():
@@ -200,3 +209,22 @@ def test_max_iter_warning_names_the_problems():
         res = omtcore.scalar_omt(a, b, norm="isotropic", batch=1, max_iter=5, method="adaptive")
     assert res.converged.tolist() == [False, True, False, False]
     assert (res.lower_bound <= res.distance).all()
+
+
+def test_warm_starts_one_per_problem_of_an_earlier_batch():
+    # A gradient-flow step: the next batch starts from the last one's results.
+    a, b = pairs(4, (12, 12))
+    kw = dict(norm="anisotropic", tol=1e-6, dtype="float64")
+    first = omtcore.scalar_omt(a, b, batch=1, **kw)
+    step = 0.02 * (b - a)
+    cold = omtcore.scalar_omt(a + step, b, batch=1, **kw)
+    warm = omtcore.scalar_omt(a + step, b, batch=1, init=first, **kw)
+    assert warm.converged.all()
+    for q in range(4):
+        exact = emd_l1(a[q] + step[q], b[q])
+        assert warm.lower_bound[q] <= exact * (1 + 1e-9) and exact * (1 - 1e-9) <= warm.distance[q]
+        # the same as that problem's single warm-started solve
+        single = omtcore.scalar_omt(a[q] + step[q], b[q], threads=1,
+                                    init=omtcore.scalar_omt(a[q], b[q], threads=1, **kw), **kw)
+        assert warm.distance[q] == single.distance and warm.iterations[q] == single.iterations
+    assert warm.iterations.sum() < cold.iterations.sum()

@@ -60,12 +60,14 @@ Result solve(const MatrixProblem& problem, const SolveOptions& options = {});
 // stopped_by_callback. A problem's error during the solve ends the batch
 // with that error, its index in the message. With keep_fields false the
 // results' flux, exchange, potential and source are empty (freed as each
-// problem finishes). options.initial must be null (InvalidInputError).
+// problem finishes). Warm starts: `initial` empty, or one entry per problem
+// (null: none for that problem), each as SolveOptions::initial for its
+// problem; options.initial itself must be null (InvalidInputError).
 std::vector<Result> solve_batch(const std::vector<ScalarProblem>& problems, const SolveOptions& options = {},
-                                bool keep_fields = true);
+                                bool keep_fields = true, const std::vector<const Result*>& initial = {});
 std::vector<Result> solve_batch(const std::vector<VectorProblem>& problems, const SolveOptions& options = {},
-                                bool keep_fields = true);
+                                bool keep_fields = true, const std::vector<const Result*>& initial = {});
 std::vector<Result> solve_batch(const std::vector<MatrixProblem>& problems, const SolveOptions& options = {},
-                                bool keep_fields = true);
+                                bool keep_fields = true, const std::vector<const Result*>& initial = {});
 
 }  // namespace omtcore

@@ -102,12 +102,13 @@ bool forward(const Progress& progress, void* data) {
 }
 
 template <class Problem>
-void validate(const std::vector<Problem>& problems) {
+void validate(const std::vector<Problem>& problems, const std::vector<const Result*>& initial) {
   std::vector<std::int64_t> bad;
   std::string first;
   for (std::size_t i = 0; i < problems.size(); ++i) {
     try {
-      (void)detail::prepare(problems[i]);
+      const detail::Problem prepared = detail::prepare(problems[i]);
+      if (!initial.empty() && initial[i]) detail::check_warm_start(prepared, *initial[i]);
     } catch (const InvalidInputError& e) {
       if (bad.empty()) first = e.what();
       bad.push_back(std::int64_t(i));
@@ -137,12 +138,17 @@ Result not_started(const detail::BackendEntry& entry, const SolveOptions& option
 }
 
 template <class Problem>
-std::vector<Result> run_batch(const std::vector<Problem>& problems, const SolveOptions& options, bool keep_fields) {
+std::vector<Result> run_batch(const std::vector<Problem>& problems, const SolveOptions& options, bool keep_fields,
+                              const std::vector<const Result*>& initial) {
   detail::check_options(options);
   if (options.initial)
-    throw InvalidInputError("a batch takes no warm start (SolveOptions::initial); solve the problems one by one");
+    throw InvalidInputError("a batch takes its warm starts one per problem (solve_batch's `initial`), "
+                            "not SolveOptions::initial");
+  if (!initial.empty() && initial.size() != problems.size())
+    throw InvalidInputError("a batch of " + std::to_string(problems.size()) + " problems got " +
+                            std::to_string(initial.size()) + " warm starts (one per problem, or none)");
   const detail::BackendEntry& entry = detail::pick_backend(options.backend);
-  validate(problems);
+  validate(problems, initial);
   const std::int64_t count = std::int64_t(problems.size());
   std::vector<Result> results(problems.size());
   if (count == 0) return results;
@@ -186,6 +192,7 @@ std::vector<Result> run_batch(const std::vector<Problem>& problems, const SolveO
       if (i >= count) break;
       slot.index = i;
       started[std::size_t(i)] = 1;  // each index is written by one worker only
+      mine.initial = initial.empty() ? nullptr : initial[std::size_t(i)];
       try {
         results[std::size_t(i)] = solve(problems[std::size_t(i)], mine);
         if (!keep_fields) {
@@ -244,16 +251,16 @@ std::vector<Result> run_batch(const std::vector<Problem>& problems, const SolveO
 }  // namespace
 
 std::vector<Result> solve_batch(const std::vector<ScalarProblem>& problems, const SolveOptions& options,
-                                bool keep_fields) {
-  return run_batch(problems, options, keep_fields);
+                                bool keep_fields, const std::vector<const Result*>& initial) {
+  return run_batch(problems, options, keep_fields, initial);
 }
 std::vector<Result> solve_batch(const std::vector<VectorProblem>& problems, const SolveOptions& options,
-                                bool keep_fields) {
-  return run_batch(problems, options, keep_fields);
+                                bool keep_fields, const std::vector<const Result*>& initial) {
+  return run_batch(problems, options, keep_fields, initial);
 }
 std::vector<Result> solve_batch(const std::vector<MatrixProblem>& problems, const SolveOptions& options,
-                                bool keep_fields) {
-  return run_batch(problems, options, keep_fields);
+                                bool keep_fields, const std::vector<const Result*>& initial) {
+  return run_batch(problems, options, keep_fields, initial);
 }
 
 }  // namespace omtcore

@@ -91,6 +91,9 @@ Problem prepare(const VectorProblem& problem);
 Problem prepare(const MatrixProblem& problem);
 
 void check_options(const SolveOptions& options);
+// Throws InvalidInputError when `start` cannot warm-start `problem`
+// (SolveOptions::initial: another kind, grid or size).
+void check_warm_start(const Problem& problem, const Result& start);
 // The power of two nearest below `largest` (Problem::unit); 1 for 0.
 double mass_unit(double largest);
 void check_alpha(double alpha);

@@ -144,6 +144,8 @@ detail::InitialIterate from_user_layout(const detail::Problem& f, const Result& 
 
 namespace detail {
 
+void check_warm_start(const Problem& problem, const Result& start) { (void)from_user_layout(problem, start); }
+
 Result solve_prepared(const Problem& f, const SolveOptions& options, bool user_layout,
                       const InitialIterate* initial) {
   const auto start = Clock::now();
