@@ -123,6 +123,20 @@ void validate(const std::vector<Problem>& problems, const std::vector<const Resu
                           std::to_string(bad[0]) + ": " + first);
 }
 
+// The name of the device with `threads` threads (the CPU backend's name counts them).
+std::string call_device(const detail::BackendEntry& entry, const SolveOptions& options, int threads) {
+#if defined(_OPENMP)
+  const int saved = omp_get_max_threads();
+  omp_set_num_threads(threads);
+  std::string name = detail::device_name(entry, options);
+  omp_set_num_threads(saved);
+  return name;
+#else
+  (void)threads;
+  return detail::device_name(entry, options);
+#endif
+}
+
 Result not_started(const detail::BackendEntry& entry, const SolveOptions& options) {
   Result r;
   r.distance = std::numeric_limits<double>::infinity();
@@ -245,6 +259,9 @@ std::vector<Result> run_batch(const std::vector<Problem>& problems, const SolveO
     if (errors[std::size_t(i)]) rethrow_for(i, errors[std::size_t(i)]);
   for (std::int64_t i = 0; i < count; ++i)
     if (!started[std::size_t(i)]) results[std::size_t(i)] = not_started(entry, options);
+  // The device as the whole call used it (a worker's name says one thread).
+  const std::string device = call_device(entry, options, workers > 1 ? int(workers) : threads);
+  for (auto& r : results) r.device = device;
   return results;
 }
 
