@@ -39,8 +39,8 @@ class Result:
     gap : float
         ``(distance - lower_bound) / distance``; 0 when ``distance`` is 0.
     residual : float
-        Constraint violation of the last iterate before the repair, relative
-        to the total mass.
+        Constraint violation, before the repair, of the iterate the returned
+        flux was repaired from, relative to the total mass.
     flux : numpy.ndarray
         Scalar ``(d, *grid)`` (face ``i -> i + e_s`` stored at cell ``i``),
         vector ``(d, *grid, k)``, matrix ``(d, *grid, k, k)`` complex; float64.

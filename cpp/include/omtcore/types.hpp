@@ -189,7 +189,7 @@ struct Result {
   double distance = 0;      // cost of `flux`, an upper bound on the true distance
   double lower_bound = 0;   // dual objective of `potential`, a rigorous lower bound
   double gap = 0;           // (distance - lower_bound) / distance, 0 when distance is 0
-  double residual = 0;      // violation of the last iterate before repair / total mass
+  double residual = 0;      // violation, before repair, of the iterate `flux` was repaired from / total mass
   // Layouts, C order; matrix quantities are complex, stored
   // as interleaved (re, im) pairs (one more axis of length 2 at the end).
   //   scalar: flux (d, *grid), potential grid, exchange empty;
