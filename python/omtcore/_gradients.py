@@ -168,10 +168,10 @@ def _through_scaling(g: np.ndarray, x: np.ndarray, kind: str) -> np.ndarray:
 
 
 class _OneProblem:
-    """Problem ``q`` of a batch's Result, as input_gradients reads it."""
+    """One problem's potential of a batch's Result, as input_gradients reads it."""
 
-    def __init__(self, result, q):
-        self.potential = np.asarray(to_host(result.potential))[q]
+    def __init__(self, potential):
+        self.potential = potential
 
 
 def gradients_of_solve(kind: str, result, a, b, options: dict) -> tuple[np.ndarray, np.ndarray]:
@@ -187,6 +187,7 @@ def gradients_of_solve(kind: str, result, a, b, options: dict) -> tuple[np.ndarr
     mask = options.get("mask")
     batch_grid = a.shape[:a.ndim - {"scalar": 0, "vector": 1, "matrix": 2}[kind]]  # (B, *grid)
     per_problem = mask is not None and np.shape(mask) == batch_grid  # else one mask for all
-    grads = [one(_OneProblem(result, q), a[q], b[q], np.asarray(mask)[q] if per_problem else mask)
+    phi = np.asarray(to_host(result.potential))  # once, not per problem (it may live on a device)
+    grads = [one(_OneProblem(phi[q]), a[q], b[q], np.asarray(mask)[q] if per_problem else mask)
              for q in range(len(a))]
     return np.stack([g[0] for g in grads]), np.stack([g[1] for g in grads])

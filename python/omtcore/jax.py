@@ -28,14 +28,13 @@ import numpy as np
 
 from . import api
 from ._gradients import gradients_of_solve
+from .errors import InvalidInputError
 
 __all__ = ["scalar_omt", "vector_omt", "matrix_omt"]
 
 
 
 def _distance(kind: str, a, b, options: dict):
-    from .errors import InvalidInputError
-
     if options.get("batch"):
         raise InvalidInputError("omtcore.jax takes one problem per call; map it with jax.vmap for a batch")
     a, b = jnp.asarray(a), jnp.asarray(b)

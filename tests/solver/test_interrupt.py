@@ -38,23 +38,32 @@ sys.exit(1)
 """
 
 
-@pytest.mark.skipif(sys.platform == "win32", reason="SIGINT to a child process is POSIX only")
-@pytest.mark.parametrize("mode", ["single", "batch"])
-def test_sigint_interrupts_a_long_solve(backend, mode):
-    proc = subprocess.Popen([sys.executable, "-c", CHILD, backend, mode], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+def interrupt(args, wait, timeout):
+    """Runs a child that prints "solving" before its long work, sends it
+    SIGINT `wait` seconds later; returns its output lines and when the
+    signal was sent (time.monotonic, which the child prints too)."""
+    proc = subprocess.Popen([sys.executable, "-c", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
     try:
         assert proc.stdout.readline().strip() == "solving"
-        time.sleep(1.5)  # well inside the solve (it would run for minutes)
-        assert proc.poll() is None, "the solve ended before the signal: " + proc.stderr.read()
+        time.sleep(wait)
+        assert proc.poll() is None, "the work ended before the signal: " + proc.stderr.read()
         sent = time.monotonic()
         proc.send_signal(signal.SIGINT)
-        out, err = proc.communicate(timeout=10)
+        out, err = proc.communicate(timeout=timeout)
     finally:
         if proc.poll() is None:
             proc.kill()
     assert proc.returncode == 0, f"child failed ({proc.returncode}):\n{out}\n{err}"
-    lines = out.strip().splitlines()
+    return out.strip().splitlines(), sent
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="SIGINT to a child process is POSIX only")
+@pytest.mark.parametrize("mode", ["single", "batch"])
+def test_sigint_interrupts_a_long_solve(backend, mode):
+    # 1.5 s: well inside the solve (it would run for minutes).
+    lines, sent = interrupt([CHILD, backend, mode], wait=1.5, timeout=10)
+    out = "\n".join(lines)
     assert lines[-2].startswith("interrupted"), out
     assert float(lines[-2].split()[1]) - sent < 2.0
     assert lines[-1] == "afterwards True"  # the process goes on
@@ -86,19 +95,8 @@ with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=True,
 @pytest.mark.skipif(sys.platform == "win32", reason="SIGINT to a child process is POSIX only")
 def test_sigint_stops_pairwise_on_a_dask_cluster_and_its_workers():
     pytest.importorskip("distributed", reason="the client path needs dask[distributed]")
-    proc = subprocess.Popen([sys.executable, "-c", DASK_CHILD], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
-    try:
-        assert proc.stdout.readline().strip() == "solving"
-        time.sleep(3.0)  # the tasks reach the worker and run (each for minutes)
-        assert proc.poll() is None, "ended before the signal: " + proc.stderr.read()
-        sent = time.monotonic()
-        proc.send_signal(signal.SIGINT)
-        out, err = proc.communicate(timeout=60)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-    assert proc.returncode == 0, f"child failed ({proc.returncode}):\n{out}\n{err}"
-    lines = out.strip().splitlines()
+    # 3 s: the tasks reach the worker and run (each for minutes).
+    lines, sent = interrupt([DASK_CHILD], wait=3.0, timeout=60)
+    out = "\n".join(lines)
     assert lines[-2].startswith("interrupted") and float(lines[-2].split()[1]) - sent < 2.0, out
     assert lines[-1].startswith("worker free after") and float(lines[-1].split()[-1]) < 3.0, out

@@ -101,6 +101,9 @@ bool forward(const Progress& progress, void* data) {
   }
 }
 
+// Each problem is prepared here and again by its solve: keeping B prepared
+// problems would hold B domains and balances at once, and preparing is a
+// pass over the inputs, small beside the iterations.
 template <class Problem>
 void validate(const std::vector<Problem>& problems, const std::vector<const Result*>& initial) {
   std::vector<std::int64_t> bad;
