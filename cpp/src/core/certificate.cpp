@@ -5,7 +5,6 @@
 #include <algorithm>
 #include <cmath>
 #include <functional>
-#include <queue>
 #include <utility>
 
 namespace omtcore::detail {
@@ -115,40 +114,6 @@ void scale_to_feasible(const Problem& p, std::vector<double>& phi) {
     for (double& x : phi) x /= ratio;
 }
 
-// psi <- min_y psi(y) + d(x, y), d the path metric of the domain whose face
-// from cell o along axis s has length length(o, s): the largest function
-// below psi that is 1-Lipschitz for d. Dijkstra seeded by the cells that
-// lower a neighbour: labels only fall, so a cell that lowers none at the
-// start never will (near convergence these are few, and the heap small).
-template <class Length>
-std::int64_t lower_to_lipschitz(const Domain& dom, double* psi, Length&& length) {
-  using Item = std::pair<double, std::int64_t>;
-  std::priority_queue<Item, std::vector<Item>, std::greater<Item>> heap;
-  for (std::int64_t i = 0; i < dom.cells; ++i) {
-    if (!dom.inside[i]) continue;
-    bool lowers = false;
-    dom.for_each_neighbour(i, [&](std::int64_t j, int s, bool forward) {
-      lowers = lowers || psi[i] + length(forward ? i : j, s) < psi[j];
-    });
-    if (lowers) heap.emplace(psi[i], i);
-  }
-  std::int64_t pops = 0;
-  while (!heap.empty()) {
-    auto [value, i] = heap.top();
-    heap.pop();
-    ++pops;
-    if (value > psi[i]) continue;
-    dom.for_each_neighbour(i, [&](std::int64_t j, int s, bool forward) {
-      const double cand = value + length(forward ? i : j, s);
-      if (cand < psi[j]) {
-        psi[j] = cand;
-        heap.emplace(cand, j);
-      }
-    });
-  }
-  return pops;
-}
-
 }  // namespace
 
 // Anisotropic: psi(x) = min_y phi(y) + d(x, y), d the weighted L1 path metric
@@ -173,7 +138,33 @@ std::int64_t inf_convolution(const Domain& dom, double* psi) {
     }
     return 0;
   }
-  return lower_to_lipschitz(dom, psi, [&](std::int64_t, int s) { return dom.h[s]; });
+  return lower_to_lipschitz(dom.cells, psi, [&](std::int64_t i, auto&& edge) {
+    if (dom.inside[i]) dom.for_each_neighbour(i, [&](std::int64_t j, int s, bool) { edge(j, dom.h[s]); });
+  });
+}
+
+// The values t of cell i with sum_s ((p_s - t) / h_s)^2 <= 1 over its
+// forward neighbours' values p_s: [lo, hi] (the whole line without forward
+// faces), or the constraint's best value alone where no t meets it.
+void isotropic_interval(const Domain& dom, const double* psi, std::int64_t i, double& lo, double& hi) {
+  double w = 0, wp = 0, wpp = 0;  // sum w_s, sum w_s p_s, sum w_s p_s^2 with w_s = 1/h_s^2
+  for (int s = 0; s < dom.d; ++s) {
+    if (!(dom.bits[i] & (1u << s))) continue;
+    double ws = 1.0 / (dom.h[s] * dom.h[s]), ps = psi[i + dom.stride[s]];
+    w += ws;
+    wp += ws * ps;
+    wpp += ws * ps * ps;
+  }
+  if (w == 0) {
+    lo = -INFINITY;
+    hi = INFINITY;
+    return;
+  }
+  // w t^2 - 2 wp t + wpp - 1 <= 0
+  const double centre = wp / w, disc = wp * wp - w * (wpp - 1);
+  const double half = disc < 0 ? 0.0 : std::sqrt(disc) / w;
+  lo = centre - half;
+  hi = centre + half;
 }
 
 // Isotropic: a reverse sweep (forward neighbours already final) moves each
@@ -182,23 +173,9 @@ std::int64_t inf_convolution(const Domain& dom, double* psi) {
 void isotropic_sweep(const Domain& dom, double* psi) {
   for (std::int64_t i = dom.cells - 1; i >= 0; --i) {
     if (!dom.inside[i]) continue;
-    double w = 0, wp = 0, wpp = 0;  // sum w_s, sum w_s p_s, sum w_s p_s^2 with w_s = 1/h_s^2
-    for (int s = 0; s < dom.d; ++s) {
-      if (!(dom.bits[i] & (1u << s))) continue;
-      double ws = 1.0 / (dom.h[s] * dom.h[s]), ps = psi[i + dom.stride[s]];
-      w += ws;
-      wp += ws * ps;
-      wpp += ws * ps * ps;
-    }
-    if (w == 0) continue;
-    // sum_s w_s (p_s - t)^2 <= 1  <=>  w t^2 - 2 wp t + wpp - 1 <= 0
-    double centre = wp / w, disc = wp * wp - w * (wpp - 1);
-    if (disc < 0) {
-      psi[i] = centre;
-    } else {
-      double half = std::sqrt(disc) / w;
-      psi[i] = std::clamp(psi[i], centre - half, centre + half);
-    }
+    double lo, hi;
+    isotropic_interval(dom, psi, i, lo, hi);
+    psi[i] = std::clamp(psi[i], lo, hi);
   }
 }
 
@@ -210,20 +187,26 @@ void isotropic_sweep(const Domain& dom, double* psi) {
 // unit vector where |g(i)| < 1 (c_s^2 = g_s^2 + (1 - |g|^2) / k over the k
 // forward faces) and scaled down where |g(i)| > 1: psi = phi wherever phi
 // already fits, and only the violations and what they reach move.
+double isotropic_face_length(const Domain& dom, const double* phi, std::int64_t o, int axis) {
+  double g[3] = {0, 0, 0}, sq = 0;
+  int k = 0;
+  for (int s = 0; s < dom.d; ++s) {
+    if (!(dom.bits[o] & (1u << s))) continue;
+    g[s] = (phi[o + dom.stride[s]] - phi[o]) / dom.h[s];
+    sq += g[s] * g[s];
+    ++k;
+  }
+  const double c2 = sq <= 1 ? g[axis] * g[axis] + (1 - sq) / k : g[axis] * g[axis] / sq;
+  return std::sqrt(c2) * dom.h[axis];
+}
+
 std::int64_t isotropic_inf_convolution(const Domain& dom, const double* phi, double* psi) {
-  auto length = [&](std::int64_t o, int axis) {  // of the face from cell o along `axis`
-    double g[3] = {0, 0, 0}, sq = 0;
-    int k = 0;
-    for (int s = 0; s < dom.d; ++s) {
-      if (!(dom.bits[o] & (1u << s))) continue;
-      g[s] = (phi[o + dom.stride[s]] - phi[o]) / dom.h[s];
-      sq += g[s] * g[s];
-      ++k;
-    }
-    const double c2 = sq <= 1 ? g[axis] * g[axis] + (1 - sq) / k : g[axis] * g[axis] / sq;
-    return std::sqrt(c2) * dom.h[axis];
-  };
-  return lower_to_lipschitz(dom, psi, length);
+  return lower_to_lipschitz(dom.cells, psi, [&](std::int64_t i, auto&& edge) {
+    if (!dom.inside[i]) return;
+    dom.for_each_neighbour(i, [&](std::int64_t j, int s, bool forward) {
+      edge(j, isotropic_face_length(dom, phi, forward ? i : j, s));
+    });
+  });
 }
 
 namespace {

@@ -6,6 +6,8 @@
 #pragma once
 
 #include <cmath>
+#include <functional>
+#include <queue>
 #include <utility>
 #include <vector>
 
@@ -95,10 +97,47 @@ void route_to_roots(const Domain& dom, double* e, double* flux);
 std::int64_t inf_convolution(const Domain& dom, double* psi);
 // Reverse sweep towards the isotropic constraint (not yet feasible: scale after).
 void isotropic_sweep(const Domain& dom, double* psi);
+// The interval of cell i's values that meets its isotropic constraint given
+// its forward neighbours' (a point where none does; the line without any).
+void isotropic_interval(const Domain& dom, const double* psi, std::int64_t i, double& lo, double& hi);
 // psi <- min_y psi(y) + d(x, y), d the path metric fitted to phi under which
 // every 1-Lipschitz function meets the isotropic constraint (dual feasible).
 // phi and psi may not be the same array. Returns the labels it settled.
 std::int64_t isotropic_inf_convolution(const Domain& dom, const double* phi, double* psi);
+// The length of the face from cell o along `axis` in that fitted metric.
+double isotropic_face_length(const Domain& dom, const double* phi, std::int64_t o, int axis);
+
+// psi <- min_y psi(y) + d(x, y) over a graph of `nodes` nodes whose edges
+// from node i are those edges(i, edge) reports as edge(j, length): the
+// largest function below psi that is 1-Lipschitz for the path metric d.
+// Dijkstra seeded by the nodes that lower a neighbour: labels only fall, so
+// a node that lowers none at the start never will (near convergence these
+// are few, and the heap small). Returns the labels it settled.
+template <class Edges>
+std::int64_t lower_to_lipschitz(std::int64_t nodes, double* psi, Edges&& edges) {
+  using Item = std::pair<double, std::int64_t>;
+  std::priority_queue<Item, std::vector<Item>, std::greater<Item>> heap;
+  for (std::int64_t i = 0; i < nodes; ++i) {
+    bool lowers = false;
+    edges(i, [&](std::int64_t j, double length) { lowers = lowers || psi[i] + length < psi[j]; });
+    if (lowers) heap.emplace(psi[i], i);
+  }
+  std::int64_t pops = 0;
+  while (!heap.empty()) {
+    auto [value, i] = heap.top();
+    heap.pop();
+    ++pops;
+    if (value > psi[i]) continue;
+    edges(i, [&, value = value](std::int64_t j, double length) {
+      const double cand = value + length;
+      if (cand < psi[j]) {
+        psi[j] = cand;
+        heap.emplace(cand, j);
+      }
+    });
+  }
+  return pops;
+}
 
 // Cost sum_i N(F(i)) of a flux under the problem's norm.
 double flux_cost(const Problem& problem, const std::vector<double>& flux);

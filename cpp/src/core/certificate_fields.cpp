@@ -292,6 +292,61 @@ void channel_inf_convolution(const Problem& f, std::vector<double>& phi) {
   }
 }
 
+// Vector, isotropic: one reverse sweep over the cells for all channels at
+// once. Cell i's constraints involve its forward neighbours (final by then)
+// and its own channels, so each channel c has an interval [lo_c, hi_c] from
+// its spatial constraint; y = phi clamped into the intervals, then
+// z = max(min_c' y_c' + D(c, c'), max_c' lo_c' - D(c, c')) with D the
+// channel metric: both terms are D-Lipschitz in c, so z meets every exchange
+// constraint, z >= lo, and z <= hi whenever any point does. Channels swept
+// one by one and scaled afterwards lose a whole factor to the worst cell.
+void joint_isotropic_sweep(const Problem& f, std::vector<double>& phi) {
+  const Domain& dom = f.domain;
+  const std::int64_t n = dom.cells;
+  const int k = f.k;
+  const double* D = f.channel_distance.data();
+  std::vector<double> lo(k), hi(k), y(k);
+  for (std::int64_t i = n - 1; i >= 0; --i) {
+    if (!dom.inside[i]) continue;
+    for (int c = 0; c < k; ++c) {
+      isotropic_interval(dom, phi.data() + c * n, i, lo[c], hi[c]);
+      y[c] = std::clamp(phi[c * n + i], lo[c], hi[c]);
+    }
+    for (int c = 0; c < k; ++c) {
+      double below = y[c], above = lo[c];
+      for (int t = 0; t < k; ++t) {
+        below = std::min(below, y[t] + D[c * k + t]);
+        above = std::max(above, lo[t] - D[c * k + t]);
+      }
+      phi[c * n + i] = std::max(below, above);
+    }
+  }
+}
+
+// Vector, isotropic: the inf-convolution on the graph of (cell, channel)
+// nodes, where channel c's face (i, i + e_s) has the length of c's own
+// fitted metric (isotropic_face_length) and the channels of a cell lie
+// D(c, c') apart. A 1-Lipschitz function for that graph meets every spatial
+// and exchange constraint; phi is kept wherever it already fits.
+std::int64_t joint_isotropic_inf_convolution(const Problem& f, const std::vector<double>& phi,
+                                             std::vector<double>& psi) {
+  const Domain& dom = f.domain;
+  const std::int64_t n = dom.cells;
+  const int k = f.k;
+  const double* D = f.channel_distance.data();
+  return lower_to_lipschitz(std::int64_t(k) * n, psi.data(), [&](std::int64_t node, auto&& edge) {
+    const int c = int(node / n);
+    const std::int64_t i = node - std::int64_t(c) * n;
+    if (!dom.inside[i]) return;
+    const double* plane = phi.data() + std::int64_t(c) * n;
+    dom.for_each_neighbour(i, [&](std::int64_t j, int s, bool forward) {
+      edge(std::int64_t(c) * n + j, isotropic_face_length(dom, plane, forward ? i : j, s));
+    });
+    for (int t = 0; t < k; ++t)
+      if (t != c && std::isfinite(D[c * k + t])) edge(std::int64_t(t) * n + i, D[c * k + t]);
+  });
+}
+
 }  // namespace
 
 double field_flux_cost(const Problem& f, const std::vector<double>& flux,
@@ -377,12 +432,24 @@ bool certify_field_potential(const Problem& f, std::vector<double>& phi, Bounds&
       consider(std::move(psi));
     }
   } else if (vector) {
-    for (bool channels_first : {false, true}) {
-      std::vector<double> psi(phi);
-      if (channels_first && f.blocks > 0) channel_inf_convolution(f, psi);
-      for (int p = 0; p < f.planes; ++p) isotropic_sweep(dom, psi.data() + p * n);
-      scale_to_feasible(f, psi);
-      consider(std::move(psi));
+    // Isotropic: the joint sweep, then the joint inf- and sup-convolutions
+    // (a Dijkstra each, skipped once the bracket already meets the target).
+    std::vector<double> psi(phi);
+    joint_isotropic_sweep(f, psi);
+    scale_to_feasible(f, psi);
+    consider(std::move(psi));
+    for (int sign : {1, -1}) {
+      const double lower = std::max(best_value, bounds.lower_bound);
+      if (bounds.distance - lower <= bounds.target_gap * bounds.distance) break;
+      std::vector<double> from(phi);
+      if (sign < 0)
+        for (double& x : from) x = -x;
+      std::vector<double> lowered(from);
+      bounds.work += kSettleWork * double(joint_isotropic_inf_convolution(f, from, lowered));
+      if (sign < 0)
+        for (double& x : lowered) x = -x;
+      scale_to_feasible(f, lowered);
+      consider(std::move(lowered));
     }
   }
   scale_to_feasible(f, phi);
