@@ -237,13 +237,12 @@ Result solve_prepared(const Problem& f, const SolveOptions& options, bool user_l
   LoopSpec spec;
   spec.lp = f.spatial == SpatialProx::soft && f.exchange == ExchangeProx::soft;
   spec.norm_bound = norm_bound;
-  // Anisotropic vector problems keep the primal weight within [1/10, 10]
-  // (benchmarks/RESULTS.md, "2026-11-25 · 2-core CPU · vector (RGB) and
-  // matrix OMT, float32, gap 1e-4"); isotropic ones have the range of 100 and
-  // the balance of gap and residual, which keeps their weight from falling
-  // too low (solve_loop.cpp, kBalanceReach).
-  spec.weight_range = f.kind == Kind::vector && spec.lp ? 10.0 : 0.0;
-  spec.balance_bounds = f.kind == Kind::vector && !spec.lp;
+  // Vector problems keep the primal weight within [1/10, 10]. Why: with the
+  // scalar isotropic range of 100 the weight of isotropic RGB solves fell low
+  // and oscillated, and the residual with it. Matrix problems keep 100: 10
+  // slows them, and none oscillated with 100 (benchmarks/RESULTS.md,
+  // "2026-11-25 · 2-core CPU · vector (RGB) and matrix OMT, float32, gap 1e-4").
+  spec.weight_range = f.kind == Kind::vector ? 10.0 : 0.0;
   spec.residual_scale = f.total_mass > 0 ? 1.0 / (mass_scale * f.total_mass) : 0.0;
   spec.trivial = trivial;
   // The iterate is read and certified into buffers that the certificates

@@ -57,17 +57,6 @@ constexpr double kWeightFloorAnisotropic = 0.01;
 // restart). Why: without restarts compact shifts converge slowly or not at
 // all; isotropic solves need more iterations with them, so that loop does not
 // restart (benchmarks/RESULTS.md, "2026-11-25 · 2-core CPU · moved from code comments").
-// LoopSpec::balance_bounds (vector isotropic problems): the movement-balanced
-// weight leaves one stopping criterion lagging, the lower bound (weight held
-// high) or the residual (weight free to fall). At each certificate the weight
-// moves by (residual / gap)^1, at most 2x per certificate and 2x overall, and
-// certificates start once the residual is within kBalanceReach x tol, so that
-// the gap is known while the residual still lags. Why: RGB photographs 256²
-// 2,100 -> 625 iterations, point masses and masked domains 2.6-5x fewer;
-// scalar photographs took more, so it is not used there (benchmarks/RESULTS.md,
-// "2026-12-03 · 2-core CPU · isotropic vector certificates and weight balance").
-constexpr double kBalanceReach = 10.0;
-constexpr double kBalanceMax = 2.0;
 constexpr double kRestartDecay = 0.2;
 constexpr double kRestartShare = 0.36;
 constexpr std::int64_t kMinRestartEpoch = 50;
@@ -159,13 +148,6 @@ void run_loop(Backend& backend_ref, const LoopSpec& spec, const SolveOptions& op
   double smoothing = kWeightSmoothing;
   double swing = 0;  // the weight's change since it last changed direction, in log
   int turns = 0;     // direction changes after a swing beyond kWeightSwing
-  const bool balance = adaptive && spec.balance_bounds;
-  double bias = 1.0;  // the balance's factor on the weight (kBalanceMax)
-  auto set_steps = [&] {
-    const double w = std::clamp(weight * bias, weight_min, weight_max);
-    mu = std::sqrt(step_product) / w;
-    tau = std::sqrt(step_product) * w;
-  };
 
   const double residual_scale = spec.residual_scale;
 
@@ -254,7 +236,8 @@ void run_loop(Backend& backend_ref, const LoopSpec& spec, const SolveOptions& op
           } else {
             swing += move;
           }
-          set_steps();
+          mu = std::sqrt(step_product) / weight;
+          tau = std::sqrt(step_product) * weight;
         }
         backend->save_anchor();
       }
@@ -270,17 +253,9 @@ void run_loop(Backend& backend_ref, const LoopSpec& spec, const SolveOptions& op
         epoch = 0;
         restart_residual = residual;
       }
-      const double reach = balance ? kBalanceReach * options.tol : options.tol;
-      if (check && ((residual <= reach && certificate_due()) || it == max_iter)) {
+      if (check && ((residual <= options.tol && certificate_due()) || it == max_iter)) {
         absorb(residual);
         if (best_gap() <= options.tol && best_residual <= options.tol) break;
-        if (balance && std::isfinite(best.distance)) {
-          const double floor = 1e-3 * options.tol;
-          const double step = std::log(std::max(residual, floor) / std::max(best_gap(), floor));
-          bias = std::clamp(bias * std::exp(std::clamp(step, -std::log(2.0), std::log(2.0))), 1 / kBalanceMax,
-                            kBalanceMax);
-          set_steps();
-        }
       }
       if (options.callback) {
         last_callback = Clock::now();

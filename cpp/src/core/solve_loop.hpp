@@ -16,7 +16,6 @@ struct LoopSpec {
   bool lp = false;            // piecewise-linear cost (anisotropic): Halpern restarts
   double norm_bound = 1;      // a bound on ||K||^2 in solver units (plain PDHG steps)
   double weight_range = 0;    // primal weight bounds [1/r, r]; 0: by `lp` (solve_loop.cpp)
-  bool balance_bounds = false;  // steer the weight so that the gap and the residual fall together
   double residual_scale = 1;  // backend->residual_l1() * residual_scale = relative residual
   bool trivial = false;       // a == b: certify the zero iterate and stop
   bool certify_start = false;  // a given start (SolveOptions::initial): certified first, returned if it meets tol
