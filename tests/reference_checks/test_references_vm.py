@@ -10,7 +10,7 @@ import dataclasses
 import numpy as np
 import pytest
 
-from references import beckmann_cvxpy, cvxpy_isotropic, emd_l1
+from references import FakeResult, beckmann_cvxpy, cvxpy_isotropic, emd_l1
 from references_vm import (
     channel_distances,
     check_matrix_certificate,
@@ -29,20 +29,6 @@ from references_vm import (
 SX = np.array([[0, 1], [1, 0]], dtype=complex)
 SY = np.array([[0, -1j], [1j, 0]])
 SZ = np.array([[1, 0], [0, -1]], dtype=complex)
-
-
-@dataclasses.dataclass(frozen=True)
-class FakeResult:
-    distance: float
-    lower_bound: float
-    gap: float
-    residual: float
-    flux: np.ndarray
-    exchange: np.ndarray
-    potential: np.ndarray
-    converged: bool
-    iterations: int = 10
-    seconds: float = 0.0
 
 
 def as_result(sol):
