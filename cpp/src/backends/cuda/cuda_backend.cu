@@ -62,10 +62,7 @@ struct CudaKernel {
   const void* fn = nullptr;
   bool shaped = false;  // takes the omt_shape argument first
 };
-struct CudaKernels {
-  CudaKernel primal, residual, modes, dual, violation, movement, fft_stage, dct_post, divide, chirp_in, chirp_multiply,
-      chirp_out, extend, restrict;
-};
+using CudaKernels = DeviceKernels<CudaKernel>;
 
 template <class F>
 const void* fn(F* f) {
@@ -75,20 +72,20 @@ const void* fn(F* f) {
 // The kernels of one shape S... (a value < 0: read at run time), transform indices of type I.
 template <class T, class I, int... S>
 CudaKernels shape_kernels() {
-#define OMT_CUDA_KERNELS(ns)                                                                                 \
-  return {{fn(&ns::omt_primal<S...>), true},     {fn(&ns::omt_residual<S...>), true},                        \
-          {fn(&ns::omt_modes<S...>), true},      {fn(&ns::omt_dual_update), false},                          \
-          {fn(&ns::omt_violation<S...>), true},  {fn(&ns::omt_movement<S...>), true},                        \
-          {fn(&ns::omt_fft_stage<I>), false},    {fn(&ns::omt_dct_post<I>), false},                          \
-          {fn(&ns::omt_divide<I>), false},       {fn(&ns::omt_chirp_in<I>), false},                          \
-          {fn(&ns::omt_chirp_multiply<I>), false}, {fn(&ns::omt_chirp_out<I>), false},  \
-          {fn(&ns::omt_extend<I>), false},       {fn(&ns::omt_restrict<I>), false}};
-  if constexpr (std::is_same_v<T, float>) {
-    OMT_CUDA_KERNELS(cuda_f32)
-  } else {
-    OMT_CUDA_KERNELS(cuda_f64)
-  }
-#undef OMT_CUDA_KERNELS
+#define OMT_CUDA_SHAPED(ns, name) {fn(&ns::omt_##name<S...>), true}
+#define OMT_CUDA_TRANSFORM(ns, name) {fn(&ns::omt_##name<I>), false}
+#define OMT_CUDA_PLAIN(ns, name) {fn(&ns::omt_##name), false}
+#define OMT_CUDA_F32(name, form) OMT_CUDA_##form(cuda_f32, name),
+#define OMT_CUDA_F64(name, form) OMT_CUDA_##form(cuda_f64, name),
+  if constexpr (std::is_same_v<T, float>)
+    return {OMT_DEVICE_KERNELS(OMT_CUDA_F32)};
+  else
+    return {OMT_DEVICE_KERNELS(OMT_CUDA_F64)};
+#undef OMT_CUDA_F64
+#undef OMT_CUDA_F32
+#undef OMT_CUDA_PLAIN
+#undef OMT_CUDA_TRANSFORM
+#undef OMT_CUDA_SHAPED
 }
 
 // Compile-time shape values for the scalar shapes and OMT_COMMON_FIELD_SHAPES
@@ -237,7 +234,6 @@ class CudaApi {
   using Real = T;
   using Potential = double;
   using Kernel = CudaKernel;
-  using Kernels = CudaKernels;
   static constexpr std::size_t kMaxBatch = 32;
   // 32-bit transform indices where they fit: 64-bit division costs several
   // times more (benchmarks/RESULTS.md, "2026-11-26 · NVIDIA H200 · CUDA graphs,
@@ -310,7 +306,7 @@ class CudaApi {
                               std::to_string(need >> 20) + " MiB");
   }
 
-  Kernels kernels(const ProblemSetup& setup, bool index32) {
+  CudaKernels kernels(const ProblemSetup& setup, bool index32) {
     shape_ = {setup.grid.domain->d,
               setup.planes,
               setup.blocks * setup.block_size,

@@ -4,14 +4,14 @@
 // a small layer of buffers, copies, launches and synchronisation:
 //
 //   Real, Potential          iterate and potential types (float or double)
-//   Kernel, Kernels          handles of kernels.cl's kernels for one problem
+//   Kernel                   a handle of one of kernels.cl's kernels
 //   alloc(bytes), release(h) device allocations (release static, noexcept)
 //   zero, copy, write, read  on allocations (read waits for the data)
 //   finish()                 waits for everything issued
 //   gpu()                    whether the device is a GPU or accelerator (Backend::iteration_work)
 //   check_memory(need, largest)  throws DeviceMemoryError before allocating
-//   kernels(setup, index32)  the kernels for the problem's shape, the transforms'
-//                            indices 32-bit where they fit and kNarrowIndices
+//   kernels(setup, index32)  the DeviceKernels for the problem's shape, the
+//                            transforms' indices 32-bit where they fit and kNarrowIndices
 //   cells(items)             the launch range of a per-cell kernel
 //   axis_range(inner, n, outer)  of a transform kernel (OMT_AXIS_ITEMS)
 //   max_reduce_groups()      work-groups a reduction may use
@@ -67,6 +67,14 @@ struct KernelArgs {
     std::memcpy(slot[count].bytes, &value, sizeof value);
     slot[count++].size = sizeof value;
   }
+};
+
+// One handle per kernel of kernels.cl, named as there without the omt_ prefix.
+template <class Kernel>
+struct DeviceKernels {
+#define OMT_KERNEL_MEMBER(name, form) Kernel name;
+  OMT_DEVICE_KERNELS(OMT_KERNEL_MEMBER)
+#undef OMT_KERNEL_MEMBER
 };
 
 // Owns one device allocation.
@@ -309,7 +317,7 @@ class DeviceBackend final : public Backend {
       if (planes_ > 1) launch(kernels_.modes, api_->cells(n_), n_, 0, a_->modes, a_->r);
     }
     const std::int64_t total = std::int64_t(planes_) * n_;
-    launch(kernels_.dual, api_->cells(total), total, StepArg{j}, int(halpern), a_->r, halpern ? a_->phir : a_->phi,
+    launch(kernels_.dual_update, api_->cells(total), total, StepArg{j}, int(halpern), a_->r, halpern ? a_->phir : a_->phi,
            a_->phi);
   }
 
@@ -419,7 +427,7 @@ class DeviceBackend final : public Backend {
   double inv_h_[3];
   bool index32_ = true;
   std::size_t v_bytes_ = 0, x_bytes_ = 0, phi_bytes_ = 0;
-  typename Api::Kernels kernels_{};
+  DeviceKernels<Kernel> kernels_{};
   std::unique_ptr<Arrays> a_;
   struct AxisFft {  // the FFT of an axis (plan_axis_dct)
     std::vector<FftStage> stages;

@@ -11,6 +11,16 @@
 #define OMT_CELL_GROUP 256   /* threads per group of the per-cell kernels (CUDA) */
 #define OMT_REDUCE_GROUP 128 /* threads per group of the reductions */
 
+/* Every kernel of kernels.cl, as X(name, form): SHAPED kernels take the
+ * problem's shape (CUDA: a template over it), TRANSFORM kernels the type of
+ * the transforms' indices, PLAIN ones neither. The device layers make their
+ * kernel tables from this list. */
+#define OMT_DEVICE_KERNELS(X)                                                                   \
+  X(primal, SHAPED) X(residual, SHAPED) X(modes, SHAPED) X(dual_update, PLAIN)                  \
+  X(violation, SHAPED) X(movement, SHAPED) X(fft_stage, TRANSFORM) X(dct_post, TRANSFORM)       \
+  X(divide, TRANSFORM) X(chirp_in, TRANSFORM) X(chirp_multiply, TRANSFORM) X(chirp_out, TRANSFORM) \
+  X(extend, TRANSFORM) X(restrict, TRANSFORM)
+
 #if defined(__OPENCL_VERSION__)
 #ifdef OMT_FP64
 #pragma OPENCL EXTENSION cl_khr_fp64 : enable

@@ -167,10 +167,6 @@ class OpenClApi {
   using Real = RealT;
   using Potential = PotentialT;  // double where the device has it: also the reductions' type
   using Kernel = cl_kernel;
-  struct Kernels {
-    cl_kernel primal, residual, modes, dual, violation, movement, fft_stage, dct_post, divide, chirp_in,
-        chirp_multiply, chirp_out, extend, restrict;
-  };
   static constexpr std::size_t kMaxBatch = 32;
   // 64-bit transform indices: faster on PoCL, where 32-bit ones are widened at
   // every access (benchmarks/RESULTS.md, "2026-12-02 · 2-core CPU · one device backend").
@@ -233,7 +229,7 @@ class OpenClApi {
   }
 
   // The program for this shape (-D constants, dialect.h), built once per process.
-  Kernels kernels(const ProblemSetup& setup, bool index32) {
+  DeviceKernels<cl_kernel> kernels(const ProblemSetup& setup, bool index32) {
     const bool matrix = setup.nuclear_residual;
     std::string opt = std::string("-cl-std=CL1.2 -DREAL=") + (sizeof(Real) == 8 ? "double" : "float") +
                       " -DPOTENTIAL=" + (sizeof(Potential) == 8 ? "double -DOMT_FP64" : "float") +
@@ -257,11 +253,9 @@ class OpenClApi {
       kernels_.push_back(k);  // released with the layer
       return k;
     };
-    return {kernel("omt_primal"),    kernel("omt_residual"),  kernel("omt_modes"),
-            kernel("omt_dual_update"), kernel("omt_violation"), kernel("omt_movement"),
-            kernel("omt_fft_stage"), kernel("omt_dct_post"),  kernel("omt_divide"),
-            kernel("omt_chirp_in"),  kernel("omt_chirp_multiply"), kernel("omt_chirp_out"),
-            kernel("omt_extend"),    kernel("omt_restrict")};
+#define OMT_CL_KERNEL(name, form) kernel("omt_" #name),
+    return {OMT_DEVICE_KERNELS(OMT_CL_KERNEL)};
+#undef OMT_CL_KERNEL
   }
 
   // The runtime picks the work-group size of per-cell kernels (their private
