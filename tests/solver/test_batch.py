@@ -14,6 +14,7 @@ import pytest
 import omtcore
 from references import cvxpy_isotropic, emd_l1
 from references_vm import vector_emd
+from conftest import use_backend
 
 RNG = np.random.default_rng(20261203)
 
@@ -228,3 +229,44 @@ def test_warm_starts_one_per_problem_of_an_earlier_batch():
                                     init=omtcore.scalar_omt(a[q], b[q], threads=1, **kw), **kw)
         assert warm.distance[q] == single.distance and warm.iterations[q] == single.iterations
     assert warm.iterations.sum() < cold.iterations.sum()
+
+
+@pytest.mark.parametrize("name", ["opencl", "cuda"])
+def test_device_batches_step_together_as_single_solves(name):
+    # Device backends step a batch's problems of one operator together (one
+    # launch per step for all of them); problems of another mask form a run
+    # of their own. Each answer must still be its single solve's, bit for
+    # bit: a == b, warm starts, per-problem masks, the multilevel warm start
+    # (72 x 66 has a coarse level), float32.
+    backend = use_backend(name)
+    i, j = np.indices((72, 66))
+    a = np.stack([np.exp(-((i - 20 - 3 * q) ** 2 + (j - 25) ** 2) / 60.0) + 0.02 for q in range(5)])
+    b = np.stack([np.exp(-((i - 50) ** 2 + (j - 40 + 2 * q) ** 2) / 90.0) + 0.02 for q in range(5)])
+    mask = np.ones((5, 72, 66), bool)
+    mask[1, 10:60, 30] = False  # problems 1 and 4 share a mask, the others the rectangle
+    mask[4] = mask[1]
+    a[~mask] = 0
+    b[~mask] = 0
+    a /= a.reshape(5, -1).sum(axis=1)[:, None, None]
+    b /= b.reshape(5, -1).sum(axis=1)[:, None, None]
+    a[3] = b[3]
+    kw = dict(norm="anisotropic", tol=1e-4, backend=backend)
+    res = omtcore.scalar_omt(a, b, mask=mask, batch=1, **kw)
+    singles = [omtcore.scalar_omt(a[q], b[q], mask=mask[q], **kw) for q in range(5)]
+    assert_same(res, singles)
+    assert res.levels.max() >= 2 and res.iterations[3] == 0 and res.distance[3] == 0
+    for q in (0, 2, 3):  # on the rectangle: POT's exact value inside the bracket
+        exact = emd_l1(a[q], b[q])
+        assert res.lower_bound[q] <= exact * (1 + 1e-9) and exact * (1 - 1e-9) <= res.distance[q]
+    for q in (1, 4):  # around the wall: at least the rectangle's value
+        assert res.distance[q] >= emd_l1(a[q], b[q]) * (1 - 1e-9)
+    # Warm starts from that batch, one per problem, as their single warm-started solves.
+    warm = omtcore.scalar_omt(a, b, mask=mask, batch=1, init=res, **kw)
+    for q in range(5):
+        single = omtcore.scalar_omt(a[q], b[q], mask=mask[q], init=singles[q], **kw)
+        assert warm.distance[q] == single.distance and warm.iterations[q] == single.iterations
+    # A callback that stops: every problem stopped, with a rigorous bracket.
+    stopped = omtcore.scalar_omt(a, b, mask=mask, batch=1, callback=lambda *args: False, **kw)
+    assert (stopped.iterations <= 25).all()  # every problem stopped at the first check
+    assert (stopped.lower_bound <= res.distance * (1 + 1e-9)).all()
+    assert (stopped.distance >= res.lower_bound * (1 - 1e-9)).all()

@@ -79,7 +79,10 @@ struct ProblemSetup {
   int blocks = 0, block_size = 1;
   std::vector<double> coupling;     // planes x (blocks * block_size), row-major
   std::vector<double> threshold;    // per block: cost per unit of x (1, or 0 when free)
-  std::vector<double> rhs;          // (planes, cells)
+  // Problems of this one operator solved side by side (Backend; only device
+  // backends take more than one); they differ in their right-hand sides only.
+  int problems = 1;
+  std::vector<double> rhs;          // (problem, plane, cells)
   // K K^T = Laplacian (x) I + I (x) coupling coupling^T; the second factor is
   // Q diag(shift) Q^T, Q (planes x planes, row-major, eigenvectors as columns).
   std::vector<double> modes;
@@ -109,54 +112,61 @@ struct ProblemSetup {
   }
 };
 
+// Step sizes for a run of `count` iterations of every problem of a batch
+// (ProblemSetup::problems): problem b takes iteration j with mu[b], tau[b]
+// and lambda[j * problems + b]. lambda < 1 blends with the restart point
+// (Halpern, `halpern`); mu[b] == 0 marks a stopped problem, whose iterate
+// may be left as it is.
+struct Steps {
+  std::vector<double> mu, tau, lambda;
+  int count = 0;
+  bool preconditioned = true;
+  bool halpern = false;
+};
+
+// Every method with a `problem` argument acts on that problem of the batch
+// only; the others on all of them.
 class Backend {
  public:
   virtual ~Backend() = default;
-  // w = prox_{mu J}(v - mu K^T phi); vbar <- 2 w - v; v <- lambda w + (1 - lambda) v0.
-  virtual void primal_step(double mu, double lambda) = 0;
-  // phi <- lambda (phi + tau P^{-1} (K vbar - rhs)) + (1 - lambda) phi0, P = K K^T
-  // (Poisson solve) when `preconditioned`, else the identity.
-  virtual void dual_step(double tau, bool preconditioned, double lambda) = 0;
-  // One iteration (primal then dual step) per entry of `lambdas`, all with the
-  // same mu and tau: the loop hands over every run of iterations between two
-  // checks at once, so that a device can queue them as one launch.
-  virtual void iterate(double mu, double tau, bool preconditioned, const std::vector<double>& lambdas) {
-    for (double lambda : lambdas) {
-      primal_step(mu, lambda);
-      dual_step(tau, preconditioned, lambda);
-    }
-  }
-  // sum_i |(K v)(i) - rhs(i)|, accumulated in double.
-  virtual double residual_l1() = 0;
-  // Remembers the current iterate as the anchor of anchor_distances().
+  // Per iteration and problem: w = prox_{mu J}(v - mu K^T phi); vbar <- 2 w - v;
+  // v <- lambda w + (1 - lambda) v0; then phi <- lambda (phi + tau P^{-1}
+  // (K vbar - rhs)) + (1 - lambda) phi0, P = K K^T (Poisson solve) when
+  // preconditioned, else the identity. The loop hands over every run of
+  // iterations between two checks at once, so that a device can queue them
+  // as one launch.
+  virtual void iterate(const Steps& steps) = 0;
+  // Per problem: sum_i |(K v)(i) - rhs(i)|, accumulated in double.
+  virtual std::vector<double> residual_l1() = 0;
+  // Remembers the current iterates as the anchors of anchor_distances().
   virtual void save_anchor() = 0;
-  // Squared movement since the anchor: primal sum |v - v0|^2 and dual
+  // Per problem, squared movement since the anchor: primal sum |v - v0|^2 and dual
   // |P^{1/2}(phi - phi0)|^2 = sum over active faces ((dphi(i+e_s) - dphi(i)) / h_s)^2.
-  virtual std::array<double, 2> anchor_distances() = 0;
-  // Halpern iteration (anisotropic): remembers the current iterate as the
-  // restart point z0. The steps' lambda < 1 then blend: after both steps of an
-  // iteration z = lambda T(z) + (1 - lambda) z0, T one PDHG step.
-  virtual void save_restart_point() = 0;
-  // Copies the iterate to the host in double, in the backend's internal
+  virtual std::vector<std::array<double, 2>> anchor_distances() = 0;
+  // Halpern iteration (anisotropic): remembers the problem's current iterate
+  // as its restart point z0, which steps with lambda < 1 blend in: after both
+  // steps of an iteration z = lambda T(z) + (1 - lambda) z0, T one PDHG step.
+  virtual void save_restart_point(int problem) = 0;
+  // Copies the problem's iterate to the host in double, in the backend's internal
   // layout: v (planes * d, cells), phi (planes, cells) (ProblemSetup). One
   // part at a time, so that a certificate need not hold both.
-  virtual void read_flux(std::vector<double>& v) = 0;
-  virtual void read_potential(std::vector<double>& phi) = 0;
+  virtual void read_flux(int problem, std::vector<double>& v) = 0;
+  virtual void read_potential(int problem, std::vector<double>& phi) = 0;
   // A warm start, before the first step: sets one cells-long slice of the
-  // iterate, in the layouts and units of read_flux, read_potential and
+  // problem's iterate, in the layouts and units of read_flux, read_potential and
   // read_exchange: flux
   // component `index` (plane * d + axis), potential plane `index`, or
   // exchange column `index`. Slice by slice, so that a large grid's warm
   // start never holds a second copy of the whole iterate.
   enum class Slice { flux, potential, exchange };
-  virtual void write_slice(Slice slice, int index, const std::vector<double>& values) = 0;
+  virtual void write_slice(int problem, Slice slice, int index, const std::vector<double>& values) = 0;
   // The exchange iterate x as (blocks * block_size, cells).
-  virtual void read_exchange(std::vector<double>& x) = 0;
+  virtual void read_exchange(int problem, std::vector<double>& x) = 0;
   // Waits until every step issued so far has run (asynchronous devices).
   virtual void finish() {}
-  // One iteration's cost in the unit of the certificates' work (Bounds::work,
-  // a host pass over one cell and plane), by which the loop schedules them.
-  // A constant of the backend and its device, never a timing.
+  // One problem's iteration cost in the unit of the certificates' work
+  // (Bounds::work, a host pass over one cell and plane), by which the loop
+  // schedules them. A constant of the backend and its device, never a timing.
   virtual double iteration_work() const = 0;
 };
 
@@ -170,6 +180,8 @@ struct BackendEntry {
   std::function<bool()> accelerates;
   // The name of the device a solve with these options runs on.
   std::function<std::string(const SolveOptions&)> device_name;
+  // Whether `make` takes ProblemSetup::problems > 1 (one launch per step for a whole batch).
+  bool batches = false;
 };
 
 // Backend::iteration_work per cell and plane (half of it per exchange

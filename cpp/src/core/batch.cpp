@@ -7,6 +7,7 @@
 #include <cmath>
 #include <condition_variable>
 #include <exception>
+#include <functional>
 #include <limits>
 #include <mutex>
 #include <new>
@@ -17,6 +18,7 @@
 #endif
 
 #include "core/host_memory.hpp"
+#include "core/multilevel.hpp"
 #include "core/problem.hpp"
 #include "core/solve_loop.hpp"
 #include "omtcore/errors.hpp"
@@ -25,6 +27,8 @@
 namespace omtcore {
 
 namespace {
+
+using Clock = std::chrono::steady_clock;
 
 // Problems below this many cells run side by side, one thread each: the CPU
 // backend runs a scalar problem that small on one thread anyway
@@ -82,9 +86,11 @@ bool forward(const Progress& progress, void* data) {
   return batch.call(mine);
 }
 
-// The error of problem `index`, its index in the message, of the same kind.
-[[noreturn]] void rethrow_for(std::int64_t index, const std::exception_ptr& error) {
-  const std::string where = "problem " + std::to_string(index) + " of the batch: ";
+// The error of problem `index` (or problems index..last), named in the message, of the same kind.
+[[noreturn]] void rethrow_for(std::int64_t index, const std::exception_ptr& error, std::int64_t last = -1) {
+  const std::string where = (last > index ? "problems " + std::to_string(index) + " to " + std::to_string(last)
+                                          : "problem " + std::to_string(index)) +
+                            " of the batch: ";
   try {
     std::rethrow_exception(error);
   } catch (const Error& e) {
@@ -154,6 +160,109 @@ Result not_started(const detail::BackendEntry& entry, const SolveOptions& option
   return r;
 }
 
+// Problems at most prepared and solved together at once (run_together);
+// CUDA's launches also hold at most 65,535 in their second dimension.
+constexpr std::size_t kTogether = 1024;
+
+// The callback of problems solved together: the caller's per-problem
+// reports, and on the whole batch at least every kReportEvery (from the
+// calling thread, which runs the loop: a Ctrl-C there stops the batch).
+struct Together {
+  Batch* batch = nullptr;
+  std::int64_t done = 0;
+  Clock::time_point reported{};
+  bool report(bool force) {
+    const auto now = Clock::now();
+    if (!force && now - reported < kReportEvery) return !batch->stop;
+    reported = now;
+    Progress whole{0, 0.0, 0.0};
+    whole.problem = -1;
+    whole.problems_done = done;
+    return batch->call(whole);
+  }
+  static bool forward(const Progress& progress, void* data) {
+    auto* t = static_cast<Together*>(data);
+    if (!t->report(false)) return false;
+    if (progress.problem < 0) return true;
+    Progress mine = progress;
+    mine.problems_done = t->done;
+    return t->batch->call(mine);
+  }
+};
+
+// A batch on a backend that takes batches (BackendEntry::batches): in
+// chunks of kTogether, each chunk's problems of one operator (same_operator)
+// stepped together, one backend and one launch per step for all of them.
+// A run the device cannot hold (it checks before allocating) is halved.
+template <class Problem>
+void run_together(const std::vector<Problem>& problems, const SolveOptions& options, bool keep_fields,
+                  const std::vector<const Result*>& initial, Batch& batch, std::vector<Result>& results,
+                  std::vector<char>& started) {
+  Together together;
+  together.batch = &batch;
+  SolveOptions mine = options;
+  if (options.callback) {
+    mine.callback = Together::forward;
+    mine.callback_data = &together;
+  }
+  const std::size_t count = problems.size();
+  std::vector<detail::Problem> prepared;
+  std::function<void(const std::vector<std::size_t>&)> solve_run = [&](const std::vector<std::size_t>& run) {
+    std::vector<const detail::Problem*> ps;
+    std::vector<const Result*> starts;
+    detail::PreparedBatch extras;
+    for (std::size_t i : run) {
+      ps.push_back(&prepared[i % kTogether]);
+      if (!initial.empty()) starts.push_back(initial[i]);
+      extras.problem.push_back(std::int64_t(i));
+      started[i] = 1;
+    }
+    extras.finished = [&](std::size_t) {
+      ++together.done;
+      together.report(false);
+    };
+    std::vector<Result> solved;
+    try {
+      solved = detail::solve_together(ps, mine, starts, extras);
+    } catch (const DeviceMemoryError&) {
+      if (run.size() == 1) rethrow_for(std::int64_t(run[0]), std::current_exception());
+      const std::size_t half = run.size() / 2;
+      solve_run(std::vector<std::size_t>(run.begin(), run.begin() + half));
+      solve_run(std::vector<std::size_t>(run.begin() + half, run.end()));
+      return;
+    } catch (...) {
+      rethrow_for(std::int64_t(run.front()), std::current_exception(), std::int64_t(run.back()));
+    }
+    for (std::size_t j = 0; j < run.size(); ++j) {
+      Result& r = results[run[j]];
+      r = std::move(solved[j]);
+      if (!keep_fields) {
+        std::vector<double>().swap(r.flux);
+        std::vector<double>().swap(r.exchange);
+        std::vector<double>().swap(r.potential);
+        std::vector<double>().swap(r.source);
+      }
+    }
+  };
+  for (std::size_t first = 0; first < count && !batch.stop; first += kTogether) {
+    const std::size_t last = std::min(count, first + kTogether);
+    prepared.clear();
+    for (std::size_t i = first; i < last; ++i) prepared.push_back(detail::prepare(problems[i]));
+    std::vector<char> taken(last - first, 0);
+    for (std::size_t i = first; i < last && !batch.stop; ++i) {
+      if (taken[i - first]) continue;
+      std::vector<std::size_t> run;
+      for (std::size_t j = i; j < last; ++j)
+        if (!taken[j - first] && detail::same_operator(prepared[i - first], prepared[j - first])) {
+          taken[j - first] = 1;
+          run.push_back(j);
+        }
+      solve_run(run);
+    }
+  }
+  if (options.callback) together.report(true);
+}
+
 template <class Problem>
 std::vector<Result> run_batch(const std::vector<Problem>& problems, const SolveOptions& options, bool keep_fields,
                               const std::vector<const Result*>& initial) {
@@ -194,11 +303,17 @@ std::vector<Result> run_batch(const std::vector<Problem>& problems, const SolveO
 
   Batch batch;
   batch.options = &options;
+  std::vector<char> started(problems.size(), 0);  // not vector<bool>: written by several threads
+  if (entry.batches && count > 1) {
+    run_together(problems, options, keep_fields, initial, batch, results, started);
+    for (std::int64_t i = 0; i < count; ++i)
+      if (!started[std::size_t(i)]) results[std::size_t(i)] = not_started(entry, options);
+    return results;
+  }
   SolveOptions each = options;
   each.threads = workers > 1 ? 1 : options.threads;
   each.callback = forward;
   std::vector<std::exception_ptr> errors(problems.size());
-  std::vector<char> started(problems.size(), 0);  // not vector<bool>: written by several threads
   std::vector<Slot> slots{std::size_t(workers)};
   auto work = [&](Slot& slot) {
     SolveOptions mine = each;

@@ -138,33 +138,30 @@ bool CoarseOptions::forward(const Progress& progress, void* self) {
   return o->callback_(coarser, o->data_);
 }
 
-std::optional<CoarseSolution> solve_coarse(const Problem& f, const SolveOptions& options) {
+std::optional<CoarseProblem> coarse_problem(const Problem& f, const SolveOptions& options) {
   if (options.method != Method::automatic || f.total_mass <= 0) return std::nullopt;
   std::optional<Coarsening> coarse = Coarsening::of(f.domain);
   if (!coarse) return std::nullopt;
   const std::int64_t nc = coarse->cells();
-  Problem cf;
-  cf.rhs.resize(std::size_t(f.planes) * nc);
+  std::vector<double> rhs(std::size_t(f.planes) * nc);
   for (int p = 0; p < f.planes; ++p)
-    coarse->restrict_sum([&](std::int64_t i) { return f.net(p, i); }, cf.rhs.data() + std::size_t(p) * nc);
+    coarse->restrict_sum([&](std::int64_t i) { return f.net(p, i); }, rhs.data() + std::size_t(p) * nc);
   double fine_l1 = 0, coarse_l1 = 0;
   for (int p = 0; p < f.planes; ++p)
     for (std::int64_t i = 0; i < f.domain.cells; ++i) fine_l1 += std::fabs(f.net(p, i));
-  for (double r : cf.rhs) coarse_l1 += std::fabs(r);
+  for (double r : rhs) coarse_l1 += std::fabs(r);
   if (fine_l1 == 0 || !coarse_level_pays(fine_l1, coarse_l1)) return std::nullopt;
   // Everything but the grid and a - b is per cell or per problem, the same on both grids.
-  std::vector<double> rhs = std::move(cf.rhs);
-  cf = f;
+  CoarseProblem out{std::move(*coarse), f};
+  Problem& cf = out.problem;
   cf.a = cf.b = nullptr;
   cf.rhs = std::move(rhs);
   cf.total_mass = 0.5 * coarse_l1;
-  cf.domain = Domain::build(coarse->grid(), coarse->mask());
-  const CoarseOptions coarse_options(options, nc);
-  Result result = solve_prepared(cf, coarse_options.options, false);
-  return CoarseSolution{std::move(*coarse), std::move(result)};
+  cf.domain = Domain::build(out.coarsening.grid(), out.coarsening.mask());
+  return out;
 }
 
-void start_from_coarse(std::optional<CoarseSolution>& coarse, Backend& backend, int planes, int columns,
+void start_from_coarse(std::optional<CoarseSolution>& coarse, Backend& backend, int problem, int planes, int columns,
                        const std::function<double(Backend::Slice, int)>& to_solver, Result& result,
                        LoopSpec& spec) {
   if (!coarse) return;
@@ -176,7 +173,7 @@ void start_from_coarse(std::optional<CoarseSolution>& coarse, Backend& backend, 
   auto write = [&](Backend::Slice kind, int index) {
     const double factor = to_solver(kind, index);
     for (double& x : slice) x *= factor;
-    backend.write_slice(kind, index, slice);
+    backend.write_slice(problem, kind, index, slice);
   };
   for (int p = 0; p < planes; ++p) {
     c.prolong_potential(r.potential.data() + p * nc, slice.data());

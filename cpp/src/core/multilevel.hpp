@@ -111,22 +111,50 @@ struct CoarseSolution {
   Result result;
 };
 
-// The coarse level of a problem solved (method "auto" and a coarse level
-// that pays; nothing otherwise): a - b summed over blocks, stored, and the
+// The coarse level of a problem (method "auto" and a coarse level that
+// pays; nothing otherwise): a - b summed over blocks, stored, and the
 // problem between its positive and negative parts, whose mass (half its
-// l1 norm) sets the coarse residual's scale.
-std::optional<CoarseSolution> solve_coarse(const Problem& problem, const SolveOptions& options);
+// l1 norm) sets the coarse residual's scale. Solved by solve_prepared
+// (several problems of a batch at once) with CoarseOptions.
+struct CoarseProblem {
+  Coarsening coarsening;
+  Problem problem;
+};
+std::optional<CoarseProblem> coarse_problem(const Problem& problem, const SolveOptions& options);
 
 // A start for the iteration in user units and plane layout (as CoarseSolution's result).
 struct InitialIterate {
   std::vector<double> flux, exchange, potential;
 };
 
-// The driver (solve.cpp) for a validated problem; user_layout false keeps
-// the result in plane layout (as CoarseSolution). With `initial` the
-// iteration starts there and the multilevel warm start is skipped.
+// A batch's extras for solve_prepared: per problem a warm start (or
+// nullptr; an empty list: none), the index its callback reports as
+// Progress::problem (empty: its place), and finished(b), called as
+// problem b is done.
+struct PreparedBatch {
+  std::vector<const InitialIterate*> initial;
+  std::vector<std::int64_t> problem;
+  std::function<void(std::size_t)> finished;
+};
+
+// The driver (solve.cpp) for validated problems of one operator
+// (same_operator: they differ in a - b only), stepped together on one
+// backend; user_layout false keeps the results in plane layout (as
+// CoarseSolution). A problem with a warm start starts there and skips the
+// multilevel warm start.
+std::vector<Result> solve_prepared(const std::vector<const Problem*>& problems, const SolveOptions& options,
+                                   bool user_layout, const PreparedBatch& batch);
 Result solve_prepared(const Problem& problem, const SolveOptions& options, bool user_layout,
                       const InitialIterate* initial = nullptr);
+
+// Whether two validated problems differ in a - b only: then they can be
+// solved together (solve_prepared, one backend for both).
+bool same_operator(const Problem& x, const Problem& y);
+// Problems of one operator solved together, with their warm starts in the
+// user's layout (`initial`: one per problem, nullptr for none, or empty);
+// the results as solve() returns them (user layouts and units).
+std::vector<Result> solve_together(const std::vector<const Problem*>& problems, const SolveOptions& options,
+                                   const std::vector<const Result*>& initial, PreparedBatch batch);
 
 // Starts the fine iteration from `coarse`, if there is one: prolongs it to
 // the fine grid and writes it into `backend` slice by slice, each multiplied
@@ -135,7 +163,7 @@ Result solve_prepared(const Problem& problem, const SolveOptions& options, bool 
 // solution and hands the memory the coarse solves freed back to the system
 // (glibc keeps freed heap blocks resident, which raises the solve's peak;
 // benchmarks/RESULTS.md, "2026-11-26 · 2-core CPU · multilevel warm start").
-void start_from_coarse(std::optional<CoarseSolution>& coarse, Backend& backend, int planes, int columns,
+void start_from_coarse(std::optional<CoarseSolution>& coarse, Backend& backend, int problem, int planes, int columns,
                        const std::function<double(Backend::Slice, int)>& to_solver, Result& result,
                        LoopSpec& spec);
 

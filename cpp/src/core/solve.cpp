@@ -140,24 +140,59 @@ detail::InitialIterate from_user_layout(const detail::Problem& f, const Result& 
   return init;
 }
 
+// Back from the solve's unit of mass (exact: a power of two).
+void to_caller_unit(const detail::Problem& f, Result& result) {
+  if (f.unit == 1) return;
+  result.distance *= f.unit;
+  result.lower_bound *= f.unit;
+  for (double& x : result.flux) x *= f.unit;
+  for (double& x : result.exchange) x *= f.unit;
+  for (double& x : result.source) x *= f.unit;
+}
+
 }  // namespace
 
 namespace detail {
 
+bool same_operator(const Problem& x, const Problem& y) {
+  const Domain &p = x.domain, &q = y.domain;
+  return x.kind == y.kind && x.k == y.k && x.planes == y.planes && x.spatial == y.spatial &&
+         x.exchange == y.exchange && x.blocks == y.blocks && x.block_size == y.block_size && x.lam == y.lam &&
+         x.source_blocks == y.source_blocks && x.coupling == y.coupling && x.cost == y.cost && p.d == q.d &&
+         p.n == q.n && p.h == q.h && p.bits == q.bits && p.inside == q.inside;
+}
+
+std::vector<Result> solve_together(const std::vector<const Problem*>& problems, const SolveOptions& options,
+                                   const std::vector<const Result*>& initial, PreparedBatch batch) {
+  std::vector<InitialIterate> starts(initial.empty() ? 0 : problems.size());
+  for (std::size_t b = 0; b < starts.size(); ++b)
+    if (initial[b]) starts[b] = from_user_layout(*problems[b], *initial[b]);
+  if (!starts.empty())
+    for (std::size_t b = 0; b < problems.size(); ++b) batch.initial.push_back(initial[b] ? &starts[b] : nullptr);
+  std::vector<Result> results = solve_prepared(problems, options, true, batch);
+  for (std::size_t b = 0; b < problems.size(); ++b) to_caller_unit(*problems[b], results[b]);
+  return results;
+}
+
 void check_warm_start(const Problem& problem, const Result& start) { (void)from_user_layout(problem, start); }
 
-Result solve_prepared(const Problem& f, const SolveOptions& options, bool user_layout,
-                      const InitialIterate* initial) {
+std::vector<Result> solve_prepared(const std::vector<const Problem*>& problems, const SolveOptions& options,
+                                   bool user_layout, const PreparedBatch& batch) {
   const auto start = Clock::now();
   const BackendEntry& entry = pick_backend(options.backend);
+  const std::size_t B = problems.size();
+  const Problem& f = *problems[0];  // everything but a - b is every problem's (same_operator)
   const Domain& dom = f.domain;
   const std::int64_t n = dom.cells;
   const int P = f.planes, m = f.block_size, cols = f.blocks * f.block_size;
+  auto initial = [&](std::size_t b) { return batch.initial.empty() ? nullptr : batch.initial[b]; };
 
-  Result result;
-  result.backend = entry.name;
-  result.dtype = to_string(options.dtype);
-  result.method = to_string(options.method);
+  std::vector<Result> results(B);
+  for (Result& result : results) {
+    result.backend = entry.name;
+    result.dtype = to_string(options.dtype);
+    result.method = to_string(options.method);
+  }
   Grid grid;
   for (int s = 0; s < dom.d; ++s) grid.shape.push_back(dom.n[s]);
   const std::int64_t max_iter = options.max_iter > 0 ? options.max_iter : default_max_iter(grid);
@@ -172,18 +207,23 @@ Result solve_prepared(const Problem& f, const SolveOptions& options, bool user_l
   // diagonal preconditioning. Why the square root: sigma = cost/h stalls for
   // small alpha and sigma = 1 is slow for large alpha; the square root keeps
   // both in range (benchmarks/RESULTS.md, "2026-11-25 · 2-core CPU · moved from code comments").
-  double l1 = 0, l2 = 0;
-  for (int p = 0; p < P; ++p)
-    for (std::int64_t i = 0; i < n; ++i) {
-      const double r = f.net(p, i);
-      l1 += std::fabs(r);
-      l2 += r * r;
-    }
-  const double mass_scale = l2 > 0 ? l1 / l2 : 1.0;
+  std::vector<double> mass_scale(B);
+  std::vector<char> trivial(B, 1);
+  for (std::size_t b = 0; b < B; ++b) {
+    double l1 = 0, l2 = 0;
+    for (int p = 0; p < P; ++p)
+      for (std::int64_t i = 0; i < n; ++i) {
+        const double r = problems[b]->net(p, i);
+        l1 += std::fabs(r);
+        l2 += r * r;
+      }
+    mass_scale[b] = l2 > 0 ? l1 / l2 : 1.0;
+  }
   double h_ref = 1, norm_bound = 1;
   ProblemSetup setup;
   setup.grid = grid_setup(dom, h_ref, norm_bound);
   setup.planes = P;
+  setup.problems = int(B);
   setup.k = f.k;
   setup.spatial = f.spatial;
   setup.exchange = f.exchange;
@@ -212,88 +252,127 @@ Result solve_prepared(const Problem& f, const SolveOptions& options, bool user_l
     for (double& s : setup.shift) s = s > 1e-10 * top ? s : 0.0;
     norm_bound += setup.shift.empty() ? 0.0 : setup.shift.back();
   }
-  setup.rhs.resize(std::size_t(P) * n);
-  bool trivial = true;
-  for (int p = 0; p < P; ++p)
-    for (std::int64_t i = 0; i < n; ++i) {
-      const double r = f.net(p, i);
-      setup.rhs[p * n + i] = mass_scale * r;
-      trivial = trivial && r == 0;
-    }
+  setup.rhs.resize(B * std::size_t(P) * n);
+  for (std::size_t b = 0; b < B; ++b)
+    for (int p = 0; p < P; ++p)
+      for (std::int64_t i = 0; i < n; ++i) {
+        const double r = problems[b]->net(p, i);
+        setup.rhs[(b * P + p) * n + i] = mass_scale[b] * r;
+        trivial[b] = trivial[b] && r == 0;
+      }
 
   std::unique_ptr<Backend> backend = entry.make(setup, options);
-  result.device = device_name(entry, options);
+  const std::string device = device_name(entry, options);
+  for (Result& result : results) result.device = device;
   // The backend holds its own copy of the right-hand side; its array becomes
   // the certificates' scratch below, so that nothing grid-sized is freed
   // here for the coarse solves to fragment.
   std::vector<double> scratch = std::move(setup.rhs);
   if (f.kind != Kind::scalar) std::vector<double>().swap(scratch);  // only the scalar certificate uses it
+  if (B > 1) scratch.resize(std::size_t(n));
   // The multilevel warm start (multilevel.hpp). Solved once this grid's
   // backend exists: the coarse grids need a third of its memory, and what
   // they free is reused by this grid's certificates, so the peak is lower
   // this way round (benchmarks/RESULTS.md, "2026-11-26 · 2-core CPU · multilevel warm start").
-  std::optional<CoarseSolution> coarse = initial ? std::nullopt : solve_coarse(f, options);
+  // The problems of a batch with a coarse level are solved there as a batch.
+  std::vector<std::optional<CoarseSolution>> coarse(B);
+  {
+    std::vector<std::optional<CoarseProblem>> coarse_problems(B);
+    std::vector<const Problem*> down;
+    PreparedBatch down_batch;
+    for (std::size_t b = 0; b < B; ++b) {
+      if (initial(b)) continue;
+      std::optional<CoarseProblem> made = coarse_problem(*problems[b], options);
+      if (!made) continue;
+      coarse_problems[b].emplace(std::move(*made));  // emplaced: a Coarsening refers to its fine grid
+      down.push_back(&coarse_problems[b]->problem);
+      down_batch.problem.push_back(batch.problem.empty() ? std::int64_t(b) : batch.problem[b]);
+    }
+    if (!down.empty()) {
+      const CoarseOptions coarse_options(options, down[0]->domain.cells);
+      std::vector<Result> solved = solve_prepared(down, coarse_options.options, false, down_batch);
+      for (std::size_t b = 0, at = 0; b < B; ++b)
+        if (coarse_problems[b])
+          coarse[b].emplace(CoarseSolution{std::move(coarse_problems[b]->coarsening), std::move(solved[at++])});
+    }
+  }
 
-  LoopSpec spec;
-  spec.lp = f.spatial == SpatialProx::soft && f.exchange == ExchangeProx::soft;
-  spec.norm_bound = norm_bound;
-  // Vector problems keep the primal weight within [1/10, 10]. Why: with the
-  // scalar isotropic range of 100 the weight of isotropic RGB solves fell low
-  // and oscillated, and the residual with it. Matrix problems keep 100: 10
-  // slows them, and none oscillated with 100 (benchmarks/RESULTS.md,
-  // "2026-11-25 · 2-core CPU · vector (RGB) and matrix OMT, float32, gap 1e-4").
-  spec.weight_range = f.kind == Kind::vector ? 10.0 : 0.0;
-  spec.residual_scale = f.total_mass > 0 ? 1.0 / (mass_scale * f.total_mass) : 0.0;
-  spec.trivial = trivial;
+  std::vector<LoopSpec> specs(B);
   // The iterate is read and certified into buffers that the certificates
   // reuse (Bounds hands back the loser's arrays).
   std::vector<double> flux, exchange, potential;
-  spec.certify = [&](Bounds& bounds) {
-    Improved improved;
-    backend->read_flux(flux);
-    backend->read_exchange(exchange);
-    for (int p = 0; p < P; ++p)
-      for (int s = 0; s < dom.d; ++s) {
-        const double to_user = 1.0 / (mass_scale * dom.h[s] / h_ref);  // F = v / (c h_s)
-        double* plane = flux.data() + (std::size_t(p) * dom.d + s) * n;
+  for (std::size_t b = 0; b < B; ++b) {
+    LoopSpec& spec = specs[b];
+    const Problem& fb = *problems[b];
+    spec.lp = f.spatial == SpatialProx::soft && f.exchange == ExchangeProx::soft;
+    spec.norm_bound = norm_bound;
+    // Vector problems keep the primal weight within [1/10, 10]. Why: with the
+    // scalar isotropic range of 100 the weight of isotropic RGB solves fell low
+    // and oscillated, and the residual with it. Matrix problems keep 100: 10
+    // slows them, and none oscillated with 100 (benchmarks/RESULTS.md,
+    // "2026-11-25 · 2-core CPU · vector (RGB) and matrix OMT, float32, gap 1e-4").
+    spec.weight_range = f.kind == Kind::vector ? 10.0 : 0.0;
+    spec.residual_scale = fb.total_mass > 0 ? 1.0 / (mass_scale[b] * fb.total_mass) : 0.0;
+    spec.trivial = trivial[b];
+    spec.problem = batch.problem.empty() ? std::int64_t(b) : batch.problem[b];
+    if (batch.finished) spec.finished = [&batch, b] { batch.finished(b); };
+    spec.certify = [&, b](Bounds& bounds) {
+      const Problem& fb = *problems[b];
+      Improved improved;
+      backend->read_flux(int(b), flux);
+      backend->read_exchange(int(b), exchange);
+      for (int p = 0; p < P; ++p)
+        for (int s = 0; s < dom.d; ++s) {
+          const double to_user = 1.0 / (mass_scale[b] * dom.h[s] / h_ref);  // F = v / (c h_s)
+          double* plane = flux.data() + (std::size_t(p) * dom.d + s) * n;
+          for (std::int64_t i = 0; i < n; ++i) plane[i] *= to_user;
+        }
+      for (int q = 0; q < cols; ++q) {
+        const double to_user = 1.0 / (mass_scale[b] * sigma[q / m]);
+        double* plane = exchange.data() + std::size_t(q) * n;
         for (std::int64_t i = 0; i < n; ++i) plane[i] *= to_user;
       }
-    for (int q = 0; q < cols; ++q) {
-      const double to_user = 1.0 / (mass_scale * sigma[q / m]);
-      double* plane = exchange.data() + std::size_t(q) * n;
-      for (std::int64_t i = 0; i < n; ++i) plane[i] *= to_user;
-    }
-    improved.upper = certify_flux(f, flux, exchange, bounds);
-    backend->read_potential(potential);
-    for (double& x : potential) x *= h_ref;
-    improved.lower = certify_potential(f, potential, scratch, bounds);
-    return improved;
-  };
-  auto to_solver = [&](Backend::Slice slice, int index) {
-    switch (slice) {
-      case Backend::Slice::flux: return mass_scale * dom.h[index % dom.d] / h_ref;
-      case Backend::Slice::exchange: return mass_scale * sigma[index / m];
-      default: return 1.0 / h_ref;
-    }
-  };
-  if (initial) {
-    std::vector<double> slice(n);
-    auto write = [&](Backend::Slice kind, int index, const std::vector<double>& from) {
-      const double factor = to_solver(kind, index);
-      for (std::int64_t i = 0; i < n; ++i) slice[i] = from[std::size_t(index) * n + i] * factor;
-      backend->write_slice(kind, index, slice);
+      improved.upper = certify_flux(fb, flux, exchange, bounds);
+      backend->read_potential(int(b), potential);
+      for (double& x : potential) x *= h_ref;
+      improved.lower = certify_potential(fb, potential, scratch, bounds);
+      return improved;
     };
-    for (int p = 0; p < P; ++p) write(Backend::Slice::potential, p, initial->potential);
-    for (int j = 0; j < P * dom.d; ++j) write(Backend::Slice::flux, j, initial->flux);
-    for (int q = 0; q < cols; ++q) write(Backend::Slice::exchange, q, initial->exchange);
-    spec.certify_start = true;
+    auto to_solver = [&, b](Backend::Slice slice, int index) {
+      switch (slice) {
+        case Backend::Slice::flux: return mass_scale[b] * dom.h[index % dom.d] / h_ref;
+        case Backend::Slice::exchange: return mass_scale[b] * sigma[index / m];
+        default: return 1.0 / h_ref;
+      }
+    };
+    if (const InitialIterate* init = initial(b)) {
+      std::vector<double> slice(n);
+      auto write = [&](Backend::Slice kind, int index, const std::vector<double>& from) {
+        const double factor = to_solver(kind, index);
+        for (std::int64_t i = 0; i < n; ++i) slice[i] = from[std::size_t(index) * n + i] * factor;
+        backend->write_slice(int(b), kind, index, slice);
+      };
+      for (int p = 0; p < P; ++p) write(Backend::Slice::potential, p, init->potential);
+      for (int j = 0; j < P * dom.d; ++j) write(Backend::Slice::flux, j, init->flux);
+      for (int q = 0; q < cols; ++q) write(Backend::Slice::exchange, q, init->exchange);
+      spec.certify_start = true;
+    }
+    start_from_coarse(coarse[b], *backend, int(b), P, cols, to_solver, results[b], spec);
   }
-  start_from_coarse(coarse, *backend, P, cols, to_solver, result, spec);
-  run_loop(*backend, spec, options, max_iter, result);
-  if (user_layout && f.unbalanced()) split_source(f, result);
-  if (user_layout && f.kind != Kind::scalar) to_user_layout(f, result);
-  result.seconds = std::chrono::duration<double>(Clock::now() - start).count();
-  return result;
+  run_loop(*backend, specs, options, max_iter, results);
+  for (std::size_t b = 0; b < B; ++b) {
+    if (user_layout && problems[b]->unbalanced()) split_source(*problems[b], results[b]);
+    if (user_layout && f.kind != Kind::scalar) to_user_layout(*problems[b], results[b]);
+    results[b].seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  }
+  return results;
+}
+
+Result solve_prepared(const Problem& problem, const SolveOptions& options, bool user_layout,
+                      const InitialIterate* initial) {
+  PreparedBatch one;
+  if (initial) one.initial.push_back(initial);
+  return std::move(solve_prepared({&problem}, options, user_layout, one)[0]);
 }
 
 }  // namespace detail
@@ -336,13 +415,7 @@ Result solve_kind(const Problem& problem, const SolveOptions& options) {
   std::optional<detail::InitialIterate> initial;
   if (options.initial) initial = from_user_layout(prepared, *options.initial);
   Result result = detail::solve_prepared(prepared, options, true, initial ? &*initial : nullptr);
-  if (prepared.unit != 1) {  // back from the solve's unit of mass (exact: a power of two)
-    result.distance *= prepared.unit;
-    result.lower_bound *= prepared.unit;
-    for (double& x : result.flux) x *= prepared.unit;
-    for (double& x : result.exchange) x *= prepared.unit;
-    for (double& x : result.source) x *= prepared.unit;
-  }
+  to_caller_unit(prepared, result);
   result.seconds = std::chrono::duration<double>(Clock::now() - start).count();  // validation included
   return result;
 }

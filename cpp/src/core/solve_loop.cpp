@@ -128,159 +128,228 @@ GridSetup grid_setup(const Domain& dom, double& h_ref, double& norm_bound) {
   return setup;
 }
 
-void run_loop(Backend& backend_ref, const LoopSpec& spec, const SolveOptions& options,
-              std::int64_t max_iter, Result& result) {
-  Backend* backend = &backend_ref;
+namespace {
+
+// One problem's part of the loop: its step sizes, primal weight and its
+// control, restart state, bounds, and where it stands.
+struct ProblemLoop {
+  double mu = 1, tau = 1;
+  double weight = 1.0;  // primal weight omega: mu = mu0 / omega, tau = tau0 * omega
+  double smoothing = kWeightSmoothing;
+  double swing = 0;  // the weight's change since it last changed direction, in log
+  int turns = 0;     // direction changes after a swing beyond kWeightSwing
+  // The best upper and lower bounds seen at any check: each is rigorous on
+  // its own, so the reported bracket is the tightest pair (the lower bound
+  // may be the largest of several such bounds). best_residual is the
+  // residual of the iterate whose flux is kept.
+  Bounds best;
+  double best_residual = 0;
+  std::int64_t epoch = 0;  // iterations since the last restart
+  double restart_residual = INFINITY;
+  bool done = false, stopped = false;
+  std::int64_t iterations = 0;
+  double gap() const { return best.distance > 0 ? (best.distance - best.lower_bound) / best.distance : 0.0; }
+};
+
+}  // namespace
+
+void run_loop(Backend& backend, const std::vector<LoopSpec>& specs, const SolveOptions& options,
+              std::int64_t max_iter, std::vector<Result>& results) {
+  const std::size_t B = specs.size();
+  const LoopSpec& shared = specs[0];  // lp, norm_bound and weight_range are the batch's
   const int check_every = options.check_every > 0 ? options.check_every : kDefaultCheckEvery;
   // Step sizes: the preconditioned operator P^{-1/2} K has norm 1, so
   // mu * tau < 1 holds with mu = 1, tau = 0.99; plain PDHG needs
   // mu * tau * ||K||^2 < 1 and takes equal steps.
   const bool preconditioned = options.method != Method::pdhg;
   const bool adaptive = options.method == Method::automatic || options.method == Method::adaptive;
-  double mu = preconditioned ? 1.0 : std::sqrt(0.99 / spec.norm_bound);
-  double tau = preconditioned ? 0.99 : std::sqrt(0.99 / spec.norm_bound);
-  const double step_product = mu * tau;
+  const double mu0 = preconditioned ? 1.0 : std::sqrt(0.99 / shared.norm_bound);
+  const double tau0 = preconditioned ? 0.99 : std::sqrt(0.99 / shared.norm_bound);
+  const double step_product = mu0 * tau0;
   const double weight_max =
-      spec.weight_range > 0 ? spec.weight_range : spec.lp ? kWeightRangeAnisotropic : kWeightRangeIsotropic;
-  const double weight_min =
-      spec.weight_range > 0 ? 1.0 / spec.weight_range : spec.lp ? kWeightFloorAnisotropic : 1.0 / kWeightRangeIsotropic;
-  double weight = 1.0;  // primal weight omega: mu = mu0 / omega, tau = tau0 * omega
-  double smoothing = kWeightSmoothing;
-  double swing = 0;  // the weight's change since it last changed direction, in log
-  int turns = 0;     // direction changes after a swing beyond kWeightSwing
+      shared.weight_range > 0 ? shared.weight_range : shared.lp ? kWeightRangeAnisotropic : kWeightRangeIsotropic;
+  const double weight_min = shared.weight_range > 0 ? 1.0 / shared.weight_range
+                            : shared.lp              ? kWeightFloorAnisotropic
+                                                     : 1.0 / kWeightRangeIsotropic;
+  const bool halpern = adaptive && shared.lp;
 
-  const double residual_scale = spec.residual_scale;
-
-  // The best upper and lower bounds seen at any check: each is rigorous on its
-  // own, so the reported bracket is the tightest pair (the lower bound may be
-  // the largest of several such bounds). best_residual is the residual of
-  // the iterate whose flux is kept.
-  Bounds best;
-  best.target_gap = options.tol;
-  double best_residual = 0;
-  auto absorb = [&](double res) {
-    if (spec.certify(best).upper) best_residual = res;
+  std::vector<ProblemLoop> state(B);
+  for (ProblemLoop& p : state) {
+    p.mu = mu0;
+    p.tau = tau0;
+    p.best.target_gap = options.tol;
+  }
+  auto absorb = [&](std::size_t b, double res) {
+    if (specs[b].certify(state[b].best).upper) state[b].best_residual = res;
   };
-  auto best_gap = [&] {
-    return best.distance > 0 ? (best.distance - best.lower_bound) / best.distance : 0.0;
+  auto finish_problem = [&](std::size_t b, std::int64_t it) {
+    state[b].done = true;
+    state[b].iterations = it;
+    if (specs[b].finished) specs[b].finished();
+  };
+  auto residuals = [&] {
+    std::vector<double> r = backend.residual_l1();
+    for (std::size_t b = 0; b < B; ++b) r[b] *= specs[b].residual_scale;
+    return r;
   };
 
-  const bool halpern = adaptive && spec.lp;
-  std::int64_t epoch = 0;  // iterations since the last restart
-  double restart_residual = INFINITY;
-  backend->save_anchor();  // the start may be warm (multilevel.hpp)
-  if (halpern) backend->save_restart_point();
+  backend.save_anchor();  // the start may be warm (multilevel.hpp)
+  if (halpern)
+    for (std::size_t b = 0; b < B; ++b) backend.save_restart_point(int(b));
   std::int64_t it = 0;
   std::int64_t sync_every = 1, since_sync = 0;
   auto last_sync = Clock::now();
   auto last_callback = Clock::now();
   // Certificates are due while their work so far stays within a share of
-  // the iterations' (both in Bounds::work's unit).
-  const double iteration_work = backend->iteration_work();
-  auto certificate_due = [&] { return best.work <= kCertifyShare * double(it) * iteration_work; };
+  // the iterations' (both in Bounds::work's unit), for each problem alike.
+  const double iteration_work = backend.iteration_work();
+  auto certificate_due = [&](std::size_t b) {
+    return state[b].best.work <= kCertifyShare * double(it) * iteration_work;
+  };
 
-  if (spec.trivial) {
-    absorb(0.0);
-  } else if (spec.stopped_before_start) {
-    absorb(backend->residual_l1() * residual_scale);
-    result.stopped_by_callback = true;
-  } else {
-    std::vector<double> lambdas;
-    lambdas.reserve(kMaxBatch);  // nothing is allocated inside the loop
-    // next_multiple(m): the first multiple of m after iteration `it`.
-    auto next_multiple = [&](std::int64_t m) { return (it / m + 1) * m; };
-    bool done = false;
-    if (spec.certify_start) {
-      const double residual = backend->residual_l1() * residual_scale;
-      if (residual <= options.tol) {
-        absorb(residual);
-        done = best_gap() <= options.tol && best_residual <= options.tol;
-      }
+  // Problems that are done before the first step: a == b, a callback's stop
+  // during the warm start, a given start that meets the tolerance.
+  bool any_start = false;
+  for (const LoopSpec& spec : specs) any_start = any_start || (!spec.trivial && (spec.stopped_before_start || spec.certify_start));
+  const std::vector<double> start_residual = any_start ? residuals() : std::vector<double>(B, 0.0);
+  for (std::size_t b = 0; b < B; ++b) {
+    const LoopSpec& spec = specs[b];
+    if (spec.trivial) {
+      absorb(b, 0.0);
+      finish_problem(b, 0);
+    } else if (spec.stopped_before_start) {
+      absorb(b, start_residual[b]);
+      state[b].stopped = true;
+      finish_problem(b, 0);
+    } else if (spec.certify_start && start_residual[b] <= options.tol) {
+      absorb(b, start_residual[b]);
+      if (state[b].gap() <= options.tol && state[b].best_residual <= options.tol) finish_problem(b, 0);
     }
-    for (it = 0; it < max_iter && !done;) {
-      // The iterations up to the next event (a check, a weight update, a
-      // wait for the device), run as one batch: the same steps, in the same
-      // order, as one at a time.
-      const std::int64_t stop =
-          std::min({max_iter, next_multiple(check_every), adaptive ? next_multiple(kWeightEvery) : max_iter,
-                    it + std::max<std::int64_t>(sync_every - since_sync, 1), it + kMaxBatch});
-      lambdas.clear();
-      for (std::int64_t j = it; j < stop; ++j) {
-        // Halpern weight (k+1)/(k+2), k = iterations since the restart; 1 is plain PDHG.
-        lambdas.push_back(halpern ? double(epoch + 1) / double(epoch + 2) : 1.0);
-        if (halpern) ++epoch;
-      }
-      backend->iterate(mu, tau, preconditioned, lambdas);
-      since_sync += stop - it;
-      it = stop;
-      if (since_sync >= sync_every) {
-        backend->finish();
-        const auto now = Clock::now();
-        const double per_iteration = std::chrono::duration<double>(now - last_sync).count() / double(since_sync);
-        sync_every = per_iteration > 0 ? std::clamp<std::int64_t>(std::int64_t(kSyncSeconds / per_iteration), 1, 1 << 20) : 1;
-        since_sync = 0;
-        last_sync = now;
-      }
-      if (adaptive && it % kWeightEvery == 0) {
-        // Adaptive primal weight (as in PDLP): balance primal and dual movement.
-        auto [dx2, dy2] = backend->anchor_distances();
-        if (dx2 > 0 && dy2 > 0 && std::isfinite(dx2) && std::isfinite(dy2)) {
-          const double before = std::log(weight);
-          weight = std::exp(smoothing * 0.5 * std::log(dy2 / dx2) + (1 - smoothing) * before);
-          weight = std::clamp(weight, weight_min, weight_max);
-          const double move = std::log(weight) - before;
-          if (move * swing < 0) {  // turned back
-            if (std::fabs(swing) > std::log(kWeightSwing) && ++turns >= kWeightTurnsToDamp && halpern)
-              smoothing = kWeightSmoothingDamped;
-            swing = move;
-          } else {
-            swing += move;
-          }
-          mu = std::sqrt(step_product) / weight;
-          tau = std::sqrt(step_product) * weight;
+  }
+
+  Steps steps;
+  steps.preconditioned = preconditioned;
+  steps.halpern = halpern;
+  steps.mu.resize(B);
+  steps.tau.resize(B);
+  steps.lambda.reserve(kMaxBatch * B);  // nothing is allocated inside the loop
+  auto active = [&] {
+    for (const ProblemLoop& p : state)
+      if (!p.done) return true;
+    return false;
+  };
+  // next_multiple(m): the first multiple of m after iteration `it`.
+  auto next_multiple = [&](std::int64_t m) { return (it / m + 1) * m; };
+  for (it = 0; it < max_iter && active();) {
+    // The iterations up to the next event (a check, a weight update, a
+    // wait for the device), run as one batch: the same steps, in the same
+    // order, as one at a time.
+    const std::int64_t stop =
+        std::min({max_iter, next_multiple(check_every), adaptive ? next_multiple(kWeightEvery) : max_iter,
+                  it + std::max<std::int64_t>(sync_every - since_sync, 1), it + kMaxBatch});
+    steps.count = int(stop - it);
+    steps.lambda.assign(std::size_t(steps.count) * B, 1.0);
+    for (std::size_t b = 0; b < B; ++b) {
+      ProblemLoop& p = state[b];
+      steps.mu[b] = p.done ? 0.0 : p.mu;  // 0: stopped (Steps)
+      steps.tau[b] = p.done ? 0.0 : p.tau;
+      if (!halpern || p.done) continue;
+      // Halpern weight (k+1)/(k+2), k = iterations since the restart; 1 is plain PDHG.
+      for (int j = 0; j < steps.count; ++j, ++p.epoch)
+        steps.lambda[std::size_t(j) * B + b] = double(p.epoch + 1) / double(p.epoch + 2);
+    }
+    backend.iterate(steps);
+    since_sync += stop - it;
+    it = stop;
+    if (since_sync >= sync_every) {
+      backend.finish();
+      const auto now = Clock::now();
+      const double per_iteration = std::chrono::duration<double>(now - last_sync).count() / double(since_sync);
+      sync_every = per_iteration > 0 ? std::clamp<std::int64_t>(std::int64_t(kSyncSeconds / per_iteration), 1, 1 << 20) : 1;
+      since_sync = 0;
+      last_sync = now;
+    }
+    if (adaptive && it % kWeightEvery == 0) {
+      // Adaptive primal weight (as in PDLP): balance primal and dual movement.
+      const std::vector<std::array<double, 2>> moved = backend.anchor_distances();
+      for (std::size_t b = 0; b < B; ++b) {
+        ProblemLoop& p = state[b];
+        const auto [dx2, dy2] = moved[b];
+        if (p.done || !(dx2 > 0 && dy2 > 0 && std::isfinite(dx2) && std::isfinite(dy2))) continue;
+        const double before = std::log(p.weight);
+        p.weight = std::exp(p.smoothing * 0.5 * std::log(dy2 / dx2) + (1 - p.smoothing) * before);
+        p.weight = std::clamp(p.weight, weight_min, weight_max);
+        const double move = std::log(p.weight) - before;
+        if (move * p.swing < 0) {  // turned back
+          if (std::fabs(p.swing) > std::log(kWeightSwing) && ++p.turns >= kWeightTurnsToDamp && halpern)
+            p.smoothing = kWeightSmoothingDamped;
+          p.swing = move;
+        } else {
+          p.swing += move;
         }
-        backend->save_anchor();
+        p.mu = std::sqrt(step_product) / p.weight;
+        p.tau = std::sqrt(step_product) * p.weight;
       }
-      const bool check = it % check_every == 0 || it == max_iter;
-      const bool timed = options.callback &&
-                         std::chrono::duration<double>(Clock::now() - last_callback).count() >= kCallbackSeconds;
-      if (!check && !timed) continue;
-      const double residual = backend->residual_l1() * residual_scale;
+      backend.save_anchor();
+    }
+    const bool check = it % check_every == 0 || it == max_iter;
+    const bool timed = options.callback &&
+                       std::chrono::duration<double>(Clock::now() - last_callback).count() >= kCallbackSeconds;
+    if (!check && !timed) continue;
+    const std::vector<double> residual = residuals();
+    if (options.callback) last_callback = Clock::now();
+    bool stop_all = false;
+    for (std::size_t b = 0; b < B && !stop_all; ++b) {
+      ProblemLoop& p = state[b];
+      if (p.done) continue;
       if (halpern && check &&
-          (residual <= kRestartDecay * restart_residual ||
-           epoch >= std::max(kMinRestartEpoch, std::int64_t(kRestartShare * double(it))))) {
-        backend->save_restart_point();
-        epoch = 0;
-        restart_residual = residual;
+          (residual[b] <= kRestartDecay * p.restart_residual ||
+           p.epoch >= std::max(kMinRestartEpoch, std::int64_t(kRestartShare * double(it))))) {
+        backend.save_restart_point(int(b));
+        p.epoch = 0;
+        p.restart_residual = residual[b];
       }
-      if (check && ((residual <= options.tol && certificate_due()) || it == max_iter)) {
-        absorb(residual);
-        if (best_gap() <= options.tol && best_residual <= options.tol) break;
+      if (check && ((residual[b] <= options.tol && certificate_due(b)) || it == max_iter)) {
+        absorb(b, residual[b]);
+        if (p.gap() <= options.tol && p.best_residual <= options.tol) {
+          finish_problem(b, it);
+          continue;
+        }
       }
       if (options.callback) {
-        last_callback = Clock::now();
-        if (!options.callback(Progress{it, std::isfinite(best.distance) ? best_gap() : 1.0, residual},
-                              options.callback_data)) {
-          result.stopped_by_callback = true;
-          if (!std::isfinite(best.distance)) absorb(residual);
-          break;
-        }
+        Progress progress{it, std::isfinite(p.best.distance) ? p.gap() : 1.0, residual[b]};
+        progress.problem = specs[b].problem;
+        stop_all = !options.callback(progress, options.callback_data);
+      }
+    }
+    if (stop_all) {  // the callback stops every problem of the batch
+      for (std::size_t b = 0; b < B; ++b) {
+        if (state[b].done) continue;
+        state[b].stopped = true;
+        if (!std::isfinite(state[b].best.distance)) absorb(b, residual[b]);
+        finish_problem(b, it);
       }
     }
   }
 
-  if (!std::isfinite(best.distance))
-    throw Error(ErrorKind::internal, "the iteration produced no finite iterate to certify (" +
-                                         std::to_string(it) + " iterations)");
-  result.distance = best.distance;
-  result.lower_bound = best.lower_bound;
-  result.gap = best_gap();
-  result.residual = best_residual;
-  result.flux = std::move(best.flux);
-  result.exchange = std::move(best.exchange);
-  result.potential = std::move(best.potential);
-  result.iterations = it;
-  result.converged = result.gap <= options.tol && result.residual <= options.tol;
+  for (std::size_t b = 0; b < B; ++b) {
+    ProblemLoop& p = state[b];
+    if (!p.done) p.iterations = it;
+    if (!std::isfinite(p.best.distance))
+      throw Error(ErrorKind::internal, "the iteration produced no finite iterate to certify (" +
+                                           std::to_string(p.iterations) + " iterations)");
+    Result& result = results[b];
+    result.distance = p.best.distance;
+    result.lower_bound = p.best.lower_bound;
+    result.gap = p.gap();
+    result.residual = p.best_residual;
+    result.flux = std::move(p.best.flux);
+    result.exchange = std::move(p.best.exchange);
+    result.potential = std::move(p.best.potential);
+    result.iterations = p.iterations;
+    result.stopped_by_callback = p.stopped;
+    result.converged = result.gap <= options.tol && result.residual <= options.tol;
+  }
 }
 
 }  // namespace omtcore::detail

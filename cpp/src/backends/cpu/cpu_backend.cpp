@@ -156,6 +156,7 @@ class CpuBackend final : public Backend {
         nuclear_residual_(setup.nuclear_residual),
         shift_(setup.shift),
         poisson_(setup.grid) {
+    if (setup.problems != 1) throw Error(ErrorKind::internal, "the cpu backend solves one problem at a time");
     for (int s = 0; s < 3; ++s) {
       stride_[s] = dom_.stride[s];
       inv_h_[s] = static_cast<T>(setup.grid.inv_h[s]);
@@ -202,7 +203,19 @@ class CpuBackend final : public Backend {
     parallel_ = n_ * planes_ * std::max(1, cols_ / std::max(1, planes_)) >= kMinParallelWork;
   }
 
-  void primal_step(double mu, double lambda) override {
+  // One problem at a time (ProblemSetup::problems is 1): batches of small
+  // problems run side by side on threads instead (core/batch.cpp).
+  void iterate(const Steps& steps) override {
+    if (steps.mu[0] == 0) return;
+    for (int j = 0; j < steps.count; ++j) {
+      primal_step(steps.mu[0], steps.lambda[j]);
+      dual_step(steps.tau[0], steps.preconditioned, steps.lambda[j]);
+    }
+  }
+
+  std::vector<double> residual_l1() override { return {residual()}; }
+
+  void primal_step(double mu, double lambda) {
     const T m = static_cast<T>(mu), l = static_cast<T>(lambda);
     const double* phi = phi_.data();
     T* v = v_.data() + pad_;
@@ -259,7 +272,7 @@ class CpuBackend final : public Backend {
     });
   }
 
-  void dual_step(double tau, bool preconditioned, double lambda) override {
+  void dual_step(double tau, bool preconditioned, double lambda) {
     const std::int64_t n = n_;
     T* r = r_.data();
     const T* vbar = vbar_.data() + pad_;
@@ -336,7 +349,7 @@ class CpuBackend final : public Backend {
     for (std::int64_t i = 0; i < total; ++i) phi[i] += tau * double(r[i]);
   }
 
-  double residual_l1() override {
+  double residual() {
     const std::int64_t n = n_;
     const T* v = v_.data() + pad_;
     double acc = 0;
@@ -372,7 +385,7 @@ class CpuBackend final : public Backend {
     return acc;
   }
 
-  void save_restart_point() override {
+  void save_restart_point(int) override {
     vr_.assign(v_.begin(), v_.end());
     xr_.assign(x_.begin(), x_.end());
     phir_.assign(phi_.begin(), phi_.end());
@@ -384,7 +397,9 @@ class CpuBackend final : public Backend {
     std::copy(phi_.begin(), phi_.end(), phi0_.begin());
   }
 
-  std::array<double, 2> anchor_distances() override {
+  std::vector<std::array<double, 2>> anchor_distances() override { return {movement()}; }
+
+  std::array<double, 2> movement() {
     const std::int64_t n = n_;
     double dx = 0, dy = 0;
     const Loop c = loop();
@@ -427,10 +442,10 @@ class CpuBackend final : public Backend {
     return {dx, dy};
   }
 
-  void read_flux(std::vector<double>& v) override { v.assign(v_.begin() + pad_, v_.end()); }
-  void read_potential(std::vector<double>& phi) override { phi.assign(phi_.begin(), phi_.end() - pad_); }
+  void read_flux(int, std::vector<double>& v) override { v.assign(v_.begin() + pad_, v_.end()); }
+  void read_potential(int, std::vector<double>& phi) override { phi.assign(phi_.begin(), phi_.end() - pad_); }
 
-  void write_slice(Slice slice, int index, const std::vector<double>& values) override {
+  void write_slice(int, Slice slice, int index, const std::vector<double>& values) override {
     const std::int64_t n = n_;
     if (slice == Slice::flux)
       std::copy(values.begin(), values.end(), v_.begin() + pad_ + index * n);
@@ -440,7 +455,7 @@ class CpuBackend final : public Backend {
       std::copy(values.begin(), values.end(), x_.begin() + index * n);
   }
 
-  void read_exchange(std::vector<double>& x) override { x.assign(x_.begin(), x_.end()); }
+  void read_exchange(int, std::vector<double>& x) override { x.assign(x_.begin(), x_.end()); }
   double iteration_work() const override { return kCpuIterationWork * double(n_) * (planes_ + 0.5 * cols_); }
 
  private:

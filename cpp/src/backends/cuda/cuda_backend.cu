@@ -209,23 +209,6 @@ class DeviceScope {
   int previous_ = -1;
 };
 
-// A batch's step sizes, written into device memory by one tiny launch, so
-// that the graph replaying a batch reads them there (OMT_STEP_PARAMS).
-struct StepBatch {
-  double mu, tau;
-  int count;
-  double lambda[32];
-};
-
-__global__ void set_steps_kernel(StepBatch batch, double* steps) {
-  const int j = threadIdx.x;
-  if (j < batch.count) {
-    steps[3 * j] = batch.mu;
-    steps[3 * j + 1] = batch.tau;
-    steps[3 * j + 2] = batch.lambda[j];
-  }
-}
-
 // ---- The API layer of DeviceBackend -------------------------------------------
 
 template <class T>
@@ -251,7 +234,6 @@ class CudaApi {
       check(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking), "cudaStreamCreateWithFlags");
     own_stream_ = !t.stream;
     current_ = stream_;
-    steps_ = alloc(3 * kMaxBatch * sizeof(double));
     // OMTCORE_CUDA_GRAPHS=0 launches every kernel on its own (benchmarks compare both).
     const char* graphs = std::getenv("OMTCORE_CUDA_GRAPHS");
     use_graphs_ = !(graphs && std::string(graphs) == "0");
@@ -261,7 +243,6 @@ class CudaApi {
   ~CudaApi() {
     DeviceScope scope(dev_.index, true, stream_);
     for (auto& [key, graph] : graphs_) cudaGraphExecDestroy(graph);
-    release(steps_);
     if (capture_) cudaStreamDestroy(capture_);
     if (own_stream_) cudaStreamDestroy(stream_);
   }
@@ -281,14 +262,17 @@ class CudaApi {
   }
   static void release(void* p) { cudaFree(p); }
   void zero(void* b, std::size_t bytes) { check(cudaMemsetAsync(b, 0, bytes, stream_), "cudaMemsetAsync"); }
-  void copy(void* from, void* to, std::size_t bytes) {
-    check(cudaMemcpyAsync(to, from, bytes, cudaMemcpyDeviceToDevice, stream_), "cudaMemcpyAsync (device to device)");
+  void copy(void* from, void* to, std::size_t offset, std::size_t bytes) {
+    check(cudaMemcpyAsync(static_cast<char*>(to) + offset, static_cast<char*>(from) + offset, bytes,
+                          cudaMemcpyDeviceToDevice, stream_),
+          "cudaMemcpyAsync (device to device)");
   }
   // From pageable memory: the call returns once `data` is staged, so it may go away.
   void write(void* b, std::size_t offset, const void* data, std::size_t bytes) {
     check(cudaMemcpyAsync(static_cast<char*>(b) + offset, data, bytes, cudaMemcpyHostToDevice, stream_),
           "cudaMemcpyAsync (host to device)");
   }
+  void write_async(void* b, const void* data, std::size_t bytes) { write(b, 0, data, bytes); }
   void read(void* b, std::size_t offset, void* data, std::size_t bytes) {
     check(cudaMemcpyAsync(data, static_cast<char*>(b) + offset, bytes, cudaMemcpyDeviceToHost, stream_),
           "cudaMemcpyAsync (device to host)");
@@ -319,9 +303,10 @@ class CudaApi {
   }
 
   // Enough blocks to fill the device; the kernels loop over the rest.
-  LaunchRange cells(std::int64_t items) const {
+  LaunchRange cells(std::int64_t items, int problems = 1) const {
     const std::size_t wanted = (std::size_t(std::max<std::int64_t>(items, 1)) + OMT_CELL_GROUP - 1) / OMT_CELL_GROUP;
-    return {std::min<std::size_t>(wanted, std::size_t(dev_.multiprocessors) * 64), OMT_CELL_GROUP, true};
+    const std::size_t cap = std::max<std::size_t>(1, std::size_t(dev_.multiprocessors) * 64 / std::size_t(problems));
+    return {std::min(wanted, cap), OMT_CELL_GROUP, true, {0, 0, 0}, std::size_t(problems)};
   }
   LaunchRange axis_range(std::int64_t inner, std::int64_t n, std::int64_t outer) const {
     return cells(inner * n * outer);
@@ -333,17 +318,10 @@ class CudaApi {
     int at = 0;
     if (k.shaped) argv[at++] = &shape_;
     for (int i = 0; i < args.count; ++i) argv[at++] = const_cast<unsigned char*>(args.slot[i].bytes);
-    check(cudaLaunchKernel(k.fn, dim3(unsigned(range.groups)), dim3(unsigned(range.size)), argv, 0, current_),
+    check(cudaLaunchKernel(k.fn, dim3(unsigned(range.groups), unsigned(range.problems)), dim3(unsigned(range.size)),
+                           argv, 0, current_),
           "cudaLaunchKernel");
   }
-
-  void stage_steps(double mu, double tau, const double* lambdas, int count) {
-    StepBatch batch{mu, tau, count, {}};
-    std::copy(lambdas, lambdas + count, batch.lambda);
-    set_steps_kernel<<<1, kMaxBatch, 0, stream_>>>(batch, static_cast<double*>(steps_));
-    check(cudaGetLastError(), "launching set_steps_kernel");
-  }
-  void step_args(KernelArgs& args, int j) const { args.add(static_cast<const double*>(steps_) + 3 * j); }
 
   // A batch is one graph launch (captured at the first batch of its length
   // and kind), which takes the host's ~20 launches per iteration out of the
@@ -389,7 +367,6 @@ class CudaApi {
   DeviceRef dev_;
   cudaStream_t stream_ = nullptr, capture_ = nullptr, current_ = nullptr;  // current_: where launches go
   bool own_stream_ = false, use_graphs_ = true;
-  void* steps_ = nullptr;  // (mu, tau, lambda) per iteration of the staged batch
   omt_shape shape_{};
   std::map<int, cudaGraphExec_t> graphs_;  // by batch length and kind
 };

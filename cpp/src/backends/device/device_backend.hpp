@@ -6,18 +6,19 @@
 //   Real, Potential          iterate and potential types (float or double)
 //   Kernel                   a handle of one of kernels.cl's kernels
 //   alloc(bytes), release(h) device allocations (release static, noexcept)
-//   zero, copy, write, read  on allocations (read waits for the data)
+//   zero, copy, write, read  on allocations, at byte offsets (read waits for the data)
+//   write_async(b, data, bytes)  as write, returning before the copy has run
+//                            (data may be reused at once)
 //   finish()                 waits for everything issued
 //   gpu()                    whether the device is a GPU or accelerator (Backend::iteration_work)
 //   check_memory(need, largest)  throws DeviceMemoryError before allocating
 //   kernels(setup, index32)  the DeviceKernels for the problem's shape, the
 //                            transforms' indices 32-bit where they fit and kNarrowIndices
-//   cells(items)             the launch range of a per-cell kernel
+//   cells(items, problems)   the launch range of a per-cell kernel, each problem
+//                            of a batch in the second dimension (OMT_PROBLEM)
 //   axis_range(inner, n, outer)  of a transform kernel (OMT_AXIS_ITEMS)
-//   max_reduce_groups()      work-groups a reduction may use
+//   max_reduce_groups()      work-groups per problem a reduction may use
 //   launch(kernel, range, args)  args: the flattened arguments (KernelArgs)
-//   stage_steps(mu, tau, lambdas, count), step_args(args, j)
-//                            how iteration j of a batch gets its step sizes
 //   batch(count, key, run)   runs run(), count iterations (a CUDA graph may replay it)
 //   scope(), drain()         RAII: the device current for a call (CUDA); drain()
 //                            also waits for the device, throwing nothing
@@ -43,13 +44,15 @@
 
 namespace omtcore::detail {
 
-// A launch: `groups` work-groups of `size` work-items; `fixed` says whether
-// the group size must be `size` (else the runtime may pick it: OpenCL). An
-// OpenCL transform's range is 3D instead: `axes` (inner, n, outer).
+// A launch: `groups` work-groups of `size` work-items for each of `problems`
+// (the second dimension); `fixed` says whether the group size must be `size`
+// (else the runtime may pick it: OpenCL). An OpenCL transform's range is 3D
+// instead: `axes` (inner, n, outer), the problems among the outer rows.
 struct LaunchRange {
   std::size_t groups, size;
   bool fixed;
   std::array<std::size_t, 3> axes{0, 0, 0};
+  std::size_t problems = 1;
 };
 
 // A kernel's arguments as the bytes of each, in order.
@@ -95,9 +98,9 @@ class DeviceArray {
   void* handle_ = nullptr;
 };
 
-// Arrays are plane-major, (plane, cells): a batch of problems of one shape
-// extends that to (problem, plane, cells), which the transforms already treat
-// as more outer rows; per-cell kernels and reductions then gain a problem index.
+// Arrays are (problem, plane, cells): the transforms treat a batch's
+// problems as more outer rows, per-cell kernels and reductions run each
+// problem in their launch's second dimension.
 template <class Api>
 class DeviceBackend final : public Backend {
   using Real = typename Api::Real;
@@ -108,9 +111,10 @@ class DeviceBackend final : public Backend {
   DeviceBackend(const ProblemSetup& setup, std::unique_ptr<Api> api)
       : api_(std::move(api)), dom_(*setup.grid.domain), pg_(setup.grid.poisson), d_(dom_.d), n_(dom_.cells),
         planes_(setup.planes),
-        cols_(setup.blocks * setup.block_size), pad_(dom_.stride[0]) {
+        cols_(setup.blocks * setup.block_size), problems_(setup.problems), pad_(dom_.stride[0]) {
     for (int s = 0; s < 3; ++s) inv_h_[s] = setup.grid.inv_h[s];
-    const std::int64_t total = std::int64_t(planes_) * n_, poisson_total = std::int64_t(planes_) * pg_.cells;
+    const std::int64_t total = std::int64_t(problems_) * planes_ * n_,
+                       poisson_total = std::int64_t(problems_) * planes_ * pg_.cells;
     fft_items_ = poisson_total;
     for (int s = 0; s < d_; ++s)
       if (uses_chirp_z(pg_.n[s]))
@@ -131,72 +135,76 @@ class DeviceBackend final : public Backend {
     a_.reset();
   }
 
-  void primal_step(double mu, double lambda) override {
+  void iterate(const Steps& steps) override {
     auto scope = api_->scope();
-    api_->stage_steps(mu, 0, &lambda, 1);
-    primal(0, lambda < 1);
-  }
-
-  void dual_step(double tau, bool preconditioned, double lambda) override {
-    auto scope = api_->scope();
-    api_->stage_steps(0, tau, &lambda, 1);
-    dual(0, preconditioned, lambda < 1);
-  }
-
-  void iterate(double mu, double tau, bool preconditioned, const std::vector<double>& lambdas) override {
-    auto scope = api_->scope();
-    for (std::size_t first = 0; first < lambdas.size(); first += Api::kMaxBatch) {
-      const int count = int(std::min<std::size_t>(Api::kMaxBatch, lambdas.size() - first));
-      const bool halpern = lambdas[first] < 1;  // the same for a whole batch (solve_loop.cpp)
-      api_->stage_steps(mu, tau, lambdas.data() + first, count);
-      api_->batch(count, (count * 2 + int(preconditioned)) * 2 + int(halpern), [&] {
+    const std::size_t B = std::size_t(problems_);
+    for (int first = 0; first < steps.count; first += int(Api::kMaxBatch)) {
+      const int count = std::min(int(Api::kMaxBatch), steps.count - first);
+      staged_.resize(3 * B * std::size_t(count));
+      for (int j = 0; j < count; ++j)
+        for (std::size_t b = 0; b < B; ++b) {
+          Potential* at = &staged_[3 * (std::size_t(j) * B + b)];
+          at[0] = Potential(steps.mu[b]);
+          at[1] = Potential(steps.tau[b]);
+          at[2] = Potential(steps.lambda[std::size_t(first + j) * B + b]);
+        }
+      api_->write_async(a_->steps.get(), staged_.data(), staged_.size() * sizeof(Potential));
+      api_->batch(count, (count * 2 + int(steps.preconditioned)) * 2 + int(steps.halpern), [&] {
         for (int j = 0; j < count; ++j) {
-          primal(j, halpern);
-          dual(j, preconditioned, halpern);
+          primal(j, steps.halpern);
+          dual(j, steps.preconditioned, steps.halpern);
         }
       });
     }
   }
 
-  double residual_l1() override {
+  std::vector<double> residual_l1() override {
     auto scope = api_->scope();
-    return reduce(kernels_.violation, 1, geometry(), a_->bits, a_->coupling, a_->v, a_->x, a_->rhs)[0];
+    return reduce(kernels_.violation, 1, geometry(), a_->bits, a_->coupling, a_->v, a_->x, a_->rhs);
   }
 
-  void save_restart_point() override {
+  void save_restart_point(int problem) override {
     auto scope = api_->scope();
     if (!a_->vr) {
       a_->vr.create(*api_, v_bytes_);
       a_->xr.create(*api_, x_bytes_);
       a_->phir.create(*api_, phi_bytes_);
     }
-    copy_iterate(a_->vr, a_->xr, a_->phir);
+    copy_iterate(a_->vr, a_->xr, a_->phir, problem);
   }
 
   void save_anchor() override {
     auto scope = api_->scope();
-    copy_iterate(a_->v0, a_->x0, a_->phi0);
+    copy_iterate(a_->v0, a_->x0, a_->phi0, -1);
   }
 
-  std::array<double, 2> anchor_distances() override {
+  std::vector<std::array<double, 2>> anchor_distances() override {
     auto scope = api_->scope();
     const auto sums = reduce(kernels_.movement, 2, geometry(), a_->bits, a_->coupling, a_->v, a_->v0, a_->x,
                              a_->x0, a_->phi, a_->phi0);
-    return {sums[0], sums[1]};
+    std::vector<std::array<double, 2>> out(static_cast<std::size_t>(problems_));
+    for (std::size_t b = 0; b < out.size(); ++b) out[b] = {sums[2 * b], sums[2 * b + 1]};
+    return out;
   }
 
-  void read_flux(std::vector<double>& v) override { v = read<Real>(a_->v, pad_, std::size_t(planes_) * d_ * n_); }
-  void read_potential(std::vector<double>& phi) override {
-    phi = read<Potential>(a_->phi, 0, std::size_t(planes_) * n_);
+  void read_flux(int problem, std::vector<double>& v) override {
+    v = read<Real>(a_->v, pad_ + problem * flux_size(), std::size_t(flux_size()));
   }
-  void read_exchange(std::vector<double>& x) override { x = read<Real>(a_->x, 0, std::size_t(cols_) * n_); }
+  void read_potential(int problem, std::vector<double>& phi) override {
+    phi = read<Potential>(a_->phi, problem * plane_size(), std::size_t(plane_size()));
+  }
+  void read_exchange(int problem, std::vector<double>& x) override {
+    x = read<Real>(a_->x, problem * exchange_size(), std::size_t(exchange_size()));
+  }
 
-  void write_slice(Slice slice, int index, const std::vector<double>& values) override {
+  void write_slice(int problem, Slice slice, int index, const std::vector<double>& values) override {
     const std::int64_t at = std::int64_t(index) * n_;
     if (slice == Slice::potential)
-      write<Potential>(a_->phi, at, values);
+      write<Potential>(a_->phi, problem * plane_size() + at, values);
+    else if (slice == Slice::flux)
+      write<Real>(a_->v, pad_ + problem * flux_size() + at, values);
     else
-      write<Real>(slice == Slice::flux ? a_->v : a_->x, slice == Slice::flux ? pad_ + at : at, values);
+      write<Real>(a_->x, problem * exchange_size() + at, values);
   }
 
   void finish() override {
@@ -212,7 +220,7 @@ class DeviceBackend final : public Backend {
 
   // Every device array, freed together (see the destructor).
   struct Arrays {
-    Array v, vbar, v0, vr, x, xbar, x0, xr, phi, phi0, phir, r, rhs, bits, partial;
+    Array v, vbar, v0, vr, x, xbar, x0, xr, phi, phi0, phir, r, rhs, bits, partial, steps;
     Array extended;                                        // the extended Poisson rectangle, if any
     Array coupling, threshold, modes, shift, eigenvalue;
     Array fft_re[2], fft_im[2];                             // the FFT's ping-pong buffers
@@ -223,7 +231,7 @@ class DeviceBackend final : public Backend {
   struct IndexArg {  // omt_transform_t
     std::int64_t value;
   };
-  struct StepArg {  // iteration j of the staged batch
+  struct StepArg {  // iteration j of the staged run: the steps and where j's start
     int j;
   };
   struct Geometry {};  // n, vpad, strides, inverse spacings (OMT_GEOMETRY_PARAMS)
@@ -233,7 +241,10 @@ class DeviceBackend final : public Backend {
   void put(KernelArgs& a, std::int64_t v) { a.add(v); }
   void put(KernelArgs& a, int v) { a.add(v); }
   void put(KernelArgs& a, IndexArg v) { index32_ ? a.add(int(v.value)) : a.add(v.value); }
-  void put(KernelArgs& a, StepArg s) { api_->step_args(a, s.j); }
+  void put(KernelArgs& a, StepArg s) {
+    a.add(a_->steps.get());
+    a.add(s.j * problems_);
+  }
   void put(KernelArgs& a, Geometry) {
     a.add(n_);
     a.add(pad_);
@@ -248,9 +259,10 @@ class DeviceBackend final : public Backend {
   }
 
   void allocate(const ProblemSetup& setup, Arrays& a) {
-    const std::size_t n = std::size_t(n_), P = std::size_t(planes_), real = sizeof(Real);
+    const std::size_t n = std::size_t(n_), B = std::size_t(problems_), P = B * std::size_t(planes_),
+                      real = sizeof(Real);
     v_bytes_ = (std::size_t(pad_) + P * d_ * n) * real;
-    x_bytes_ = std::size_t(cols_) * n * real;
+    x_bytes_ = B * std::size_t(cols_) * n * real;
     phi_bytes_ = (P * n + std::size_t(pad_)) * sizeof(Potential);
     const std::size_t plane_bytes = P * n * real, fft_bytes = std::size_t(fft_items_) * real;
     // The iterate, extrapolation, anchor and restart point of v, x and phi;
@@ -267,14 +279,15 @@ class DeviceBackend final : public Backend {
     a.r.create(*api_, plane_bytes);
     if (extended_bytes) a.extended.create(*api_, extended_bytes);
     for (Array* b : {&a.fft_re[0], &a.fft_im[0], &a.fft_re[1], &a.fft_im[1]}) b->create(*api_, fft_bytes);
-    a.partial.create(*api_, 2 * api_->max_reduce_groups() * sizeof(Potential));
+    a.partial.create(*api_, 2 * B * api_->max_reduce_groups() * sizeof(Potential));
+    a.steps.create(*api_, 3 * B * Api::kMaxBatch * sizeof(Potential));
     upload(a.rhs, setup.rhs);
     a.bits.create(*api_, n);
     api_->write(a.bits.get(), 0, dom_.bits.data(), n);
     upload(a.coupling, setup.packed_coupling());  // field_math.h's packed layout
     upload(a.threshold, setup.threshold.empty() ? std::vector<double>{0.0} : setup.threshold);
     upload(a.modes, setup.modes.empty() ? std::vector<double>{1.0} : setup.modes);
-    upload(a.shift, setup.shift.empty() ? std::vector<double>(P, 0.0) : setup.shift);
+    upload(a.shift, setup.shift.empty() ? std::vector<double>(std::size_t(planes_), 0.0) : setup.shift);
     // The Poisson solve: per axis, the DCT's twiddles and scaling and the
     // FFT's stages, and the Laplacian's eigenvalue per transform coefficient.
     for (int s = 0; s < d_; ++s) {
@@ -297,28 +310,40 @@ class DeviceBackend final : public Backend {
     b.create(*api_, values.size() * sizeof(Real));
     write<Real>(b, 0, values);
   }
-  void copy_iterate(const Array& v, const Array& x, const Array& phi) {
-    for (auto [from, to, bytes] : {std::tuple{&a_->v, &v, v_bytes_}, {&a_->x, &x, x_bytes_}, {&a_->phi, &phi, phi_bytes_}})
-      if (bytes) api_->copy(from->get(), to->get(), bytes);
+  // The iterate into (v, x, phi): one problem's part, or (problem < 0) all of it.
+  void copy_iterate(const Array& v, const Array& x, const Array& phi, int problem) {
+    const std::size_t real = sizeof(Real), pot = sizeof(Potential);
+    const std::size_t b = std::size_t(std::max(problem, 0));
+    const std::size_t vb = std::size_t(flux_size()) * real, xb = std::size_t(exchange_size()) * real,
+                      pb = std::size_t(plane_size()) * pot;
+    const std::tuple<const Array*, const Array*, std::size_t, std::size_t> parts[] = {
+        problem < 0 ? std::tuple{&a_->v, &v, std::size_t(0), v_bytes_} : std::tuple{&a_->v, &v, std::size_t(pad_) * real + b * vb, vb},
+        problem < 0 ? std::tuple{&a_->x, &x, std::size_t(0), x_bytes_} : std::tuple{&a_->x, &x, b * xb, xb},
+        problem < 0 ? std::tuple{&a_->phi, &phi, std::size_t(0), phi_bytes_} : std::tuple{&a_->phi, &phi, b * pb, pb}};
+    for (auto [from, to, offset, bytes] : parts)
+      if (bytes) api_->copy(from->get(), to->get(), offset, bytes);
   }
+  // Entries of one problem's flux (planes * d, cells), potential (planes, cells) and exchange (columns, cells).
+  std::int64_t flux_size() const { return std::int64_t(planes_) * d_ * n_; }
+  std::int64_t plane_size() const { return std::int64_t(planes_) * n_; }
+  std::int64_t exchange_size() const { return std::int64_t(cols_) * n_; }
 
   void primal(int j, bool halpern) {
-    launch(kernels_.primal, api_->cells(n_), geometry(), StepArg{j}, a_->bits, a_->phi, a_->coupling,
+    launch(kernels_.primal, api_->cells(n_, problems_), geometry(), StepArg{j}, a_->bits, a_->phi, a_->coupling,
            a_->threshold, halpern ? a_->vr : a_->v, a_->v, a_->vbar, halpern && cols_ > 0 ? a_->xr : a_->x, a_->x,
            a_->xbar);
   }
 
   void dual(int j, bool preconditioned, bool halpern) {
-    launch(kernels_.residual, api_->cells(n_), geometry(), a_->bits, a_->coupling, a_->vbar, a_->xbar, a_->rhs,
-           a_->r);
+    launch(kernels_.residual, api_->cells(n_, problems_), geometry(), a_->bits, a_->coupling, a_->vbar, a_->xbar,
+           a_->rhs, a_->r);
     if (preconditioned) {
-      if (planes_ > 1) launch(kernels_.modes, api_->cells(n_), n_, 1, a_->modes, a_->r);
+      if (planes_ > 1) launch(kernels_.modes, api_->cells(n_, problems_), n_, 1, a_->modes, a_->r);
       poisson();
-      if (planes_ > 1) launch(kernels_.modes, api_->cells(n_), n_, 0, a_->modes, a_->r);
+      if (planes_ > 1) launch(kernels_.modes, api_->cells(n_, problems_), n_, 0, a_->modes, a_->r);
     }
-    const std::int64_t total = std::int64_t(planes_) * n_;
-    launch(kernels_.dual_update, api_->cells(total), total, StepArg{j}, int(halpern), a_->r, halpern ? a_->phir : a_->phi,
-           a_->phi);
+    launch(kernels_.dual_update, api_->cells(plane_size(), problems_), plane_size(), StepArg{j}, int(halpern), a_->r,
+           halpern ? a_->phir : a_->phi, a_->phi);
   }
 
   // r <- (Laplacian (x) I + I (x) diag(shift))^+ r for all planes at once:
@@ -327,14 +352,14 @@ class DeviceBackend final : public Backend {
   // (PoissonGrid, core/backend.hpp): r is extended by zeros and restricted back.
   void poisson() {
     const bool extended = pg_.extends(dom_);
-    const std::int64_t total = std::int64_t(planes_) * pg_.cells;
+    const std::int64_t total = std::int64_t(problems_) * planes_ * pg_.cells;
     const IndexArg big{pg_.cells}, N1{pg_.n[1]}, N2{pg_.n[2]}, n0{dom_.n[0]}, n1{dom_.n[1]}, n2{dom_.n[2]};
     if (extended) launch(kernels_.extend, api_->cells(total), IndexArg{total}, big, N1, N2, n0, n1, n2, a_->r, a_->extended);
     const Array& y = extended ? a_->extended : a_->r;
     for (int s = 0; s < d_; ++s) dct(s, false, y);
-    launch(kernels_.divide, api_->cells(total), big, IndexArg{total}, a_->eigenvalue, a_->shift, y);
+    launch(kernels_.divide, api_->cells(total), big, IndexArg{total}, planes_, a_->eigenvalue, a_->shift, y);
     for (int s = d_ - 1; s >= 0; --s) dct(s, true, y);
-    const std::int64_t grid_total = std::int64_t(planes_) * n_;
+    const std::int64_t grid_total = std::int64_t(problems_) * planes_ * n_;
     if (extended)
       launch(kernels_.restrict, api_->cells(grid_total), IndexArg{grid_total}, big, N1, N2, n0, n1, n2, a_->extended,
              a_->r);
@@ -344,7 +369,7 @@ class DeviceBackend final : public Backend {
   // the FFT's stages (stage_role), then the post-pass where it is separate.
   void dct(int s, bool inverse, const Array& y) {
     if (fft_[s].chirp_length) return chirp_z_dct(s, inverse, y);
-    const IndexArg len{pg_.n[s]}, inner{pg_.stride[s]}, total{std::int64_t(planes_) * pg_.cells};
+    const IndexArg len{pg_.n[s]}, inner{pg_.stride[s]}, total{std::int64_t(problems_) * planes_ * pg_.cells};
     const LaunchRange range = api_->axis_range(inner.value, len.value, total.value / (len.value * inner.value));
     const std::vector<FftStage>& stages = fft_[s].stages;
     for (std::size_t i = 0; i < stages.size(); ++i) {
@@ -364,7 +389,7 @@ class DeviceBackend final : public Backend {
   void chirp_z_dct(int s, bool inverse, const Array& y) {
     const AxisFft& fft = fft_[s];
     const IndexArg len{pg_.n[s]}, padded{fft.chirp_length}, inner{pg_.stride[s]},
-        total{std::int64_t(planes_) * pg_.cells};
+        total{std::int64_t(problems_) * planes_ * pg_.cells};
     const std::int64_t outer = total.value / (len.value * inner.value);
     const IndexArg padded_total{outer * padded.value * inner.value};
     const LaunchRange rows = api_->axis_range(inner.value, len.value, outer);
@@ -388,16 +413,19 @@ class DeviceBackend final : public Backend {
            a_->fft_table[s], fft.chirp, a_->cosines[s], a_->sines[s], a_->scale[s], y);
   }
 
-  // Runs a reduction kernel and sums the work-groups' `values` partial sums on the host, in double.
+  // Runs a reduction kernel and sums each problem's work-groups' `values`
+  // partial sums on the host, in double: (problem, value).
   template <class... A>
   std::vector<double> reduce(const Kernel& k, int values, const A&... args) {
     const std::size_t wanted = (std::size_t(n_) + OMT_REDUCE_GROUP - 1) / OMT_REDUCE_GROUP;
     const std::size_t groups = std::max<std::size_t>(1, std::min(wanted, api_->max_reduce_groups()));
-    launch(k, LaunchRange{groups, OMT_REDUCE_GROUP, true}, args..., a_->partial);
-    const std::vector<double> partial = read<Potential>(a_->partial, 0, groups * values);
-    std::vector<double> sums(values, 0.0);
-    for (std::size_t g = 0; g < groups; ++g)
-      for (int j = 0; j < values; ++j) sums[j] += partial[g * values + j];
+    const std::size_t B = std::size_t(problems_);
+    launch(k, LaunchRange{groups, OMT_REDUCE_GROUP, true, {0, 0, 0}, B}, args..., a_->partial);
+    const std::vector<double> partial = read<Potential>(a_->partial, 0, B * groups * values);
+    std::vector<double> sums(B * values, 0.0);
+    for (std::size_t b = 0; b < B; ++b)
+      for (std::size_t g = 0; g < groups; ++g)
+        for (int j = 0; j < values; ++j) sums[b * values + j] += partial[(b * groups + g) * values + j];
     return sums;
   }
 
@@ -422,13 +450,14 @@ class DeviceBackend final : public Backend {
   const PoissonGrid pg_;  // the rectangle of the Poisson solve (the grid, or extended)
   int d_;
   std::int64_t n_;
-  int planes_, cols_;
+  int planes_, cols_, problems_;
   std::int64_t pad_;
   double inv_h_[3];
   bool index32_ = true;
   std::size_t v_bytes_ = 0, x_bytes_ = 0, phi_bytes_ = 0;
   DeviceKernels<Kernel> kernels_{};
   std::unique_ptr<Arrays> a_;
+  std::vector<Potential> staged_;  // a run's step sizes on their way to a_->steps
   struct AxisFft {  // the FFT of an axis (plan_axis_dct)
     std::vector<FftStage> stages;
     std::int64_t chirp_length = 0, chirp = 0, kernel = 0;
@@ -479,6 +508,7 @@ BackendEntry device_backend_entry(const std::string& name, Discover discover, Ta
   e.make = make;
   e.device_name = [target](const SolveOptions& options) { return target(options).dev.name; };
   e.accelerates = std::move(accelerates);
+  e.batches = true;
   return e;
 }
 

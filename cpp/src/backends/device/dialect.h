@@ -38,10 +38,6 @@ typedef OMT_TRANSFORM_INDEX omt_transform_t;
 #define OMT_TRANSFORM_FN static inline
 #define OMT_REDUCE_KERNEL __kernel __attribute__((reqd_work_group_size(OMT_REDUCE_GROUP, 1, 1))) void
 #define OMT_SHAPE_PARAM
-#define OMT_STEP_PARAMS potential_t step_mu, potential_t step_tau, potential_t step_lambda
-#define OMT_MU step_mu
-#define OMT_TAU step_tau
-#define OMT_LAMBDA step_lambda
 #define OMT_FOR(T, i, count) for (T i = (T)get_global_id(0); i < (count); i += (T)get_global_size(0))
 /* Per-item kernels are launched with a work-item per item (the OpenCL layer's
  * cells()): no loop, which lets the compiler vectorise across work-items. */
@@ -55,6 +51,9 @@ typedef OMT_TRANSFORM_INDEX omt_transform_t;
   const T c = (T)get_global_id(0), p = (T)get_global_id(1);                    \
   const T row = (T)get_global_id(2) * (n) * (inner), g = row + p * (inner) + c;
 #define OMT_GROUP_ID ((omt_index_t)get_group_id(0))
+#define OMT_GROUPS ((omt_index_t)get_num_groups(0))
+/* The problem of a batch (ProblemSetup::problems): the launch's second dimension. */
+#define OMT_PROBLEM ((omt_index_t)get_global_id(1))
 #define OMT_LOCAL_ID ((int)get_local_id(0))
 #define OMT_SUM_STORAGE __local potential_t omt_sum_buf[OMT_REDUCE_GROUP];
 #define omt_group_sum(x) omt_group_sum_local(omt_sum_buf, x)
@@ -96,12 +95,6 @@ struct omt_shape {
 #define OMT_EXCHANGE OMT_PICK(OMT_T_EXCHANGE, shape.exchange)
 #define OMT_K OMT_PICK(OMT_T_K, shape.k)
 #define OMT_NUCLEAR_RESIDUAL OMT_PICK(OMT_T_NUCLEAR, shape.nuclear)
-/* Step sizes (mu, tau, lambda) read from device memory, so that one captured
- * graph serves every batch of iterations of its length. */
-#define OMT_STEP_PARAMS const double* step
-#define OMT_MU step[0]
-#define OMT_TAU step[1]
-#define OMT_LAMBDA step[2]
 #define OMT_FOR(T, i, count) \
   for (T i = T(blockIdx.x) * T(blockDim.x) + T(threadIdx.x); i < (count); i += T(gridDim.x) * T(blockDim.x))
 #define OMT_FOR_ITEMS OMT_FOR /* launches are capped at a few blocks per multiprocessor */
@@ -111,6 +104,8 @@ struct omt_shape {
   OMT_FOR(T, g, total)                                   \
   for (T c = g % (inner), p = (g / (inner)) % (n), row = g - p * (inner) - c, *omt_once = &c; omt_once; omt_once = 0)
 #define OMT_GROUP_ID ((long long)blockIdx.x)
+#define OMT_GROUPS ((long long)gridDim.x)
+#define OMT_PROBLEM ((long long)blockIdx.y)
 #define OMT_LOCAL_ID ((int)threadIdx.x)
 #define OMT_SUM_STORAGE
 #define omt_group_sum(x) omt_block_sum(x)

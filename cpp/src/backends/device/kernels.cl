@@ -15,6 +15,23 @@
   const omt_index_t stride[3] = {s0, s1, s2};   \
   const real_t inv_h[3] = {h0, h1, h2};
 
+/* A batch of problems of one operator (ProblemSetup::problems) side by
+ * side: each array holds them one after another, (problem, plane, cells),
+ * and per-cell kernels and reductions run problem OMT_PROBLEM; these are the
+ * offsets of its flux, potential (and residual, right-hand side) and exchange. */
+#define OMT_PROBLEM_OFFSETS                                        \
+  const omt_index_t b = OMT_PROBLEM;                               \
+  const omt_index_t fv = b * (omt_index_t)(OMT_PLANES * OMT_D) * n; \
+  const omt_index_t fp = b * (omt_index_t)OMT_PLANES * n;          \
+  const omt_index_t fx = b * (omt_index_t)OMT_COLS * n;
+
+/* The staged step sizes (mu, tau, lambda) of every problem and iteration of
+ * a run of iterations: this iteration's start at entry `first`; mu == 0
+ * marks a stopped problem, which the steps skip. In device memory, so that
+ * a captured CUDA graph serves every run of its length. */
+#define OMT_STEP_PARAMS OMT_GLOBAL const potential_t *steps, int first
+#define OMT_STEP(b) (steps + 3 * ((omt_index_t)first + (b)))
+
 /* Primal step: spatial flux and exchange of each cell. */
 OMT_SHAPED_KERNEL omt_primal(OMT_SHAPE_PARAM OMT_GEOMETRY_PARAMS, OMT_STEP_PARAMS,
                              OMT_GLOBAL const uchar* bits, OMT_GLOBAL const potential_t* phi,
@@ -23,13 +40,17 @@ OMT_SHAPED_KERNEL omt_primal(OMT_SHAPE_PARAM OMT_GEOMETRY_PARAMS, OMT_STEP_PARAM
                              OMT_GLOBAL real_t* vbar, OMT_GLOBAL const real_t* x_restart,
                              OMT_GLOBAL real_t* x, OMT_GLOBAL real_t* xbar) {
   OMT_GEOMETRY
-  const real_t mu = (real_t)OMT_MU, lambda = (real_t)OMT_LAMBDA;
+  OMT_PROBLEM_OFFSETS
+  OMT_GLOBAL const potential_t* step = OMT_STEP(b);
+  if (step[0] == 0) return;
+  const real_t mu = (real_t)step[0], lambda = (real_t)step[2];
   OMT_FOR_ITEMS(omt_index_t, i, n) {
     omt_field_spatial_cell(i, n, OMT_D, OMT_PLANES, OMT_SPATIAL, OMT_K, stride, inv_h, mu, lambda,
-                           bits, phi, v_restart + vpad, v + vpad, vbar + vpad);
+                           bits, phi + fp, v_restart + vpad + fv, v + vpad + fv, vbar + vpad + fv);
     if (OMT_COLS > 0)
       omt_field_exchange_cell(i, n, OMT_PLANES, OMT_COLS / OMT_M, OMT_M, OMT_EXCHANGE, OMT_K,
-                              coupling, threshold, mu, lambda, phi, x_restart, x, xbar);
+                              coupling, threshold, mu, lambda, phi + fp, x_restart + fx, x + fx,
+                              xbar + fx);
   }
 }
 
@@ -39,43 +60,51 @@ OMT_SHAPED_KERNEL omt_residual(OMT_SHAPE_PARAM OMT_GEOMETRY_PARAMS, OMT_GLOBAL c
                                OMT_GLOBAL const real_t* xbar, OMT_GLOBAL const real_t* rhs,
                                OMT_GLOBAL real_t* r) {
   OMT_GEOMETRY
+  OMT_PROBLEM_OFFSETS
   OMT_FOR_ITEMS(omt_index_t, i, n)
   omt_field_residual_cell(i, n, OMT_D, OMT_PLANES, OMT_COLS, stride, inv_h, bits, coupling,
-                          vbar + vpad, xbar, rhs, r);
+                          vbar + vpad + fv, xbar + fx, rhs + fp, r + fp);
 }
 
 /* r(i) <- Q^T r(i) (forward) or Q r(i): the in-cell coupling's modes. */
 OMT_SHAPED_KERNEL omt_modes(OMT_SHAPE_PARAM omt_index_t n, int forward,
                             OMT_GLOBAL const real_t* modes, OMT_GLOBAL real_t* r) {
-  OMT_FOR_ITEMS(omt_index_t, i, n) omt_field_modes_cell(i, n, OMT_PLANES, forward, modes, r);
+  const omt_index_t fp = OMT_PROBLEM * (omt_index_t)OMT_PLANES * n;
+  OMT_FOR_ITEMS(omt_index_t, i, n) omt_field_modes_cell(i, n, OMT_PLANES, forward, modes, r + fp);
 }
 
-/* phi <- lambda (phi + tau r) + (1 - lambda) phi_restart, over all planes. */
+/* phi <- lambda (phi + tau r) + (1 - lambda) phi_restart over the problem's
+ * `total` entries (all its planes). */
 OMT_KERNEL omt_dual_update(omt_index_t total, OMT_STEP_PARAMS, int halpern, OMT_GLOBAL const real_t* r,
                            OMT_GLOBAL const potential_t* phi_restart, OMT_GLOBAL potential_t* phi) {
-  const potential_t tau = OMT_TAU, lambda = OMT_LAMBDA;
+  const omt_index_t b = OMT_PROBLEM, at = b * total;
+  OMT_GLOBAL const potential_t* step = OMT_STEP(b);
+  if (step[0] == 0) return;
+  const potential_t tau = step[1], lambda = step[2];
   OMT_FOR_ITEMS(omt_index_t, i, total) {
-    const potential_t next = phi[i] + tau * (potential_t)r[i];
-    phi[i] = halpern ? lambda * next + ((potential_t)1 - lambda) * phi_restart[i] : next;
+    const potential_t next = phi[at + i] + tau * (potential_t)r[at + i];
+    phi[at + i] = halpern ? lambda * next + ((potential_t)1 - lambda) * phi_restart[at + i] : next;
   }
 }
 
-/* Per work-group sums of the cells' violation (1-norm, or trace norm). */
+/* Per work-group sums of the cells' violation (1-norm, or trace norm), per problem. */
 OMT_REDUCE_KERNEL omt_violation(OMT_SHAPE_PARAM OMT_GEOMETRY_PARAMS, OMT_GLOBAL const uchar* bits,
                                 OMT_GLOBAL const real_t* coupling, OMT_GLOBAL const real_t* v,
                                 OMT_GLOBAL const real_t* x, OMT_GLOBAL const real_t* rhs,
                                 OMT_GLOBAL potential_t* partial) {
   OMT_SUM_STORAGE
   OMT_GEOMETRY
+  OMT_PROBLEM_OFFSETS
   potential_t sum = 0;
   OMT_FOR(omt_index_t, i, n)
   sum += (potential_t)omt_field_violation_cell(i, n, OMT_D, OMT_PLANES, OMT_COLS, OMT_NUCLEAR_RESIDUAL,
-                                               OMT_K, stride, inv_h, bits, coupling, v + vpad, x, rhs);
+                                               OMT_K, stride, inv_h, bits, coupling, v + vpad + fv,
+                                               x + fx, rhs + fp);
   sum = omt_group_sum(sum);
-  if (OMT_LOCAL_ID == 0) partial[OMT_GROUP_ID] = sum;
+  if (OMT_LOCAL_ID == 0) partial[b * OMT_GROUPS + OMT_GROUP_ID] = sum;
 }
 
-/* Per work-group sums of the primal and dual movement since the anchor. */
+/* Per work-group sums of the primal and dual movement since the anchor, per problem. */
 OMT_REDUCE_KERNEL omt_movement(OMT_SHAPE_PARAM OMT_GEOMETRY_PARAMS, OMT_GLOBAL const uchar* bits,
                                OMT_GLOBAL const real_t* coupling, OMT_GLOBAL const real_t* v,
                                OMT_GLOBAL const real_t* v0, OMT_GLOBAL const real_t* x,
@@ -83,19 +112,20 @@ OMT_REDUCE_KERNEL omt_movement(OMT_SHAPE_PARAM OMT_GEOMETRY_PARAMS, OMT_GLOBAL c
                                OMT_GLOBAL const potential_t* phi0, OMT_GLOBAL potential_t* partial) {
   OMT_SUM_STORAGE
   OMT_GEOMETRY
+  OMT_PROBLEM_OFFSETS
   potential_t dx = 0, dy = 0;
   OMT_FOR(omt_index_t, i, n) {
     real_t out[2];
     omt_field_movement_cell(i, n, OMT_D, OMT_PLANES, OMT_COLS, stride, inv_h, bits, coupling,
-                            v + vpad, v0 + vpad, x, x0, phi, phi0, out);
+                            v + vpad + fv, v0 + vpad + fv, x + fx, x0 + fx, phi + fp, phi0 + fp, out);
     dx += (potential_t)out[0];
     dy += (potential_t)out[1];
   }
   dx = omt_group_sum(dx);
   dy = omt_group_sum(dy);
   if (OMT_LOCAL_ID == 0) {
-    partial[2 * OMT_GROUP_ID] = dx;
-    partial[2 * OMT_GROUP_ID + 1] = dy;
+    partial[2 * (b * OMT_GROUPS + OMT_GROUP_ID)] = dx;
+    partial[2 * (b * OMT_GROUPS + OMT_GROUP_ID) + 1] = dy;
   }
 }
 
@@ -273,13 +303,14 @@ OMT_TRANSFORM_KERNEL omt_restrict(omt_transform_t total, omt_transform_t big, om
   }
 }
 
-/* Divides each transform coefficient of plane p by its eigenvalue of
- * K K^T: eigenvalue[i] + shift[p]; exact null modes (0) are set to 0. */
-OMT_TRANSFORM_KERNEL omt_divide(omt_transform_t n, omt_transform_t total,
+/* Divides each transform coefficient of plane p (of `planes` per problem)
+ * by its eigenvalue of K K^T: eigenvalue[i] + shift[p]; exact null modes (0)
+ * are set to 0. */
+OMT_TRANSFORM_KERNEL omt_divide(omt_transform_t n, omt_transform_t total, int planes,
                                 OMT_GLOBAL const real_t* eigenvalue, OMT_GLOBAL const real_t* shift,
                                 OMT_GLOBAL real_t* r) {
   OMT_FOR_ITEMS(omt_transform_t, j, total) {
-    const real_t e = eigenvalue[j % n] + shift[j / n];
+    const real_t e = eigenvalue[j % n] + shift[(j / n) % planes];
     r[j] = e > (real_t)0 ? r[j] / e : (real_t)0;
   }
 }

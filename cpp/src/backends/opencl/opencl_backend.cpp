@@ -205,12 +205,24 @@ class OpenClApi {
     const cl_uchar z = 0;
     check(cl().clEnqueueFillBuffer(queue_, mem(b), &z, 1, 0, bytes, 0, nullptr, nullptr), "clEnqueueFillBuffer");
   }
-  void copy(void* from, void* to, std::size_t bytes) {
-    check(cl().clEnqueueCopyBuffer(queue_, mem(from), mem(to), 0, 0, bytes, 0, nullptr, nullptr),
+  void copy(void* from, void* to, std::size_t offset, std::size_t bytes) {
+    check(cl().clEnqueueCopyBuffer(queue_, mem(from), mem(to), offset, offset, bytes, 0, nullptr, nullptr),
           "clEnqueueCopyBuffer");
   }
   void write(void* b, std::size_t offset, const void* data, std::size_t bytes) {
     check(cl().clEnqueueWriteBuffer(queue_, mem(b), CL_TRUE, offset, bytes, data, 0, nullptr, nullptr),
+          "clEnqueueWriteBuffer");
+  }
+  // Non-blocking, from one of kStaging host copies: a copy is reused only
+  // after the queue has drained once since its write was queued.
+  void write_async(void* b, const void* data, std::size_t bytes) {
+    if (++staging_at_ == kStaging) {
+      finish();
+      staging_at_ = 0;
+    }
+    std::vector<unsigned char>& copy = staging_[staging_at_];
+    copy.assign(static_cast<const unsigned char*>(data), static_cast<const unsigned char*>(data) + bytes);
+    check(cl().clEnqueueWriteBuffer(queue_, mem(b), CL_FALSE, 0, bytes, copy.data(), 0, nullptr, nullptr),
           "clEnqueueWriteBuffer");
   }
   void read(void* b, std::size_t offset, void* data, std::size_t bytes) {
@@ -260,7 +272,9 @@ class OpenClApi {
 
   // The runtime picks the work-group size of per-cell kernels (their private
   // arrays may not fit a fixed one).
-  LaunchRange cells(std::int64_t items) const { return {(std::size_t(items) + 63) / 64, 64, false}; }
+  LaunchRange cells(std::int64_t items, int problems = 1) const {
+    return {(std::size_t(items) + 63) / 64, 64, false, {0, 0, 0}, std::size_t(problems)};
+  }
   LaunchRange axis_range(std::int64_t inner, std::int64_t n, std::int64_t outer) const {
     return {0, 0, false, {std::size_t(inner), std::size_t(n), std::size_t(outer)}};
   }
@@ -268,23 +282,11 @@ class OpenClApi {
   void launch(cl_kernel k, const LaunchRange& range, const KernelArgs& args) {
     for (int i = 0; i < args.count; ++i)
       check(cl().clSetKernelArg(k, cl_uint(i), args.slot[i].size, args.slot[i].bytes), "clSetKernelArg");
-    const std::size_t global = range.groups * range.size, local = range.size;
+    const std::size_t global[2] = {range.groups * range.size, range.problems}, local[2] = {range.size, 1};
     const bool axes = range.axes[0] > 0;
-    check(cl().clEnqueueNDRangeKernel(queue_, k, axes ? 3 : 1, nullptr, axes ? range.axes.data() : &global,
-                                      range.fixed ? &local : nullptr, 0, nullptr, nullptr),
+    check(cl().clEnqueueNDRangeKernel(queue_, k, axes ? 3 : 2, nullptr, axes ? range.axes.data() : global,
+                                      range.fixed ? local : nullptr, 0, nullptr, nullptr),
           "clEnqueueNDRangeKernel");
-  }
-
-  // Step sizes are kernel arguments, copied at each launch.
-  void stage_steps(double mu, double tau, const double* lambdas, int count) {
-    mu_ = mu;
-    tau_ = tau;
-    std::copy(lambdas, lambdas + count, lambdas_);
-  }
-  void step_args(KernelArgs& args, int j) const {
-    args.add(Potential(mu_));
-    args.add(Potential(tau_));
-    args.add(Potential(lambdas_[j]));
   }
   template <class Run>
   void batch(int, int, Run run) {
@@ -298,7 +300,9 @@ class OpenClApi {
   cl_command_queue queue_;
   DeviceRef dev_;
   std::vector<cl_kernel> kernels_;
-  double mu_ = 0, tau_ = 0, lambdas_[kMaxBatch] = {};
+  static constexpr int kStaging = 8;
+  std::vector<unsigned char> staging_[kStaging];
+  int staging_at_ = 0;
 };
 
 // device=-1: the first GPU or accelerator, else the first device.
