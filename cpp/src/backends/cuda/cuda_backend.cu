@@ -262,8 +262,8 @@ class CudaApi {
   }
   static void release(void* p) { cudaFree(p); }
   void zero(void* b, std::size_t bytes) { check(cudaMemsetAsync(b, 0, bytes, stream_), "cudaMemsetAsync"); }
-  void copy(void* from, void* to, std::size_t offset, std::size_t bytes) {
-    check(cudaMemcpyAsync(static_cast<char*>(to) + offset, static_cast<char*>(from) + offset, bytes,
+  void copy(void* from, std::size_t from_at, void* to, std::size_t to_at, std::size_t bytes) {
+    check(cudaMemcpyAsync(static_cast<char*>(to) + to_at, static_cast<char*>(from) + from_at, bytes,
                           cudaMemcpyDeviceToDevice, stream_),
           "cudaMemcpyAsync (device to device)");
   }
@@ -341,7 +341,10 @@ class CudaApi {
   cudaGraphExec_t graph_for(int count, int key, Run& run) {
     if (!use_graphs_ || count < kGraphMinBatch) return nullptr;
     if (auto found = graphs_.find(key); found != graphs_.end()) return found->second;
-    if (graphs_.size() >= kMaxGraphs) return nullptr;  // batch lengths vary: plain launches
+    if (graphs_.size() >= kMaxGraphs) {  // a batch's slots in use fall, lengths vary: the oldest kinds go
+      for (auto& [old, graph] : graphs_) cudaGraphExecDestroy(graph);
+      graphs_.clear();
+    }
     if (!capture_) check(cudaStreamCreateWithFlags(&capture_, cudaStreamNonBlocking), "cudaStreamCreateWithFlags");
     check(cudaStreamBeginCapture(capture_, cudaStreamCaptureModeThreadLocal), "cudaStreamBeginCapture");
     cudaGraph_t graph = nullptr;

@@ -6,7 +6,8 @@
 //   Real, Potential          iterate and potential types (float or double)
 //   Kernel                   a handle of one of kernels.cl's kernels
 //   alloc(bytes), release(h) device allocations (release static, noexcept)
-//   zero, copy, write, read  on allocations, at byte offsets (read waits for the data)
+//   zero, write, read        on allocations, at byte offsets (read waits for the data)
+//   copy(from, at, to, to_at, bytes)  between allocations (or within one, not overlapping)
 //   write_async(b, data, bytes)  as write, returning before the copy has run
 //                            (data may be reused at once)
 //   finish()                 waits for everything issued
@@ -98,9 +99,12 @@ class DeviceArray {
   void* handle_ = nullptr;
 };
 
-// Arrays are (problem, plane, cells): the transforms treat a batch's
-// problems as more outer rows, per-cell kernels and reductions run each
-// problem in their launch's second dimension.
+// Arrays are (slot, plane, cells), a batch's problem per slot: the
+// transforms treat the slots as more outer rows, per-cell kernels and
+// reductions run each slot in their launch's second dimension. Problems
+// that have stopped give up their slots: once a quarter of the slots in use
+// hold stopped problems, the others move down (compact) and launches cover
+// the slots still in use only.
 template <class Api>
 class DeviceBackend final : public Backend {
   using Real = typename Api::Real;
@@ -111,7 +115,12 @@ class DeviceBackend final : public Backend {
   DeviceBackend(const ProblemSetup& setup, std::unique_ptr<Api> api)
       : api_(std::move(api)), dom_(*setup.grid.domain), pg_(setup.grid.poisson), d_(dom_.d), n_(dom_.cells),
         planes_(setup.planes),
-        cols_(setup.blocks * setup.block_size), problems_(setup.problems), pad_(dom_.stride[0]) {
+        cols_(setup.blocks * setup.block_size), problems_(setup.problems), active_(setup.problems),
+        pad_(dom_.stride[0]) {
+    for (int b = 0; b < problems_; ++b) {
+      slot_of_.push_back(b);
+      problem_in_.push_back(b);
+    }
     for (int s = 0; s < 3; ++s) inv_h_[s] = setup.grid.inv_h[s];
     const std::int64_t total = std::int64_t(problems_) * planes_ * n_,
                        poisson_total = std::int64_t(problems_) * planes_ * pg_.cells;
@@ -137,19 +146,25 @@ class DeviceBackend final : public Backend {
 
   void iterate(const Steps& steps) override {
     auto scope = api_->scope();
-    const std::size_t B = std::size_t(problems_);
+    int stopped = 0;
+    for (int s = 0; s < active_; ++s) stopped += steps.mu[problem_in_[s]] == 0;
+    if (stopped == active_) return;
+    if (stopped > 0 && 4 * stopped >= active_) compact(steps);
+    const std::size_t B = std::size_t(problems_), S = std::size_t(active_);
     for (int first = 0; first < steps.count; first += int(Api::kMaxBatch)) {
       const int count = std::min(int(Api::kMaxBatch), steps.count - first);
-      staged_.resize(3 * B * std::size_t(count));
+      staged_.resize(3 * S * std::size_t(count));
       for (int j = 0; j < count; ++j)
-        for (std::size_t b = 0; b < B; ++b) {
-          Potential* at = &staged_[3 * (std::size_t(j) * B + b)];
+        for (std::size_t slot = 0; slot < S; ++slot) {
+          const std::size_t b = std::size_t(problem_in_[slot]);
+          Potential* at = &staged_[3 * (std::size_t(j) * S + slot)];
           at[0] = Potential(steps.mu[b]);
           at[1] = Potential(steps.tau[b]);
           at[2] = Potential(steps.lambda[std::size_t(first + j) * B + b]);
         }
       api_->write_async(a_->steps.get(), staged_.data(), staged_.size() * sizeof(Potential));
-      api_->batch(count, (count * 2 + int(steps.preconditioned)) * 2 + int(steps.halpern), [&] {
+      const int key = ((active_ * (Api::kMaxBatch + 1) + count) * 2 + int(steps.preconditioned)) * 2 + int(steps.halpern);
+      api_->batch(count, key, [&] {
         for (int j = 0; j < count; ++j) {
           primal(j, steps.halpern);
           dual(j, steps.preconditioned, steps.halpern);
@@ -160,7 +175,10 @@ class DeviceBackend final : public Backend {
 
   std::vector<double> residual_l1() override {
     auto scope = api_->scope();
-    return reduce(kernels_.violation, 1, geometry(), a_->bits, a_->coupling, a_->v, a_->x, a_->rhs);
+    const std::vector<double> sums = reduce(kernels_.violation, 1, geometry(), a_->bits, a_->coupling, a_->v, a_->x, a_->rhs);
+    std::vector<double> out(static_cast<std::size_t>(problems_), 0.0);
+    for (int s = 0; s < active_; ++s) out[problem_in_[s]] = sums[s];
+    return out;
   }
 
   void save_restart_point(int problem) override {
@@ -170,7 +188,7 @@ class DeviceBackend final : public Backend {
       a_->xr.create(*api_, x_bytes_);
       a_->phir.create(*api_, phi_bytes_);
     }
-    copy_iterate(a_->vr, a_->xr, a_->phir, problem);
+    copy_iterate(a_->vr, a_->xr, a_->phir, slot_of_[problem]);
   }
 
   void save_anchor() override {
@@ -182,23 +200,24 @@ class DeviceBackend final : public Backend {
     auto scope = api_->scope();
     const auto sums = reduce(kernels_.movement, 2, geometry(), a_->bits, a_->coupling, a_->v, a_->v0, a_->x,
                              a_->x0, a_->phi, a_->phi0);
-    std::vector<std::array<double, 2>> out(static_cast<std::size_t>(problems_));
-    for (std::size_t b = 0; b < out.size(); ++b) out[b] = {sums[2 * b], sums[2 * b + 1]};
+    std::vector<std::array<double, 2>> out(static_cast<std::size_t>(problems_), {0.0, 0.0});
+    for (int s = 0; s < active_; ++s) out[problem_in_[s]] = {sums[2 * s], sums[2 * s + 1]};
     return out;
   }
 
   void read_flux(int problem, std::vector<double>& v) override {
-    v = read<Real>(a_->v, pad_ + problem * flux_size(), std::size_t(flux_size()));
+    v = read<Real>(a_->v, pad_ + slot_of_[problem] * flux_size(), std::size_t(flux_size()));
   }
   void read_potential(int problem, std::vector<double>& phi) override {
-    phi = read<Potential>(a_->phi, problem * plane_size(), std::size_t(plane_size()));
+    phi = read<Potential>(a_->phi, slot_of_[problem] * plane_size(), std::size_t(plane_size()));
   }
   void read_exchange(int problem, std::vector<double>& x) override {
-    x = read<Real>(a_->x, problem * exchange_size(), std::size_t(exchange_size()));
+    x = read<Real>(a_->x, slot_of_[problem] * exchange_size(), std::size_t(exchange_size()));
   }
 
   void write_slice(int problem, Slice slice, int index, const std::vector<double>& values) override {
     const std::int64_t at = std::int64_t(index) * n_;
+    problem = slot_of_[problem];
     if (slice == Slice::potential)
       write<Potential>(a_->phi, problem * plane_size() + at, values);
     else if (slice == Slice::flux)
@@ -243,7 +262,7 @@ class DeviceBackend final : public Backend {
   void put(KernelArgs& a, IndexArg v) { index32_ ? a.add(int(v.value)) : a.add(v.value); }
   void put(KernelArgs& a, StepArg s) {
     a.add(a_->steps.get());
-    a.add(s.j * problems_);
+    a.add(s.j * active_);
   }
   void put(KernelArgs& a, Geometry) {
     a.add(n_);
@@ -310,18 +329,47 @@ class DeviceBackend final : public Backend {
     b.create(*api_, values.size() * sizeof(Real));
     write<Real>(b, 0, values);
   }
-  // The iterate into (v, x, phi): one problem's part, or (problem < 0) all of it.
-  void copy_iterate(const Array& v, const Array& x, const Array& phi, int problem) {
+  // The iterate into (v, x, phi): one slot's part, or (slot < 0) all of it.
+  void copy_iterate(const Array& v, const Array& x, const Array& phi, int slot) {
     const std::size_t real = sizeof(Real), pot = sizeof(Potential);
-    const std::size_t b = std::size_t(std::max(problem, 0));
+    const std::size_t b = std::size_t(std::max(slot, 0));
     const std::size_t vb = std::size_t(flux_size()) * real, xb = std::size_t(exchange_size()) * real,
                       pb = std::size_t(plane_size()) * pot;
     const std::tuple<const Array*, const Array*, std::size_t, std::size_t> parts[] = {
-        problem < 0 ? std::tuple{&a_->v, &v, std::size_t(0), v_bytes_} : std::tuple{&a_->v, &v, std::size_t(pad_) * real + b * vb, vb},
-        problem < 0 ? std::tuple{&a_->x, &x, std::size_t(0), x_bytes_} : std::tuple{&a_->x, &x, b * xb, xb},
-        problem < 0 ? std::tuple{&a_->phi, &phi, std::size_t(0), phi_bytes_} : std::tuple{&a_->phi, &phi, b * pb, pb}};
+        slot < 0 ? std::tuple{&a_->v, &v, std::size_t(0), v_bytes_} : std::tuple{&a_->v, &v, std::size_t(pad_) * real + b * vb, vb},
+        slot < 0 ? std::tuple{&a_->x, &x, std::size_t(0), x_bytes_} : std::tuple{&a_->x, &x, b * xb, xb},
+        slot < 0 ? std::tuple{&a_->phi, &phi, std::size_t(0), phi_bytes_} : std::tuple{&a_->phi, &phi, b * pb, pb}};
     for (auto [from, to, offset, bytes] : parts)
-      if (bytes) api_->copy(from->get(), to->get(), offset, bytes);
+      if (bytes) api_->copy(from->get(), offset, to->get(), offset, bytes);
+  }
+
+  // Moves the problems still running (mu > 0) to the lowest slots, in order.
+  void compact(const Steps& steps) {
+    const std::size_t real = sizeof(Real), pot = sizeof(Potential);
+    const std::size_t vb = std::size_t(flux_size()) * real, xb = std::size_t(exchange_size()) * real,
+                      pb = std::size_t(plane_size()) * pot, rb = std::size_t(plane_size()) * real;
+    const std::size_t v_at = std::size_t(pad_) * real;
+    int to = 0;
+    for (int s = 0; s < active_; ++s) {
+      const int problem = problem_in_[s];
+      if (steps.mu[problem] == 0) {
+        slot_of_[problem] = -1;
+        continue;
+      }
+      if (to != s) {
+        auto move = [&](const Array& b, std::size_t offset, std::size_t bytes) {
+          if (b && bytes) api_->copy(b.get(), offset + s * bytes, b.get(), offset + to * bytes, bytes);
+        };
+        for (const Array* b : {&a_->v, &a_->vbar, &a_->v0, &a_->vr}) move(*b, v_at, vb);
+        for (const Array* b : {&a_->x, &a_->xbar, &a_->x0, &a_->xr}) move(*b, 0, xb);
+        for (const Array* b : {&a_->phi, &a_->phi0, &a_->phir}) move(*b, 0, pb);
+        move(a_->rhs, 0, rb);
+      }
+      slot_of_[problem] = to;
+      problem_in_[to++] = problem;
+    }
+    active_ = to;
+    problem_in_.resize(std::size_t(to));
   }
   // Entries of one problem's flux (planes * d, cells), potential (planes, cells) and exchange (columns, cells).
   std::int64_t flux_size() const { return std::int64_t(planes_) * d_ * n_; }
@@ -329,20 +377,20 @@ class DeviceBackend final : public Backend {
   std::int64_t exchange_size() const { return std::int64_t(cols_) * n_; }
 
   void primal(int j, bool halpern) {
-    launch(kernels_.primal, api_->cells(n_, problems_), geometry(), StepArg{j}, a_->bits, a_->phi, a_->coupling,
+    launch(kernels_.primal, api_->cells(n_, active_), geometry(), StepArg{j}, a_->bits, a_->phi, a_->coupling,
            a_->threshold, halpern ? a_->vr : a_->v, a_->v, a_->vbar, halpern && cols_ > 0 ? a_->xr : a_->x, a_->x,
            a_->xbar);
   }
 
   void dual(int j, bool preconditioned, bool halpern) {
-    launch(kernels_.residual, api_->cells(n_, problems_), geometry(), a_->bits, a_->coupling, a_->vbar, a_->xbar,
+    launch(kernels_.residual, api_->cells(n_, active_), geometry(), a_->bits, a_->coupling, a_->vbar, a_->xbar,
            a_->rhs, a_->r);
     if (preconditioned) {
-      if (planes_ > 1) launch(kernels_.modes, api_->cells(n_, problems_), n_, 1, a_->modes, a_->r);
+      if (planes_ > 1) launch(kernels_.modes, api_->cells(n_, active_), n_, 1, a_->modes, a_->r);
       poisson();
-      if (planes_ > 1) launch(kernels_.modes, api_->cells(n_, problems_), n_, 0, a_->modes, a_->r);
+      if (planes_ > 1) launch(kernels_.modes, api_->cells(n_, active_), n_, 0, a_->modes, a_->r);
     }
-    launch(kernels_.dual_update, api_->cells(plane_size(), problems_), plane_size(), StepArg{j}, int(halpern), a_->r,
+    launch(kernels_.dual_update, api_->cells(plane_size(), active_), plane_size(), StepArg{j}, int(halpern), a_->r,
            halpern ? a_->phir : a_->phi, a_->phi);
   }
 
@@ -352,14 +400,14 @@ class DeviceBackend final : public Backend {
   // (PoissonGrid, core/backend.hpp): r is extended by zeros and restricted back.
   void poisson() {
     const bool extended = pg_.extends(dom_);
-    const std::int64_t total = std::int64_t(problems_) * planes_ * pg_.cells;
+    const std::int64_t total = std::int64_t(active_) * planes_ * pg_.cells;
     const IndexArg big{pg_.cells}, N1{pg_.n[1]}, N2{pg_.n[2]}, n0{dom_.n[0]}, n1{dom_.n[1]}, n2{dom_.n[2]};
     if (extended) launch(kernels_.extend, api_->cells(total), IndexArg{total}, big, N1, N2, n0, n1, n2, a_->r, a_->extended);
     const Array& y = extended ? a_->extended : a_->r;
     for (int s = 0; s < d_; ++s) dct(s, false, y);
     launch(kernels_.divide, api_->cells(total), big, IndexArg{total}, planes_, a_->eigenvalue, a_->shift, y);
     for (int s = d_ - 1; s >= 0; --s) dct(s, true, y);
-    const std::int64_t grid_total = std::int64_t(problems_) * planes_ * n_;
+    const std::int64_t grid_total = std::int64_t(active_) * planes_ * n_;
     if (extended)
       launch(kernels_.restrict, api_->cells(grid_total), IndexArg{grid_total}, big, N1, N2, n0, n1, n2, a_->extended,
              a_->r);
@@ -369,7 +417,7 @@ class DeviceBackend final : public Backend {
   // the FFT's stages (stage_role), then the post-pass where it is separate.
   void dct(int s, bool inverse, const Array& y) {
     if (fft_[s].chirp_length) return chirp_z_dct(s, inverse, y);
-    const IndexArg len{pg_.n[s]}, inner{pg_.stride[s]}, total{std::int64_t(problems_) * planes_ * pg_.cells};
+    const IndexArg len{pg_.n[s]}, inner{pg_.stride[s]}, total{std::int64_t(active_) * planes_ * pg_.cells};
     const LaunchRange range = api_->axis_range(inner.value, len.value, total.value / (len.value * inner.value));
     const std::vector<FftStage>& stages = fft_[s].stages;
     for (std::size_t i = 0; i < stages.size(); ++i) {
@@ -389,7 +437,7 @@ class DeviceBackend final : public Backend {
   void chirp_z_dct(int s, bool inverse, const Array& y) {
     const AxisFft& fft = fft_[s];
     const IndexArg len{pg_.n[s]}, padded{fft.chirp_length}, inner{pg_.stride[s]},
-        total{std::int64_t(problems_) * planes_ * pg_.cells};
+        total{std::int64_t(active_) * planes_ * pg_.cells};
     const std::int64_t outer = total.value / (len.value * inner.value);
     const IndexArg padded_total{outer * padded.value * inner.value};
     const LaunchRange rows = api_->axis_range(inner.value, len.value, outer);
@@ -413,13 +461,13 @@ class DeviceBackend final : public Backend {
            a_->fft_table[s], fft.chirp, a_->cosines[s], a_->sines[s], a_->scale[s], y);
   }
 
-  // Runs a reduction kernel and sums each problem's work-groups' `values`
-  // partial sums on the host, in double: (problem, value).
+  // Runs a reduction kernel and sums each slot's work-groups' `values`
+  // partial sums on the host, in double: (slot, value) for the slots in use.
   template <class... A>
   std::vector<double> reduce(const Kernel& k, int values, const A&... args) {
     const std::size_t wanted = (std::size_t(n_) + OMT_REDUCE_GROUP - 1) / OMT_REDUCE_GROUP;
     const std::size_t groups = std::max<std::size_t>(1, std::min(wanted, api_->max_reduce_groups()));
-    const std::size_t B = std::size_t(problems_);
+    const std::size_t B = std::size_t(active_);
     launch(k, LaunchRange{groups, OMT_REDUCE_GROUP, true, {0, 0, 0}, B}, args..., a_->partial);
     const std::vector<double> partial = read<Potential>(a_->partial, 0, B * groups * values);
     std::vector<double> sums(B * values, 0.0);
@@ -451,6 +499,8 @@ class DeviceBackend final : public Backend {
   int d_;
   std::int64_t n_;
   int planes_, cols_, problems_;
+  int active_;                                // slots in use
+  std::vector<int> slot_of_, problem_in_;     // problem -> slot (-1: stopped), slot -> problem
   std::int64_t pad_;
   double inv_h_[3];
   bool index32_ = true;

@@ -205,8 +205,8 @@ class OpenClApi {
     const cl_uchar z = 0;
     check(cl().clEnqueueFillBuffer(queue_, mem(b), &z, 1, 0, bytes, 0, nullptr, nullptr), "clEnqueueFillBuffer");
   }
-  void copy(void* from, void* to, std::size_t offset, std::size_t bytes) {
-    check(cl().clEnqueueCopyBuffer(queue_, mem(from), mem(to), offset, offset, bytes, 0, nullptr, nullptr),
+  void copy(void* from, std::size_t from_at, void* to, std::size_t to_at, std::size_t bytes) {
+    check(cl().clEnqueueCopyBuffer(queue_, mem(from), mem(to), from_at, to_at, bytes, 0, nullptr, nullptr),
           "clEnqueueCopyBuffer");
   }
   void write(void* b, std::size_t offset, const void* data, std::size_t bytes) {
