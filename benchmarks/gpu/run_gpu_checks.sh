@@ -154,8 +154,9 @@ if want bench; then
   stage bench 60 $BENCH --sizes 1024 --backends cuda --cases scalar-aniso scalar-iso rgb-aniso
   stage bench 60 $BENCH --sizes 2048 --backends cuda --cases scalar-aniso scalar-iso
   stage bench 60 $BENCH --sizes 256 --backends cpu --cases scalar-aniso scalar-iso rgb-aniso matrix2-frob
-  # Batches: the CPU batch beside the GPU's (problems one after another there, for now).
-  stage bench 120 $PY benchmarks/bench_batch.py --count 512 --sizes 64 128 --backends cpu cuda
+  # Batches: the CPU batch beside the GPU's (problems stepped together there,
+  # one launch per step), and single solves on each backend beside them.
+  stage bench 120 $PY benchmarks/bench_batch.py --count 1024 --sizes 64 128 --backends cpu cuda --singles 32
   [ "$ABLATION" = 1 ] && stage bench 120 $PY benchmarks/gpu/loop_rate.py --sizes 128 256 1024 2048 --iterations 300
 fi
 if want pdhg && $PY -c 'import cupy' 2>/dev/null; then

@@ -256,8 +256,9 @@ bool certify_scalar_potential(const Problem& p, std::vector<double>& phi, std::v
     if (!p.domain.inside[i]) phi[i] = 0;
   centre(p, phi);
   // Several dual-feasible potentials made from phi; the best objective wins.
-  // Each candidate is made in psi and scored, and only the winner is made
-  // again, so two grid-sized potentials (phi and psi) are all it needs.
+  // Each candidate is made in psi and scored, and the winner is made again
+  // unless it was the last one made, so two grid-sized potentials (phi and
+  // psi) are all it needs.
   enum Candidate { inf_conv, sup_conv, iso_sweep, iso_inf_conv, iso_sup_conv };
   const double n = double(p.domain.cells), d = p.domain.d;
   bounds.work += n * (d + 5);  // centring, the ratio and the objective of phi
@@ -287,12 +288,13 @@ bool certify_scalar_potential(const Problem& p, std::vector<double>& phi, std::v
   // phi itself, scaled to feasibility: its objective scales with it.
   const double ratio = dual_ratio(p, phi);
   double best_value = dual_objective(p, phi) / std::max(ratio, 1.0);
-  int best = -1;
+  int best = -1, made = -1;
   for (std::size_t k = 0; k < kinds.size(); ++k) {
     const bool costly = kinds[k] == iso_inf_conv || kinds[k] == iso_sup_conv;  // Dijkstra each
     const double lower = std::max(best_value, bounds.lower_bound);
     if (costly && bounds.distance - lower <= bounds.target_gap * bounds.distance) break;
     make(kinds[k]);
+    made = int(k);
     const double value = dual_objective(p, psi);
     if (value > best_value) {
       best_value = value;
@@ -305,7 +307,7 @@ bool certify_scalar_potential(const Problem& p, std::vector<double>& phi, std::v
     centre(p, phi);
     return bounds.offer_lower(dual_objective(p, phi), phi);
   }
-  make(kinds[std::size_t(best)]);
+  if (best != made) make(kinds[std::size_t(best)]);
   centre(p, psi);
   return bounds.offer_lower(dual_objective(p, psi), psi);
 }
