@@ -191,7 +191,7 @@ struct Together {
 };
 
 // A batch on a backend that takes batches (BackendEntry::batches): in
-// chunks of kTogether, each chunk's problems of one operator (same_operator)
+// chunks of up to kTogether, each chunk's problems of one operator (same_operator)
 // stepped together, one backend and one launch per step for all of them.
 // A run the device cannot hold (it checks before allocating) is halved.
 template <class Problem>
@@ -206,13 +206,23 @@ void run_together(const std::vector<Problem>& problems, const SolveOptions& opti
     mine.callback_data = &together;
   }
   const std::size_t count = problems.size();
+  // Problems prepared at once: kTogether, or fewer where half the host room
+  // would not hold them (each keeps its domain and right-hand side, a
+  // stored one and its coarse level's while it is solved).
+  const detail::ProblemSize size = detail::problem_size(problems[0]);
+  const double per_problem = 1.3 * size.cells * (16.0 * size.planes + (size.masked ? 24 : 4));
+  std::size_t chunk = kTogether;
+  if (double(chunk) * per_problem >= detail::kUncheckedBytes) {
+    const double fit = 0.5 * detail::host_room().bytes / per_problem;
+    if (fit < double(kTogether)) chunk = std::max<std::size_t>(1, std::size_t(fit));
+  }
   std::vector<detail::Problem> prepared;
   std::function<void(const std::vector<std::size_t>&)> solve_run = [&](const std::vector<std::size_t>& run) {
     std::vector<const detail::Problem*> ps;
     std::vector<const Result*> starts;
     detail::PreparedBatch extras;
     for (std::size_t i : run) {
-      ps.push_back(&prepared[i % kTogether]);
+      ps.push_back(&prepared[i % chunk]);
       if (!initial.empty()) starts.push_back(initial[i]);
       extras.problem.push_back(std::int64_t(i));
       started[i] = 1;
@@ -244,8 +254,8 @@ void run_together(const std::vector<Problem>& problems, const SolveOptions& opti
       }
     }
   };
-  for (std::size_t first = 0; first < count && !batch.stop; first += kTogether) {
-    const std::size_t last = std::min(count, first + kTogether);
+  for (std::size_t first = 0; first < count && !batch.stop; first += chunk) {
+    const std::size_t last = std::min(count, first + chunk);
     prepared.clear();
     for (std::size_t i = first; i < last; ++i) prepared.push_back(detail::prepare(problems[i]));
     std::vector<char> taken(last - first, 0);
