@@ -86,11 +86,20 @@ bool forward(const Progress& progress, void* data) {
   return batch.call(mine);
 }
 
-// The error of problem `index` (or problems index..last), named in the message, of the same kind.
-[[noreturn]] void rethrow_for(std::int64_t index, const std::exception_ptr& error, std::int64_t last = -1) {
-  const std::string where = (last > index ? "problems " + std::to_string(index) + " to " + std::to_string(last)
-                                          : "problem " + std::to_string(index)) +
-                            " of the batch: ";
+// "problem 4" or "problems 2, 4, 7": at most kNamedProblems indices named.
+template <class Index>
+std::string named(const std::vector<Index>& indices) {
+  std::string list = indices.size() > 1 ? "problems " : "problem ";
+  for (std::size_t j = 0; j < std::min(indices.size(), kNamedProblems); ++j)
+    list += (j ? ", " : "") + std::to_string(indices[j]);
+  if (indices.size() > kNamedProblems) list += ", ... (" + std::to_string(indices.size()) + " in all)";
+  return list;
+}
+
+// The error of the `indices` problems, named in the message, of the same kind.
+template <class Index>
+[[noreturn]] void rethrow_for(const std::vector<Index>& indices, const std::exception_ptr& error) {
+  const std::string where = named(indices) + " of the batch: ";
   try {
     std::rethrow_exception(error);
   } catch (const Error& e) {
@@ -124,12 +133,7 @@ void validate(const std::vector<Problem>& problems, const std::vector<const Resu
     }
   }
   if (bad.empty()) return;
-  std::string list;
-  for (std::size_t j = 0; j < std::min(bad.size(), kNamedProblems); ++j)
-    list += (j ? ", " : "") + std::to_string(bad[j]);
-  if (bad.size() > kNamedProblems) list += ", ... (" + std::to_string(bad.size()) + " in all)";
-  throw InvalidInputError("batch problem" + std::string(bad.size() > 1 ? "s " : " ") + list + ": problem " +
-                          std::to_string(bad[0]) + ": " + first);
+  throw InvalidInputError("batch " + named(bad) + ": problem " + std::to_string(bad[0]) + ": " + first);
 }
 
 // The name of the device with `threads` threads (the CPU backend's name counts them).
@@ -235,13 +239,13 @@ void run_together(const std::vector<Problem>& problems, const SolveOptions& opti
     try {
       solved = detail::solve_together(ps, mine, starts, extras);
     } catch (const DeviceMemoryError&) {
-      if (run.size() == 1) rethrow_for(std::int64_t(run[0]), std::current_exception());
+      if (run.size() == 1) rethrow_for(run, std::current_exception());
       const std::size_t half = run.size() / 2;
       solve_run(std::vector<std::size_t>(run.begin(), run.begin() + half));
       solve_run(std::vector<std::size_t>(run.begin() + half, run.end()));
       return;
     } catch (...) {
-      rethrow_for(std::int64_t(run.front()), std::current_exception(), std::int64_t(run.back()));
+      rethrow_for(run, std::current_exception());
     }
     for (std::size_t j = 0; j < run.size(); ++j) {
       Result& r = results[run[j]];
@@ -384,7 +388,7 @@ std::vector<Result> run_batch(const std::vector<Problem>& problems, const SolveO
   }
   for (auto& t : pool) t.join();
   for (std::int64_t i = 0; i < count; ++i)
-    if (errors[std::size_t(i)]) rethrow_for(i, errors[std::size_t(i)]);
+    if (errors[std::size_t(i)]) rethrow_for(std::vector<std::int64_t>{i}, errors[std::size_t(i)]);
   for (std::int64_t i = 0; i < count; ++i)
     if (!started[std::size_t(i)]) results[std::size_t(i)] = not_started(entry, options);
   // The device as the whole call used it (a worker's name says one thread).

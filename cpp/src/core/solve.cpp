@@ -268,8 +268,10 @@ std::vector<Result> solve_prepared(const std::vector<const Problem*>& problems, 
   // the certificates' scratch below, so that nothing grid-sized is freed
   // here for the coarse solves to fragment.
   std::vector<double> scratch = std::move(setup.rhs);
-  if (f.kind != Kind::scalar) std::vector<double>().swap(scratch);  // only the scalar certificate uses it
-  if (B > 1) scratch.resize(std::size_t(n));
+  if (f.kind != Kind::scalar)
+    std::vector<double>().swap(scratch);  // only the scalar certificate uses it
+  else if (B > 1)
+    std::vector<double>(std::size_t(n)).swap(scratch);  // one problem's worth, not the batch's
   // The multilevel warm start (multilevel.hpp). Solved once this grid's
   // backend exists: the coarse grids need a third of its memory, and what
   // they free is reused by this grid's certificates, so the peak is lower

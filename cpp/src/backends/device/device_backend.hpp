@@ -184,9 +184,9 @@ class DeviceBackend final : public Backend {
   void save_restart_point(int problem) override {
     auto scope = api_->scope();
     if (!a_->vr) {
-      a_->vr.create(*api_, v_bytes_);
-      a_->xr.create(*api_, x_bytes_);
-      a_->phir.create(*api_, phi_bytes_);
+      create_zeroed(a_->vr, v_bytes_);  // saved slot by slot: the rest must hold numbers too
+      create_zeroed(a_->xr, x_bytes_);
+      create_zeroed(a_->phir, phi_bytes_);
     }
     copy_iterate(a_->vr, a_->xr, a_->phir, slot_of_[problem]);
   }
@@ -329,16 +329,18 @@ class DeviceBackend final : public Backend {
     b.create(*api_, values.size() * sizeof(Real));
     write<Real>(b, 0, values);
   }
-  // The iterate into (v, x, phi): one slot's part, or (slot < 0) all of it.
+  // The iterate into (v, x, phi): one slot's part, or (slot < 0) that of
+  // every slot in use, with the padding before the first and after the last.
   void copy_iterate(const Array& v, const Array& x, const Array& phi, int slot) {
     const std::size_t real = sizeof(Real), pot = sizeof(Potential);
-    const std::size_t b = std::size_t(std::max(slot, 0));
+    const std::size_t first = std::size_t(std::max(slot, 0)), slots = slot < 0 ? std::size_t(active_) : 1;
     const std::size_t vb = std::size_t(flux_size()) * real, xb = std::size_t(exchange_size()) * real,
-                      pb = std::size_t(plane_size()) * pot;
+                      pb = std::size_t(plane_size()) * pot, pad_v = std::size_t(pad_) * real,
+                      pad_phi = std::size_t(pad_) * pot;
     const std::tuple<const Array*, const Array*, std::size_t, std::size_t> parts[] = {
-        slot < 0 ? std::tuple{&a_->v, &v, std::size_t(0), v_bytes_} : std::tuple{&a_->v, &v, std::size_t(pad_) * real + b * vb, vb},
-        slot < 0 ? std::tuple{&a_->x, &x, std::size_t(0), x_bytes_} : std::tuple{&a_->x, &x, b * xb, xb},
-        slot < 0 ? std::tuple{&a_->phi, &phi, std::size_t(0), phi_bytes_} : std::tuple{&a_->phi, &phi, b * pb, pb}};
+        slot < 0 ? std::tuple{&a_->v, &v, std::size_t(0), pad_v + slots * vb} : std::tuple{&a_->v, &v, pad_v + first * vb, vb},
+        {&a_->x, &x, first * xb, slots * xb},
+        {&a_->phi, &phi, first * pb, slots * pb + (slot < 0 ? pad_phi : 0)}};
     for (auto [from, to, offset, bytes] : parts)
       if (bytes) api_->copy(from->get(), offset, to->get(), offset, bytes);
   }

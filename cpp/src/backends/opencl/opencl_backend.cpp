@@ -214,13 +214,12 @@ class OpenClApi {
           "clEnqueueWriteBuffer");
   }
   // Non-blocking, from one of kStaging host copies: a copy is reused only
-  // after the queue has drained once since its write was queued.
+  // after the queue has drained since its write was queued. The loop's
+  // blocking reads and waits drain it (they restart the ring), so the wait
+  // here is taken only by kStaging writes with no read between them.
   void write_async(void* b, const void* data, std::size_t bytes) {
-    if (++staging_at_ == kStaging) {
-      finish();
-      staging_at_ = 0;
-    }
-    std::vector<unsigned char>& copy = staging_[staging_at_];
+    if (staging_at_ == kStaging) finish();
+    std::vector<unsigned char>& copy = staging_[staging_at_++];
     copy.assign(static_cast<const unsigned char*>(data), static_cast<const unsigned char*>(data) + bytes);
     check(cl().clEnqueueWriteBuffer(queue_, mem(b), CL_FALSE, 0, bytes, copy.data(), 0, nullptr, nullptr),
           "clEnqueueWriteBuffer");
@@ -228,8 +227,12 @@ class OpenClApi {
   void read(void* b, std::size_t offset, void* data, std::size_t bytes) {
     check(cl().clEnqueueReadBuffer(queue_, mem(b), CL_TRUE, offset, bytes, data, 0, nullptr, nullptr),
           "clEnqueueReadBuffer");
+    staging_at_ = 0;  // an in-order queue: everything before the read has run
   }
-  void finish() { check(cl().clFinish(queue_), "clFinish (out of device memory?)"); }
+  void finish() {
+    check(cl().clFinish(queue_), "clFinish (out of device memory?)");
+    staging_at_ = 0;
+  }
   bool gpu() const { return dev_.gpu; }
 
   void check_memory(std::size_t need, std::size_t largest) const {
