@@ -255,16 +255,22 @@ def test_device_batches_step_together_as_single_solves(name):
     singles = [omtcore.scalar_omt(a[q], b[q], mask=mask[q], **kw) for q in range(5)]
     assert_same(res, singles)
     assert res.levels.max() >= 2 and res.iterations[3] == 0 and res.distance[3] == 0
-    for q in range(5):  # the exact value (min-cost flow on the masked grid graph, HiGHS) inside each bracket
-        exact = min_cost_flow_l1(a[q], b[q], mask=mask[q])
-        assert res.lower_bound[q] <= exact * (1 + 1e-6) and exact * (1 - 1e-6) <= res.distance[q]
+    # The exact value (min-cost flow on the masked grid graph, HiGHS) inside each bracket.
+    exact = np.array([min_cost_flow_l1(a[q], b[q], mask=mask[q]) for q in range(5)])
+
+    def holds_exact(r):
+        return (r.lower_bound <= exact * (1 + 1e-6)).all() and (exact * (1 - 1e-6) <= r.distance).all()
+
+    assert holds_exact(res)
     # Warm starts from that batch, one per problem, as their single warm-started solves.
     warm = omtcore.scalar_omt(a, b, mask=mask, batch=1, init=res, **kw)
     for q in range(5):
         single = omtcore.scalar_omt(a[q], b[q], mask=mask[q], init=singles[q], **kw)
         assert warm.distance[q] == single.distance and warm.iterations[q] == single.iterations
+    assert holds_exact(warm)
     # A callback that stops: every problem stopped, with a rigorous bracket.
     stopped = omtcore.scalar_omt(a, b, mask=mask, batch=1, callback=lambda *args: False, **kw)
     assert (stopped.iterations <= 25).all()  # every problem stopped at the first check
     assert (stopped.lower_bound <= res.distance * (1 + 1e-9)).all()
     assert (stopped.distance >= res.lower_bound * (1 - 1e-9)).all()
+    assert holds_exact(stopped)
