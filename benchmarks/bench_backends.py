@@ -14,6 +14,7 @@ to the first backend's (or to OR-Tools').
 
     python benchmarks/bench_backends.py                      # 64 128 256, every available backend
     python benchmarks/bench_backends.py --sizes 512 --backends cpu cuda --cases scalar-aniso
+    python benchmarks/bench_backends.py --backends opencl --transforms stages rows   # both device transforms
 """
 
 from __future__ import annotations
@@ -57,6 +58,8 @@ def main() -> None:
     p.add_argument("--backends", nargs="+", default=None, help="default: every available one")
     p.add_argument("--tol", type=float, default=1e-4)
     p.add_argument("--no-ortools", action="store_true")
+    p.add_argument("--transforms", nargs="+", choices=["auto", "stages", "rows"], default=["auto"],
+                   help="OMTCORE_DEVICE_TRANSFORM values to run each device backend with")
     args = p.parse_args()
     infos = {i.name: i for i in omtcore.backends()}
     names = args.backends or [n for n in ("cpu", "opencl", "cuda") if infos[n].available]
@@ -82,7 +85,9 @@ def main() -> None:
                 value, seconds = ortools_l1(a, b)
                 reference = value / n
                 print(f"| {case} | {n} | OR-Tools | {seconds:.2f} | | | | exact |", flush=True)
-            for name in names:
+            runs = [(name, t) for name in names for t in (args.transforms if name != "cpu" else ["auto"])]
+            for name, transform in runs:
+                os.environ["OMTCORE_DEVICE_TRANSFORM"] = transform
                 tiny, tiny_kw, _, _ = problem(case, 8)
                 tiny(**tiny_kw, backend=name, tol=1e-2)  # compile and cache kernels
                 r = solve(**kw, backend=name, tol=args.tol, dtype="float32")
@@ -95,8 +100,11 @@ def main() -> None:
                 label = name
                 if name == "cuda" and os.environ.get("OMTCORE_CUDA_GRAPHS") == "0":
                     label = "cuda, no graphs"  # every kernel launched on its own (the ablation)
+                if transform != "auto":
+                    label += f", {transform}"
                 print(f"| {case} | {n} | {label} | {r.seconds:.2f} | {r.iterations} | {ms:.2f} | "
                       f"{traffic:.1f}{share} | {diff:.1e} |", flush=True)
+    os.environ.pop("OMTCORE_DEVICE_TRANSFORM", None)
 
 
 if __name__ == "__main__":

@@ -124,6 +124,8 @@ for dtype in ("float32", "float64"):
 sys.exit(1 if bad else 0)
 PY
 want small && stage small_solves 90 $PY "$SMALL" 150 compare
+# The Poisson solve in work-group memory (omt_dct_rows), GPUs' default until measured: stages.
+want small && stage small_solves 60 env OMTCORE_DEVICE_TRANSFORM=rows $PY "$SMALL" 150 compare
 
 # The whole suite, cpu and cuda required (opencl runs too where the image has
 # NVIDIA's OpenCL driver); xdist where installed, few OpenMP threads per worker.
@@ -139,6 +141,8 @@ elif [ -n "$SAN" ]; then
   stage sanitizer 60 "$SAN" --tool memcheck --error-exitcode 99 $PY "$SMALL" 10
   stage sanitizer 40 "$SAN" --tool initcheck --error-exitcode 99 $PY "$SMALL" 3
   stage sanitizer 40 "$SAN" --tool racecheck --error-exitcode 99 $PY "$SMALL" 3
+  stage sanitizer 60 env OMTCORE_DEVICE_TRANSFORM=rows "$SAN" --tool memcheck --error-exitcode 99 $PY "$SMALL" 3
+  stage sanitizer 40 env OMTCORE_DEVICE_TRANSFORM=rows "$SAN" --tool racecheck --error-exitcode 99 $PY "$SMALL" 3
 else
   echo "compute-sanitizer not found: sanitizer stages skipped" | tee "$LOG/sanitizer.log"
 fi
@@ -148,6 +152,9 @@ fi
 # the same host at 256² as the peer.
 BENCH="$PY benchmarks/bench_backends.py --no-ortools"
 if want bench; then
+  # First the two device transforms side by side (which one GPUs should default to).
+  stage bench 120 $BENCH --sizes 512 1024 --backends cuda --transforms stages rows \
+    --cases scalar-aniso rgb-aniso matrix2-frob
   stage bench 90 $BENCH --sizes 256 512 --backends cuda
   [ "$ABLATION" = 1 ] && stage bench 60 env OMTCORE_CUDA_GRAPHS=0 $BENCH --sizes 256 512 --backends cuda \
     --cases scalar-aniso scalar-iso rgb-aniso
@@ -157,7 +164,8 @@ if want bench; then
   # Batches: the CPU batch beside the GPU's (problems stepped together there,
   # one launch per step), and single solves on each backend beside them.
   stage bench 120 $PY benchmarks/bench_batch.py --count 1024 --sizes 64 128 --backends cpu cuda --singles 32
-  [ "$ABLATION" = 1 ] && stage bench 120 $PY benchmarks/gpu/loop_rate.py --sizes 128 256 1024 2048 --iterations 300
+  [ "$ABLATION" = 1 ] && stage bench 120 $PY benchmarks/gpu/loop_rate.py --sizes 128 256 1024 2048 --iterations 300 \
+    --transforms stages rows
 fi
 if want pdhg && $PY -c 'import cupy' 2>/dev/null; then
   stage pdhg 90 $PY benchmarks/pdhg_reference.py --xp cupy --sizes 256 512 1024 --backend cuda --max-iter 50000

@@ -312,6 +312,8 @@ class CudaApi {
     return cells(inner * n * outer);
   }
   std::size_t max_reduce_groups() const { return std::min<std::size_t>(std::size_t(dev_.multiprocessors) * 16, 2048); }
+  std::size_t local_memory() const { return 48 << 10; }  // a block's shared memory without opting in to more
+  int row_group() const { return OMT_CELL_GROUP; }
 
   void launch(const Kernel& k, const LaunchRange& range, const KernelArgs& args) {
     void* argv[1 + KernelArgs::kMax];
@@ -319,7 +321,7 @@ class CudaApi {
     if (k.shaped) argv[at++] = &shape_;
     for (int i = 0; i < args.count; ++i) argv[at++] = const_cast<unsigned char*>(args.slot[i].bytes);
     check(cudaLaunchKernel(k.fn, dim3(unsigned(range.groups), unsigned(range.problems)), dim3(unsigned(range.size)),
-                           argv, 0, current_),
+                           argv, range.local_bytes, current_),
           "cudaLaunchKernel");
   }
 

@@ -19,6 +19,7 @@
 //                            of a batch in the second dimension (OMT_PROBLEM)
 //   axis_range(inner, n, outer)  of a transform kernel (OMT_AXIS_ITEMS)
 //   max_reduce_groups()      work-groups per problem a reduction may use
+//   local_memory(), row_group()  work-group memory and size for omt_dct_rows
 //   launch(kernel, range, args)  args: the flattened arguments (KernelArgs)
 //   batch(count, key, run)   runs run(), count iterations (a CUDA graph may replay it)
 //   scope(), drain()         RAII: the device current for a call (CUDA); drain()
@@ -49,11 +50,13 @@ namespace omtcore::detail {
 // (the second dimension); `fixed` says whether the group size must be `size`
 // (else the runtime may pick it: OpenCL). An OpenCL transform's range is 3D
 // instead: `axes` (inner, n, outer), the problems among the outer rows.
+// `local_bytes`: the work-group memory of the kernel's scratch (OMT_SCRATCH).
 struct LaunchRange {
   std::size_t groups, size;
   bool fixed;
   std::array<std::size_t, 3> axes{0, 0, 0};
   std::size_t problems = 1;
+  std::size_t local_bytes = 0;
 };
 
 // A kernel's arguments as the bytes of each, in order.
@@ -130,6 +133,7 @@ class DeviceBackend final : public Backend {
         fft_items_ = std::max(fft_items_, poisson_total / pg_.n[s] * chirp_z_length(pg_.n[s]));
     const LaunchRange all = api_->cells(total);
     index32_ = Api::kNarrowIndices && fft_items_ + std::int64_t(all.groups * all.size) < INT_MAX;
+    transform_ = device_transform_from_environment(api_->gpu());
     auto scope = api_->scope();
     kernels_ = api_->kernels(setup, index32_);
     auto arrays = std::make_unique<Arrays>();
@@ -244,6 +248,7 @@ class DeviceBackend final : public Backend {
     Array coupling, threshold, modes, shift, eigenvalue;
     Array fft_re[2], fft_im[2];                             // the FFT's ping-pong buffers
     Array cosines[3], sines[3], scale[3], fft_table[3];  // per axis
+    Array row_roots[3];                                  // per axis run by omt_dct_rows
   };
 
   // Kernel arguments whose device type depends on the problem.
@@ -283,7 +288,16 @@ class DeviceBackend final : public Backend {
     v_bytes_ = (std::size_t(pad_) + P * d_ * n) * real;
     x_bytes_ = B * std::size_t(cols_) * n * real;
     phi_bytes_ = (P * n + std::size_t(pad_)) * sizeof(Potential);
-    const std::size_t plane_bytes = P * n * real, fft_bytes = std::size_t(fft_items_) * real;
+    // Axes of OMTCORE_DEVICE_TRANSFORM=rows run in work-group memory; the
+    // FFT's buffers serve the others only.
+    bool stage_axes = false;
+    for (int s = 0; s < d_; ++s) {
+      if (transform_ == DeviceTransform::rows)
+        rows_[s] = plan_axis_rows(pg_.n[s], pg_.stride[s], std::int64_t(P) * pg_.cells / pg_.n[s], real,
+                                  std::min<std::size_t>(api_->local_memory(), 48 << 10), api_->row_group());
+      stage_axes = stage_axes || (pg_.n[s] > 1 && rows_[s].tile == 0);
+    }
+    const std::size_t plane_bytes = P * n * real, fft_bytes = stage_axes ? std::size_t(fft_items_) * real : 0;
     // The iterate, extrapolation, anchor and restart point of v, x and phi;
     // residual, right-hand side and the FFT's two complex buffers (longer
     // than a plane where an axis runs by chirp-z); the eigenvalues and bits;
@@ -315,6 +329,7 @@ class DeviceBackend final : public Backend {
       upload(a.sines[s], plan.sines);
       upload(a.scale[s], plan.scale);
       upload(a.fft_table[s], plan.table);
+      if (rows_[s].tile) upload(a.row_roots[s], rows_[s].roots);
       fft_[s] = {std::move(plan.stages), plan.chirp_length, plan.chirp, plan.kernel};
     }
     upload(a.eigenvalue, laplacian_per_cell(setup.grid));
@@ -406,9 +421,14 @@ class DeviceBackend final : public Backend {
     const IndexArg big{pg_.cells}, N1{pg_.n[1]}, N2{pg_.n[2]}, n0{dom_.n[0]}, n1{dom_.n[1]}, n2{dom_.n[2]};
     if (extended) launch(kernels_.extend, api_->cells(total), IndexArg{total}, big, N1, N2, n0, n1, n2, a_->r, a_->extended);
     const Array& y = extended ? a_->extended : a_->r;
-    for (int s = 0; s < d_; ++s) dct(s, false, y);
-    launch(kernels_.divide, api_->cells(total), big, IndexArg{total}, planes_, a_->eigenvalue, a_->shift, y);
-    for (int s = d_ - 1; s >= 0; --s) dct(s, true, y);
+    // By rows, the last axis' forward DCT, the division and its inverse are one launch.
+    const bool fused = rows_[d_ - 1].tile > 0;
+    for (int s = 0; s < d_ - int(fused); ++s) dct(s, false, y);
+    if (fused)
+      dct_rows(d_ - 1, false, true, y);
+    else
+      launch(kernels_.divide, api_->cells(total), big, IndexArg{total}, planes_, a_->eigenvalue, a_->shift, y);
+    for (int s = d_ - 1 - int(fused); s >= 0; --s) dct(s, true, y);
     const std::int64_t grid_total = std::int64_t(active_) * planes_ * n_;
     if (extended)
       launch(kernels_.restrict, api_->cells(grid_total), IndexArg{grid_total}, big, N1, N2, n0, n1, n2, a_->extended,
@@ -418,6 +438,7 @@ class DeviceBackend final : public Backend {
   // r <- its orthonormal DCT-II along axis s (inverse: DCT-III), every plane:
   // the FFT's stages (stage_role), then the post-pass where it is separate.
   void dct(int s, bool inverse, const Array& y) {
+    if (rows_[s].tile) return dct_rows(s, inverse, false, y);
     if (fft_[s].chirp_length) return chirp_z_dct(s, inverse, y);
     const IndexArg len{pg_.n[s]}, inner{pg_.stride[s]}, total{std::int64_t(active_) * planes_ * pg_.cells};
     const LaunchRange range = api_->axis_range(inner.value, len.value, total.value / (len.value * inner.value));
@@ -432,6 +453,20 @@ class DeviceBackend final : public Backend {
     if (stages.size() == 1)
       launch(kernels_.dct_post, range, total, len, inner, int(inverse), a_->fft_re[0], a_->fft_im[0], a_->cosines[s],
              a_->sines[s], a_->scale[s], y);
+  }
+
+  // As dct, by omt_dct_rows: a work-group per tile of lines (plan_axis_rows);
+  // fused: the forward DCT, the division by the eigenvalues and the inverse.
+  void dct_rows(int s, bool inverse, bool fused, const Array& y) {
+    const AxisRows& plan = rows_[s];
+    const std::int64_t n = pg_.n[s], inner = pg_.stride[s], total = std::int64_t(active_) * planes_ * pg_.cells,
+                       lines = total / n, tile = plan.tile;
+    const std::int64_t groups = inner == 1 ? (lines + tile - 1) / tile : total / (n * inner) * ((inner + tile - 1) / tile);
+    const LaunchRange range{std::size_t(groups), std::size_t(api_->row_group()), true, {0, 0, 0}, 1,
+                            plan.local_bytes(n, sizeof(Real))};
+    launch(kernels_.dct_rows, range, IndexArg{lines}, IndexArg{n}, IndexArg{inner}, plan.tile, int(inverse),
+           int(fused), plan.radices, a_->row_roots[s], a_->cosines[s], a_->sines[s], a_->scale[s],
+           IndexArg{pg_.cells}, planes_, a_->eigenvalue, a_->shift, y);
   }
 
   // As dct, by the chirp-z transform (kernels.cl): rows padded to the
@@ -515,6 +550,8 @@ class DeviceBackend final : public Backend {
     std::int64_t chirp_length = 0, chirp = 0, kernel = 0;
   };
   AxisFft fft_[3];
+  DeviceTransform transform_ = DeviceTransform::stages;
+  AxisRows rows_[3];  // tile 0: the axis runs by the FFT's stages
   std::int64_t fft_items_ = 0;  // complex entries of an FFT buffer: the longest padded axis
 };
 

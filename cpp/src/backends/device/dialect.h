@@ -19,7 +19,7 @@
   X(primal, SHAPED) X(residual, SHAPED) X(modes, SHAPED) X(dual_update, PLAIN)                  \
   X(violation, SHAPED) X(movement, SHAPED) X(fft_stage, TRANSFORM) X(dct_post, TRANSFORM)       \
   X(divide, TRANSFORM) X(chirp_in, TRANSFORM) X(chirp_multiply, TRANSFORM) X(chirp_out, TRANSFORM) \
-  X(extend, TRANSFORM) X(restrict, TRANSFORM)
+  X(extend, TRANSFORM) X(restrict, TRANSFORM) X(dct_rows, TRANSFORM)
 
 #if defined(__OPENCL_VERSION__)
 #ifdef OMT_FP64
@@ -55,6 +55,13 @@ typedef OMT_TRANSFORM_INDEX omt_transform_t;
 /* The problem of a batch (ProblemSetup::problems): the launch's second dimension. */
 #define OMT_PROBLEM ((omt_index_t)get_global_id(1))
 #define OMT_LOCAL_ID ((int)get_local_id(0))
+#define OMT_LOCAL_SIZE ((int)get_local_size(0))
+/* Work-group memory: a kernel's scratch of the size its launch names
+ * (LaunchRange::local_bytes), passed as its last argument. */
+#define OMT_LOCAL __local
+#define OMT_BARRIER barrier(CLK_LOCAL_MEM_FENCE)
+#define OMT_SCRATCH_PARAM , __local real_t* scratch
+#define OMT_SCRATCH
 #define OMT_SUM_STORAGE __local potential_t omt_sum_buf[OMT_REDUCE_GROUP];
 #define omt_group_sum(x) omt_group_sum_local(omt_sum_buf, x)
 /* The work-group's sum of x, valid in work-item 0; every work-item must call it. */
@@ -107,6 +114,13 @@ struct omt_shape {
 #define OMT_GROUPS ((long long)gridDim.x)
 #define OMT_PROBLEM ((long long)blockIdx.y)
 #define OMT_LOCAL_ID ((int)threadIdx.x)
+#define OMT_LOCAL_SIZE ((int)blockDim.x)
+#define OMT_LOCAL
+#define OMT_BARRIER __syncthreads()
+#define OMT_SCRATCH_PARAM
+#define OMT_SCRATCH                                             \
+  extern __shared__ __align__(16) unsigned char omt_dynamic_shared[]; \
+  real_t* scratch = reinterpret_cast<real_t*>(omt_dynamic_shared);
 #define OMT_SUM_STORAGE
 #define omt_group_sum(x) omt_block_sum(x)
 /* The block's sum of x, valid in thread 0; every thread must call it. */

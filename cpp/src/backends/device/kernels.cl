@@ -279,6 +279,203 @@ OMT_TRANSFORM_KERNEL omt_chirp_out(omt_transform_t total, omt_transform_t n, omt
   }
 }
 
+/* The DCT of whole rows in work-group memory (OMTCORE_DEVICE_TRANSFORM=rows,
+ * plan_axis_rows in plan.hpp): one work-group per tile of `tile` lines of an
+ * axis, rows of the array (inner == 1) or neighbouring columns (inner > 1,
+ * so that the loads and stores of a strided axis are coalesced), each line
+ * read and written once. The FFT runs in place on the tile: decimation in
+ * frequency (natural order in, digit-reversed out) for the forward DCT and
+ * its transpose, decimation in time (digit-reversed in, natural out), for
+ * the inverse, so that the DCT's pre- and post-passes take the reordering
+ * with them. `radices` packs the stages' radices, 4 bits each, the first
+ * stage lowest; `roots` holds W_n^t = e^{-2 pi i t / n}, t < n, interleaved.
+ * With `fused`, the forward DCT of the last axis is followed in the same
+ * launch by the division by the eigenvalues (as omt_divide) and the
+ * inverse DCT of that axis. */
+
+/* Where the FFT's output k lies after the in-place stages (the mixed-radix
+ * digit reversal): k = r_1 + R_1 r_2 + R_1 R_2 r_3 + ..., at sum_i r_i n / (R_1 ... R_i). */
+OMT_FN int omt_digit_reversed(int k, int n, omt_index_t radices, int stages) {
+  int at = 0, m = n;
+  for (int i = 0; i < stages; ++i) {
+    const int R = (int)((radices >> (4 * i)) & 15);
+    m /= R;
+    at += (k % R) * m;
+    k /= R;
+  }
+  return at;
+}
+
+/* The position of row entry e in Makhoul's reordered sequence (omt_makhoul_source's inverse). */
+OMT_FN int omt_makhoul_dest(int e, int n) { return (e & 1) ? n - 1 - e / 2 : e / 2; }
+
+/* (re, im) <- (re, im) W_n^t. */
+OMT_FN void omt_rotate(OMT_GLOBAL const real_t* roots, int t, real_t* re, real_t* im) {
+  if (t == 0) return;
+  const real_t wr = roots[2 * t], wi = roots[2 * t + 1], r = *re;
+  *re = r * wr - *im * wi;
+  *im = r * wi + *im * wr;
+}
+
+/* One in-place stage over the tile's lines (entries of line l at l * ls):
+ * blocks of M entries, radix R, m = M / R; butterfly j of a block takes the
+ * entries j + q m. Forward (decimation in frequency): the R-point DFT over q,
+ * then the twiddles W_M^{j r}; dit: the twiddles W_M^{j q} first. */
+OMT_FN void omt_row_stage(OMT_LOCAL real_t* re, OMT_LOCAL real_t* im, int tile, int ls, int n, int M, int R, int dit,
+                          OMT_GLOBAL const real_t* roots) {
+  const int m = M / R, per_line = n / R, step = n / M, root = n / R;
+  for (int t = OMT_LOCAL_ID; t < tile * per_line; t += OMT_LOCAL_SIZE) {
+    const int l = t / per_line, u = t - l * per_line, block = u / m, j = u - block * m;
+    const int at = l * ls + block * M + j;
+    real_t ar[7], ai[7];
+    for (int q = 0; q < R; ++q) {
+      ar[q] = re[at + q * m];
+      ai[q] = im[at + q * m];
+      if (dit) omt_rotate(roots, j * q * step, &ar[q], &ai[q]);
+    }
+    if (R == 4) { /* W_4 = -i */
+      const real_t t0r = ar[0] + ar[2], t0i = ai[0] + ai[2], t1r = ar[0] - ar[2], t1i = ai[0] - ai[2];
+      const real_t t2r = ar[1] + ar[3], t2i = ai[1] + ai[3], t3r = ar[1] - ar[3], t3i = ai[1] - ai[3];
+      ar[0] = t0r + t2r; ai[0] = t0i + t2i;
+      ar[2] = t0r - t2r; ai[2] = t0i - t2i;
+      ar[1] = t1r + t3i; ai[1] = t1i - t3r;
+      ar[3] = t1r - t3i; ai[3] = t1i + t3r;
+    } else if (R == 2) {
+      const real_t br = ar[0] - ar[1], bi = ai[0] - ai[1];
+      ar[0] += ar[1]; ai[0] += ai[1];
+      ar[1] = br; ai[1] = bi;
+    } else {
+      real_t br[7], bi[7];
+      for (int r = 0; r < R; ++r) {
+        br[r] = ar[0];
+        bi[r] = ai[0];
+        for (int q = 1; q < R; ++q) {
+          real_t xr = ar[q], xi = ai[q];
+          omt_rotate(roots, ((q * r) % R) * root, &xr, &xi);
+          br[r] += xr;
+          bi[r] += xi;
+        }
+      }
+      for (int r = 0; r < R; ++r) {
+        ar[r] = br[r];
+        ai[r] = bi[r];
+      }
+    }
+    for (int r = 0; r < R; ++r) {
+      if (!dit) omt_rotate(roots, j * r * step, &ar[r], &ai[r]);
+      re[at + r * m] = ar[r];
+      im[at + r * m] = ai[r];
+    }
+  }
+}
+
+/* The tile's line l, entry e, of flat index f: runs of a line (rows) or of
+ * the tile's columns (inner > 1) are neighbours in memory. */
+OMT_FN void omt_row_place(int rows, int n, int tile, int f, int* l, int* e) {
+  if (rows) {
+    *l = f / n;
+    *e = f - *l * n;
+  } else {
+    *e = f / tile;
+    *l = f - *e * tile;
+  }
+}
+
+OMT_TRANSFORM_KERNEL omt_dct_rows(omt_transform_t lines, omt_transform_t length, omt_transform_t inner, int tile,
+                                  int inverse, int fused, omt_index_t radices, OMT_GLOBAL const real_t* roots,
+                                  OMT_DCT_PARAMS, omt_transform_t cells, int planes,
+                                  OMT_GLOBAL const real_t* eigenvalue, OMT_GLOBAL const real_t* shift,
+                                  OMT_GLOBAL real_t* x OMT_SCRATCH_PARAM) {
+  OMT_SCRATCH
+  const int n = (int)length, ls = n + 1 - (n & 1), rows = inner == 1; /* odd line stride: no bank conflicts */
+  OMT_LOCAL real_t* re = scratch;
+  OMT_LOCAL real_t* im = scratch + tile * ls;
+  /* Entry (l, e) of the tile is x[base + l * lstride + e * inner]; lines from `valid` on are past the array's end. */
+  const omt_transform_t group = (omt_transform_t)OMT_GROUP_ID;
+  omt_transform_t base, lstride;
+  int valid;
+  if (rows) {
+    base = group * tile * length;
+    lstride = length;
+    valid = (int)(lines - group * tile < tile ? lines - group * tile : tile);
+  } else {
+    const omt_transform_t tiles = (inner + tile - 1) / tile, outer = group / tiles, c0 = (group - outer * tiles) * tile;
+    base = outer * length * inner + c0;
+    lstride = 1;
+    valid = (int)(inner - c0 < tile ? inner - c0 : tile);
+  }
+  int stages = 0;
+  while (stages < 15 && ((radices >> (4 * stages)) & 15)) ++stages;
+  const real_t inv_n = (real_t)1 / (real_t)n;
+
+  /* Forward: the reordered row (imaginary part 0); inverse: X_k / c_k at its digit-reversed place. */
+  for (int f = OMT_LOCAL_ID; f < tile * n; f += OMT_LOCAL_SIZE) {
+    int l, e;
+    omt_row_place(rows, n, tile, f, &l, &e);
+    const real_t value = l < valid ? x[base + l * lstride + (omt_transform_t)e * inner] : (real_t)0;
+    if (!inverse) {
+      re[l * ls + omt_makhoul_dest(e, n)] = value;
+      im[l * ls + omt_makhoul_dest(e, n)] = 0;
+    } else {
+      re[l * ls + omt_digit_reversed(e, n, radices, stages)] = value / scale[e];
+    }
+  }
+  OMT_BARRIER;
+  if (!inverse) {
+    for (int i = 0, M = n; i < stages; M /= (int)((radices >> (4 * i)) & 15), ++i) {
+      omt_row_stage(re, im, tile, ls, n, M, (int)((radices >> (4 * i)) & 15), 0, roots);
+      OMT_BARRIER;
+    }
+  }
+  if (inverse || fused) {
+    /* The inverse's input conj(V) / n, V_k = e^{i pi k/2n} (X_k - i X_{n-k}), X_n = 0, for
+     * the pair (k, n - k) in place; fused: X_k from the forward FFT's V_k, divided. */
+    const int pairs = n / 2 + 1;
+    for (int t = OMT_LOCAL_ID; t < tile * pairs; t += OMT_LOCAL_SIZE) {
+      const int l = t / pairs, k = t - l * pairs, kk = n - k, pair = k > 0 && kk != k;
+      const int pk = l * ls + omt_digit_reversed(k, n, radices, stages);
+      const int pkk = pair ? l * ls + omt_digit_reversed(kk, n, radices, stages) : pk;
+      real_t X = re[pk], XX = pair ? re[pkk] : (real_t)0;
+      if (fused) {
+        const omt_transform_t g = base + l * lstride;
+        real_t e = eigenvalue[(g + k) % cells] + shift[((g + k) / cells) % planes];
+        X = e > (real_t)0 ? (cosines[k] * re[pk] + sines[k] * im[pk]) / e : (real_t)0;
+        if (pair) {
+          e = eigenvalue[(g + kk) % cells] + shift[((g + kk) / cells) % planes];
+          XX = e > (real_t)0 ? (cosines[kk] * re[pkk] + sines[kk] * im[pkk]) / e : (real_t)0;
+        }
+      }
+      if (k > 0 && !pair) XX = X; /* k = n / 2 */
+      re[pk] = (cosines[k] * X + sines[k] * XX) * inv_n;
+      im[pk] = (cosines[k] * XX - sines[k] * X) * inv_n;
+      if (pair) {
+        re[pkk] = (cosines[kk] * XX + sines[kk] * X) * inv_n;
+        im[pkk] = (cosines[kk] * X - sines[kk] * XX) * inv_n;
+      }
+    }
+    OMT_BARRIER;
+    for (int i = stages - 1, M = (int)((radices >> (4 * (stages - 1))) & 15); i >= 0;
+         --i, M *= i >= 0 ? (int)((radices >> (4 * i)) & 15) : 1) {
+      omt_row_stage(re, im, tile, ls, n, M, (int)((radices >> (4 * i)) & 15), 1, roots);
+      OMT_BARRIER;
+    }
+  }
+  /* Forward: Y_k = c_k Re(e^{-i pi k/2n} V_k); inverse: the row in its original order. */
+  for (int f = OMT_LOCAL_ID; f < tile * n; f += OMT_LOCAL_SIZE) {
+    int l, e;
+    omt_row_place(rows, n, tile, f, &l, &e);
+    if (l >= valid) continue;
+    real_t value;
+    if (!inverse && !fused) {
+      const int at = l * ls + omt_digit_reversed(e, n, radices, stages);
+      value = scale[e] * (cosines[e] * re[at] + sines[e] * im[at]);
+    } else {
+      value = re[l * ls + omt_makhoul_dest(e, n)];
+    }
+    x[base + l * lstride + (omt_transform_t)e * inner] = value;
+  }
+}
+
 /* Between the residual r (plane, n0, n1, n2) and the extended Poisson
  * rectangle y (plane, N0, N1, N2) of core/backend.hpp's PoissonGrid:
  * omt_extend writes y, zero outside the grid; omt_restrict copies the grid's

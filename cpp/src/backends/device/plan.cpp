@@ -1,6 +1,11 @@
 #include "backends/device/plan.hpp"
 
+#include <algorithm>
 #include <cmath>
+#include <cstdlib>
+#include <string>
+
+#include "omtcore/errors.hpp"
 
 #include "transforms/fft.hpp"
 
@@ -56,6 +61,51 @@ AxisDct plan_axis_dct(std::int64_t n) {
     }
   }
   if (table.empty()) table.assign(2, 0.0);  // n = 1: no stage; device buffers cannot be empty
+  return out;
+}
+
+DeviceTransform device_transform_from_environment(bool gpu) {
+  const char* value = std::getenv("OMTCORE_DEVICE_TRANSFORM");
+  const std::string name = value ? value : "";
+  if (name.empty() || name == "auto") return gpu ? DeviceTransform::stages : DeviceTransform::rows;
+  if (name == "stages") return DeviceTransform::stages;
+  if (name == "rows") return DeviceTransform::rows;
+  throw InvalidInputError("OMTCORE_DEVICE_TRANSFORM must be 'auto', 'stages' or 'rows'; got '" + name + "'");
+}
+
+AxisRows plan_axis_rows(std::int64_t n, std::int64_t inner, std::int64_t lines, std::size_t real,
+                        std::size_t local_bytes, int group) {
+  AxisRows out;
+  if (n < 2) return out;
+  std::int64_t rest = n;
+  int stages = 0;
+  for (int radix : {4, 2, 3, 5, 7})
+    while (rest % radix == 0 && stages < 15) {
+      out.radices |= std::int64_t(radix) << (4 * stages++);
+      rest /= radix;
+      if (radix == 2) break;  // 4s first: at most one radix-2 stage
+    }
+  if (rest != 1) return AxisRows{};
+  AxisRows probe;
+  probe.tile = 1;
+  const std::size_t line = probe.local_bytes(n, real);
+  if (line > local_bytes) return AxisRows{};
+  // Rows: enough lines for two entries per work-item. Columns: up to 16
+  // neighbours (64 bytes of floats per load), a power of two.
+  std::int64_t tile = std::int64_t(local_bytes / line);
+  if (inner == 1) {
+    tile = std::min({tile, std::max<std::int64_t>(1, 2 * group / n), lines});
+  } else {
+    std::int64_t pow2 = 1;
+    while (2 * pow2 <= std::min<std::int64_t>({tile, 16, inner})) pow2 *= 2;
+    tile = pow2;
+  }
+  out.tile = int(std::max<std::int64_t>(tile, 1));
+  const double pi = 3.14159265358979323846;
+  for (std::int64_t t = 0; t < n; ++t) {
+    out.roots.push_back(std::cos(-2.0 * pi * double(t) / double(n)));
+    out.roots.push_back(std::sin(-2.0 * pi * double(t) / double(n)));
+  }
   return out;
 }
 

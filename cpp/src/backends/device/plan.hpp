@@ -48,6 +48,32 @@ inline StageRole stage_role(std::size_t i, std::size_t count) {
   return {i == 0, i > 0 && i + 1 == count, int((i + 1) % 2), int(i % 2)};
 }
 
+// Which transform the device backends' Poisson solve runs: `stages` (one
+// launch per FFT stage, omt_fft_stage) or `rows` (whole lines in work-group
+// memory, omt_dct_rows, for the axes plan_axis_rows accepts), from the
+// environment variable OMTCORE_DEVICE_TRANSFORM; unset or `auto`: rows on a
+// CPU device (where it was measured faster), stages on a GPU (rows there
+// unmeasured, benchmarks/RESULTS.md). Anything else is an InvalidInputError.
+enum class DeviceTransform { stages, rows };
+DeviceTransform device_transform_from_environment(bool gpu);
+
+// An axis of length n and stride `inner` by omt_dct_rows: `tile` lines per
+// work-group (0: the axis cannot run so, and takes the stages), the stages'
+// radices packed 4 bits each (first stage lowest: 4s, a 2, then 3s, 5s, 7s),
+// and W_n^t for t < n interleaved. Lengths with another prime factor, and
+// lines whose tile would not fit `local_bytes` of work-group memory, are
+// not accepted.
+struct AxisRows {
+  int tile = 0;
+  std::int64_t radices = 0;
+  std::vector<double> roots;
+  std::size_t local_bytes(std::int64_t n, std::size_t real) const {
+    return 2 * std::size_t(tile) * std::size_t(n + 1 - (n & 1)) * real;
+  }
+};
+AxisRows plan_axis_rows(std::int64_t n, std::int64_t inner, std::int64_t lines, std::size_t real,
+                        std::size_t local_bytes, int group);
+
 // sum_s laplacian_eigenvalues[s][k_s] for every cell (k_0, k_1, k_2) of the Poisson grid.
 std::vector<double> laplacian_per_cell(const GridSetup& grid);
 

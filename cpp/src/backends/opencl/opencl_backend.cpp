@@ -32,7 +32,8 @@ struct DeviceRef {
   std::string name;
   bool fp64 = false;
   bool gpu = false;  // a GPU or accelerator, not a CPU
-  cl_ulong memory = 0, max_alloc = 0;
+  cl_ulong memory = 0, max_alloc = 0, local_memory = 0;
+  std::size_t max_group = 1;
 };
 
 // A string property of a platform or device (clGetPlatformInfo, clGetDeviceInfo); "" when unavailable.
@@ -67,6 +68,8 @@ DeviceRef describe(cl_device_id id, const std::string& platform) {
   ref.gpu = (device_value<cl_device_type>(id, CL_DEVICE_TYPE) & (CL_DEVICE_TYPE_GPU | CL_DEVICE_TYPE_ACCELERATOR)) != 0;
   ref.memory = device_value<cl_ulong>(id, CL_DEVICE_GLOBAL_MEM_SIZE);
   ref.max_alloc = device_value<cl_ulong>(id, CL_DEVICE_MAX_MEM_ALLOC_SIZE);
+  ref.local_memory = device_value<cl_ulong>(id, CL_DEVICE_LOCAL_MEM_SIZE);
+  ref.max_group = device_value<std::size_t>(id, CL_DEVICE_MAX_WORK_GROUP_SIZE);
   return ref;
 }
 
@@ -282,9 +285,13 @@ class OpenClApi {
     return {0, 0, false, {std::size_t(inner), std::size_t(n), std::size_t(outer)}};
   }
   std::size_t max_reduce_groups() const { return 256; }
+  std::size_t local_memory() const { return std::size_t(dev_.local_memory); }
+  int row_group() const { return int(std::min<std::size_t>(256, dev_.max_group)); }
   void launch(cl_kernel k, const LaunchRange& range, const KernelArgs& args) {
     for (int i = 0; i < args.count; ++i)
       check(cl().clSetKernelArg(k, cl_uint(i), args.slot[i].size, args.slot[i].bytes), "clSetKernelArg");
+    if (range.local_bytes)  // the kernel's OMT_SCRATCH_PARAM, after the others
+      check(cl().clSetKernelArg(k, cl_uint(args.count), range.local_bytes, nullptr), "clSetKernelArg");
     const std::size_t global[2] = {range.groups * range.size, range.problems}, local[2] = {range.size, 1};
     const bool axes = range.axes[0] > 0;
     check(cl().clEnqueueNDRangeKernel(queue_, k, axes ? 3 : 2, nullptr, axes ? range.axes.data() : global,
