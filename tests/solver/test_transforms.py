@@ -62,9 +62,9 @@ def _pair(shape, seed):
     return a, b * (a.sum() / b.sum())
 
 
-def _iterate(a, b, backend, dtype, iterations, solve=omtcore.scalar_omt, **kw):
+def _iterate(a, b, backend, dtype, iterations, solve=omtcore.scalar_omt, method="preconditioned", **kw):
     with pytest.warns(omtcore.ConvergenceWarning):
-        return solve(a, b, tol=1e-12, method="preconditioned", max_iter=iterations, backend=backend,
+        return solve(a, b, tol=1e-12, method=method, max_iter=iterations, backend=backend,
                      dtype=dtype, **kw)
 
 
@@ -93,6 +93,19 @@ def test_device_iterates_equal_cpu(name, transform, shape, dtype, rtol):
     for iterations in (1, 5):
         dev = _iterate(a, b, backend, dtype, iterations, norm="isotropic")
         cpu = _iterate(a, b, "cpu", dtype, iterations, norm="isotropic")
+        _assert_iterates_equal(dev, cpu, rtol, iterations)
+
+
+@pytest.mark.parametrize("dtype,rtol", DTYPE_RTOL)
+@pytest.mark.parametrize("shape", [(60, 45), (512,), (5, 12, 8), (26, 77)])
+@pytest.mark.parametrize("name", DEVICE_BACKENDS)
+def test_device_halpern_iterates_equal_cpu(name, transform, shape, dtype, rtol):
+    """The anisotropic loop's Halpern steps (anchored dual updates) after the Poisson solve."""
+    backend = use_backend(name)
+    a, b = _pair(shape, 7)
+    for iterations in (1, 6):
+        dev = _iterate(a, b, backend, dtype, iterations, norm="anisotropic", method="adaptive")
+        cpu = _iterate(a, b, "cpu", dtype, iterations, norm="anisotropic", method="adaptive")
         _assert_iterates_equal(dev, cpu, rtol, iterations)
 
 
