@@ -85,11 +85,8 @@ AxisRows plan_axis_rows(std::int64_t n, std::int64_t inner, std::int64_t lines, 
       rest /= radix;
       if (radix == 2) break;  // 4s first: at most one radix-2 stage
     }
-  if (rest != 1) return AxisRows{};
-  AxisRows probe;
-  probe.tile = 1;
-  const std::size_t line = probe.local_bytes(n, real);
-  if (line > local_bytes) return AxisRows{};
+  const std::size_t line = AxisRows::line_bytes(n, real);
+  if (rest != 1 || line > local_bytes) return AxisRows{};
   // Rows: enough lines for two entries per work-item. Columns: up to 16
   // neighbours (64 bytes of floats per load), a power of two.
   std::int64_t tile = std::int64_t(local_bytes / line);

@@ -67,9 +67,9 @@ struct AxisRows {
   int tile = 0;
   std::int64_t radices = 0;
   std::vector<double> roots;
-  std::size_t local_bytes(std::int64_t n, std::size_t real) const {
-    return 2 * std::size_t(tile) * std::size_t(n + 1 - (n & 1)) * real;
-  }
+  // A line's complex entries in work-group memory, at an odd stride (kernels.cl).
+  static std::size_t line_bytes(std::int64_t n, std::size_t real) { return 2 * std::size_t(n + 1 - (n & 1)) * real; }
+  std::size_t local_bytes(std::int64_t n, std::size_t real) const { return std::size_t(tile) * line_bytes(n, real); }
 };
 AxisRows plan_axis_rows(std::int64_t n, std::int64_t inner, std::int64_t lines, std::size_t real,
                         std::size_t local_bytes, int group);

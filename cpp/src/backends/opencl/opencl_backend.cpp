@@ -33,7 +33,6 @@ struct DeviceRef {
   bool fp64 = false;
   bool gpu = false;  // a GPU or accelerator, not a CPU
   cl_ulong memory = 0, max_alloc = 0, local_memory = 0;
-  std::size_t max_group = 1;
 };
 
 // A string property of a platform or device (clGetPlatformInfo, clGetDeviceInfo); "" when unavailable.
@@ -69,7 +68,6 @@ DeviceRef describe(cl_device_id id, const std::string& platform) {
   ref.memory = device_value<cl_ulong>(id, CL_DEVICE_GLOBAL_MEM_SIZE);
   ref.max_alloc = device_value<cl_ulong>(id, CL_DEVICE_MAX_MEM_ALLOC_SIZE);
   ref.local_memory = device_value<cl_ulong>(id, CL_DEVICE_LOCAL_MEM_SIZE);
-  ref.max_group = device_value<std::size_t>(id, CL_DEVICE_MAX_WORK_GROUP_SIZE);
   return ref;
 }
 
@@ -272,8 +270,14 @@ class OpenClApi {
       return k;
     };
 #define OMT_CL_KERNEL(name, form) kernel("omt_" #name),
-    return {OMT_DEVICE_KERNELS(OMT_CL_KERNEL)};
+    DeviceKernels<cl_kernel> out{OMT_DEVICE_KERNELS(OMT_CL_KERNEL)};
 #undef OMT_CL_KERNEL
+    // The work-group size omt_dct_rows may take on this device (its registers may allow fewer than 256).
+    std::size_t most = 0;
+    check(cl().clGetKernelWorkGroupInfo(out.dct_rows, dev_.id, CL_KERNEL_WORK_GROUP_SIZE, sizeof most, &most, nullptr),
+          "clGetKernelWorkGroupInfo");
+    row_group_ = int(std::clamp<std::size_t>(most, 1, 256));
+    return out;
   }
 
   // The runtime picks the work-group size of per-cell kernels (their private
@@ -286,7 +290,7 @@ class OpenClApi {
   }
   std::size_t max_reduce_groups() const { return 256; }
   std::size_t local_memory() const { return std::size_t(dev_.local_memory); }
-  int row_group() const { return int(std::min<std::size_t>(256, dev_.max_group)); }
+  int row_group() const { return row_group_; }
   void launch(cl_kernel k, const LaunchRange& range, const KernelArgs& args) {
     for (int i = 0; i < args.count; ++i)
       check(cl().clSetKernelArg(k, cl_uint(i), args.slot[i].size, args.slot[i].bytes), "clSetKernelArg");
@@ -310,6 +314,7 @@ class OpenClApi {
   cl_command_queue queue_;
   DeviceRef dev_;
   std::vector<cl_kernel> kernels_;
+  int row_group_ = 1;  // set by kernels()
   static constexpr int kStaging = 8;
   std::vector<unsigned char> staging_[kStaging];
   int staging_at_ = 0;
